@@ -1,0 +1,207 @@
+"""The product catalogue: import (JSONL, JSON, CSV), list, look up.
+
+Products are the facts generation is later grounded in, so each row is validated: id, name,
+category and a non-negative price are required; attributes are a mapping (in CSV, a JSON
+object in the ``attributes`` column, or extra columns named ``attr_*``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy import Connection, delete, func, insert, select
+
+from monogram.core.clock import now
+from monogram.core.errors import FieldError, NotFound, ValidationError
+from monogram.store import Store
+from monogram.store.tables import product_stats, products
+
+
+class Product(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    id: str = Field(min_length=1, max_length=128)
+    name: str = Field(min_length=1, max_length=500)
+    category: str = Field(min_length=1, max_length=200)
+    brand: str | None = Field(default=None, max_length=200)
+    price: float = Field(ge=0)
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    description: str = ""
+    url: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value or None
+
+
+@dataclass
+class CatalogReport:
+    imported: int = 0
+    rejected: list[tuple[int, list[FieldError]]] = field(default_factory=list)
+
+
+def read_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    """Rows of a catalogue file with their line (or item) numbers."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        with path.open(newline="", encoding="utf-8") as handle:
+            for number, row in enumerate(csv.DictReader(handle), start=2):
+                yield number, _csv_product(row)
+    elif suffix == ".json":
+        data = orjson.loads(path.read_bytes())
+        items = data.get("products", data) if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            raise ValidationError(f"{path}: expected a list of products")
+        yield from enumerate(items, start=1)
+    elif suffix in (".jsonl", ".ndjson"):
+        with path.open("rb") as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.strip():
+                    try:
+                        yield number, orjson.loads(line)
+                    except orjson.JSONDecodeError as exc:
+                        yield number, _Broken(str(exc))
+    else:
+        raise ValidationError(f"{path}: unknown catalogue format {suffix!r}; use .csv, .json or .jsonl")
+
+
+@dataclass
+class _Broken:
+    reason: str
+
+
+def _csv_product(row: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    attributes: dict[str, Any] = {}
+    for key, value in row.items():
+        if key is None or value is None or value == "":
+            continue
+        if key.startswith("attr_"):
+            attributes[key[5:]] = value
+        elif key == "attributes":
+            try:
+                parsed = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                parsed = value
+            out["attributes"] = parsed
+        else:
+            out[key] = value
+    if attributes:
+        merged = out.get("attributes") if isinstance(out.get("attributes"), dict) else {}
+        out["attributes"] = {**merged, **attributes}
+    return out
+
+
+def validate_product(raw: Any) -> Product:
+    if isinstance(raw, _Broken):
+        raise ValidationError("invalid product:", [FieldError("line", f"not JSON: {raw.reason}")])
+    try:
+        return Product.model_validate(raw)
+    except PydanticValidationError as exc:
+        errors = [FieldError(".".join(str(p) for p in e["loc"]) or "row", e["msg"]) for e in exc.errors()]
+        raise ValidationError("invalid product:", errors) from exc
+
+
+def import_products(store: Store, rows: Iterable[tuple[int, Any]]) -> CatalogReport:
+    """Upsert valid products; collect row numbers and reasons for the rest."""
+    report = CatalogReport()
+    good: dict[str, Product] = {}
+    for number, raw in rows:
+        try:
+            product = validate_product(raw)
+        except ValidationError as exc:
+            report.rejected.append((number, exc.errors))
+            continue
+        good[product.id] = product
+    if good:
+        save_products(store, list(good.values()))
+    report.imported = len(good)
+    return report
+
+
+def save_products(store: Store, items: list[Product]) -> None:
+    at = now()
+    with store.write() as conn:
+        ids = [p.id for p in items]
+        for start in range(0, len(ids), 400):
+            conn.execute(delete(products).where(products.c.id.in_(ids[start : start + 400])))
+        conn.execute(
+            insert(products), [{**p.model_dump(), "updated_at": at} for p in items]
+        )
+    _cache.clear()
+
+
+def list_products(conn: Connection, *, category: str | None = None, limit: int | None = None) -> list[Product]:
+    query = select(products).order_by(products.c.id)
+    if category:
+        query = query.where(products.c.category == category)
+    if limit:
+        query = query.limit(limit)
+    return [_product(r) for r in conn.execute(query)]
+
+
+def get_product(conn: Connection, product_id: str) -> Product:
+    row = conn.execute(select(products).where(products.c.id == product_id)).first()
+    if row is None:
+        raise NotFound(f"no product with id {product_id!r}")
+    return _product(row)
+
+
+def _product(row: Any) -> Product:
+    return Product(
+        id=row.id, name=row.name, category=row.category, brand=row.brand, price=row.price,
+        currency=row.currency, attributes=row.attributes or {}, description=row.description,
+        url=row.url,
+    )
+
+
+_cache: dict[str, Any] = {}
+
+
+def cached_catalog(conn: Connection) -> tuple[dict[str, Product], dict[str, float]]:
+    """All products and their popularity in [0, 1], cached until the catalogue changes.
+
+    Popularity (views plus five times purchases, log-scaled) is refreshed every 500 reads.
+    """
+    version = conn.execute(select(func.count(), func.max(products.c.updated_at)).select_from(products)).one()
+    key = f"{conn.engine.url}|{version[0]}|{version[1]}"
+    if _cache.get("key") != key or _cache.get("reads", 0) >= 500:
+        catalog = {p.id: p for p in list_products(conn)}
+        stats = {
+            r.product_id: r.views + 5 * r.purchases for r in conn.execute(select(product_stats))
+        }
+        import math
+
+        top = max((math.log1p(v) for v in stats.values()), default=0.0) or 1.0
+        popularity = {pid: round(math.log1p(stats.get(pid, 0)) / top, 4) for pid in catalog}
+        _cache.update(key=key, catalog=catalog, popularity=popularity, reads=0)
+    _cache["reads"] = _cache.get("reads", 0) + 1
+    return _cache["catalog"], _cache["popularity"]
+
+
+def products_from_text(text: str, fmt: str) -> Iterator[tuple[int, Any]]:
+    """Rows from an uploaded body (API), same formats as files."""
+    if fmt == "csv":
+        for number, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+            yield number, _csv_product(row)
+    else:
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                yield number, orjson.loads(line)

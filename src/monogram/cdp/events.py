@@ -1,0 +1,235 @@
+"""Segment-spec events: models, validation and normalisation.
+
+The shapes follow Segment's HTTP Tracking API (identify, track, page, screen, group, alias and
+batch) so existing Segment and RudderStack SDKs can send to Monogram unchanged. Validation
+errors name the field (as a dotted path, ``batch.3.userId`` inside a batch) and the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
+
+from monogram.core.clock import iso, to_utc
+from monogram.core.errors import FieldError, PayloadTooLarge, ValidationError
+from monogram.core.ids import content_message_id
+
+EVENT_TYPES = ("identify", "track", "page", "screen", "group", "alias")
+MAX_EVENT_BYTES = 32 * 1024
+MAX_BATCH_BYTES = 500 * 1024
+
+
+def _id_text(value: Any) -> Any:
+    # Segment's SDKs send ids as strings, but some apps pass numeric user ids.
+    if isinstance(value, bool):
+        raise ValueError("must be a string or an integer, not a boolean")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return value.strip()
+    if value is None:
+        return None
+    raise ValueError("must be a string or an integer")
+
+
+Id = Annotated[str, BeforeValidator(_id_text), Field(max_length=512)]
+
+
+class _EventModel(BaseModel):
+    model_config = ConfigDict(extra="allow", str_max_length=MAX_EVENT_BYTES)
+
+    messageId: Id | None = None
+    userId: Id | None = None
+    anonymousId: Id | None = None
+    timestamp: datetime | None = None
+    originalTimestamp: datetime | None = None
+    sentAt: datetime | None = None
+    context: dict[str, Any] = Field(default_factory=dict)
+    integrations: dict[str, Any] = Field(default_factory=dict)
+
+
+class IdentifyModel(_EventModel):
+    type: Literal["identify"]
+    traits: dict[str, Any] = Field(default_factory=dict)
+
+
+class TrackModel(_EventModel):
+    type: Literal["track"]
+    event: str = Field(min_length=1, max_length=255)
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+
+class PageModel(_EventModel):
+    type: Literal["page"]
+    name: str | None = Field(default=None, max_length=255)
+    category: str | None = Field(default=None, max_length=255)
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+
+class ScreenModel(_EventModel):
+    type: Literal["screen"]
+    name: str | None = Field(default=None, max_length=255)
+    category: str | None = Field(default=None, max_length=255)
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+
+class GroupModel(_EventModel):
+    type: Literal["group"]
+    groupId: Id = Field(min_length=1)
+    traits: dict[str, Any] = Field(default_factory=dict)
+
+
+class AliasModel(_EventModel):
+    type: Literal["alias"]
+    previousId: Id = Field(min_length=1)
+    userId: Id = Field(min_length=1)
+
+
+_MODELS: dict[str, type[_EventModel]] = {
+    "identify": IdentifyModel,
+    "track": TrackModel,
+    "page": PageModel,
+    "screen": ScreenModel,
+    "group": GroupModel,
+    "alias": AliasModel,
+}
+_ADAPTERS = {name: TypeAdapter(model) for name, model in _MODELS.items()}
+
+
+@dataclass(slots=True)
+class Event:
+    """One accepted event, normalised: ids as text, timestamps as aware UTC, messageId set."""
+
+    type: str
+    message_id: str
+    user_id: str | None
+    anonymous_id: str | None
+    name: str | None
+    timestamp: datetime
+    received_at: datetime
+    payload: dict[str, Any]
+
+    @property
+    def key(self) -> tuple[datetime, str]:
+        """The total order Monogram folds events in: time first, messageId to break ties."""
+        return (self.timestamp, self.message_id)
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        value = self.payload.get("properties")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def traits(self) -> dict[str, Any]:
+        """Identify and group traits, or for other calls the ``context.traits`` Segment adds."""
+        value = self.payload.get("traits")
+        if self.type == "identify" and isinstance(value, dict):
+            return value
+        context = self.payload.get("context")
+        ctx_traits = context.get("traits") if isinstance(context, dict) else None
+        return ctx_traits if isinstance(ctx_traits, dict) else {}
+
+    @property
+    def context(self) -> dict[str, Any]:
+        value = self.payload.get("context")
+        return value if isinstance(value, dict) else {}
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.payload)
+
+
+def parse_event(
+    raw: Any, received_at: datetime, *, prefix: str = "", type_hint: str | None = None
+) -> Event:
+    """Validate one raw event; raise ValidationError naming each bad field.
+
+    ``type_hint`` is the type implied by the endpoint (``/v1/track``), used when the body has
+    no ``type``. ``prefix`` goes before field names (``batch.3.``) in error messages.
+    """
+    if not isinstance(raw, dict):
+        raise ValidationError(
+            "invalid event:", [FieldError(prefix.rstrip(".") or "body", "must be a JSON object")]
+        )
+    size = len(orjson.dumps(raw))
+    if size > MAX_EVENT_BYTES:
+        raise PayloadTooLarge(
+            f"event is {size} bytes; the limit is {MAX_EVENT_BYTES} bytes (32 KB) per event",
+            [FieldError(prefix.rstrip(".") or "body", "larger than 32 KB")],
+        )
+    kind = raw.get("type", type_hint)
+    if type_hint is not None and kind != type_hint:
+        raise ValidationError(
+            "invalid event:",
+            [FieldError(prefix + "type", f"is {kind!r} but this endpoint takes {type_hint!r}")],
+        )
+    if kind not in _MODELS:
+        reason = (
+            "is missing" if kind is None else f"{kind!r} is not one of {', '.join(EVENT_TYPES)}"
+        )
+        raise ValidationError("invalid event:", [FieldError(prefix + "type", reason)])
+    try:
+        model = _ADAPTERS[kind].validate_python({**raw, "type": kind})
+    except PydanticValidationError as exc:
+        errors = [
+            FieldError(prefix + ".".join(str(p) for p in err["loc"]), err["msg"])
+            for err in exc.errors()
+        ]
+        raise ValidationError("invalid event:", errors) from exc
+    return _normalise(model, raw, received_at, prefix)
+
+
+def _normalise(model: _EventModel, raw: dict[str, Any], received_at: datetime, prefix: str) -> Event:
+    if not model.userId and not model.anonymousId:
+        raise ValidationError(
+            "invalid event:",
+            [FieldError(prefix + "userId", "either userId or anonymousId is required")],
+        )
+    # Millisecond precision, as stored in the payload, so a replay orders events the same way.
+    timestamp = _event_time(model, received_at)
+    timestamp = timestamp.replace(microsecond=timestamp.microsecond // 1000 * 1000)
+    payload = dict(raw)
+    payload.pop("writeKey", None)
+    if model.userId is not None:
+        payload["userId"] = model.userId
+    if model.anonymousId is not None:
+        payload["anonymousId"] = model.anonymousId
+    message_id = model.messageId or content_message_id(payload)
+    payload["type"] = model.type  # type: ignore[attr-defined]
+    payload["messageId"] = message_id
+    payload["timestamp"] = iso(timestamp)
+    payload["receivedAt"] = iso(received_at)
+    name = getattr(model, "event", None) or getattr(model, "name", None)
+    return Event(
+        type=payload["type"],
+        message_id=message_id,
+        user_id=model.userId or None,
+        anonymous_id=model.anonymousId or None,
+        name=name,
+        timestamp=timestamp,
+        received_at=received_at,
+        payload=payload,
+    )
+
+
+def _event_time(model: _EventModel, received_at: datetime) -> datetime:
+    # Segment's rule: trust an explicit timestamp; otherwise correct the device clock by the
+    # skew between sentAt and receivedAt.
+    if model.timestamp is not None:
+        return to_utc(model.timestamp)
+    if model.originalTimestamp is not None:
+        original = to_utc(model.originalTimestamp)
+        if model.sentAt is not None:
+            return received_at - (to_utc(model.sentAt) - original)
+        return original
+    return received_at
+
+
+def event_from_row(payload: str | bytes, received_at: datetime) -> Event:
+    """Rebuild an ``Event`` from a stored payload (already validated when it was accepted)."""
+    raw = orjson.loads(payload)
+    return parse_event(raw, received_at)

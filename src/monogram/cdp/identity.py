@@ -1,0 +1,544 @@
+"""The identity graph: which identifiers belong to one person.
+
+Each event carries identifiers (userId, anonymousId, email, phone, external ids). Resolution
+happens in-stream, as each batch arrives: identifiers already known pull the event onto their
+profile, and an event that connects two profiles merges them, unless a guard refuses:
+
+* junk values (``null``, ``0``, ``test@test.com`` ...) are never identifiers;
+* per-type limits (by default one ``user_id`` per profile) refuse a merge that would pass them;
+* a split recorded by ``unmerge`` keeps two sets of identifiers apart for good.
+
+The canonical result is the log replayed in ``(timestamp, messageId)`` order. Without refusals
+a union of links does not depend on order, so the in-stream path is exact; when a refusal is
+involved and an event arrives late, the connected part of the graph is replayed from the log
+(``replay_profiles``), so any arrival order gives the same profiles. Every merge and refusal is
+recorded with the event and the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+import phonenumbers
+from sqlalchemy import Connection, bindparam, delete, insert, select, tuple_, update
+
+from monogram.core.clock import now
+from monogram.core.errors import NotFound, ValidationError
+from monogram.core.ids import new_profile_id
+from monogram.core.settings import IdentityConfig
+from monogram.store.tables import (
+    events,
+    identifiers,
+    identity_merges,
+    identity_refusals,
+    identity_splits,
+)
+
+IdKey = tuple[str, str]
+BUILTIN_TYPES = ("user_id", "anonymous_id", "email", "phone")
+_TYPE_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+CHUNK = 400
+
+
+def key_text(key: IdKey) -> str:
+    return f"{key[0]}:{key[1]}"
+
+
+def parse_key(text: str) -> IdKey:
+    """Parse ``TYPE:VALUE`` (``user_id:42``, ``email:maya@example.com``), normalising the value."""
+    kind, sep, value = text.partition(":")
+    kind = kind.strip().lower()
+    if not sep or not value.strip():
+        raise ValidationError(
+            f"identifier {text!r} must look like TYPE:VALUE, e.g. user_id:42 or email:a@b.com"
+        )
+    if not _TYPE_RE.match(kind):
+        raise ValidationError(f"identifier type {kind!r} must be lower-case letters, digits, _")
+    if kind == "email":
+        return (kind, normalise_email(value) or value.strip().lower())
+    if kind == "phone":
+        return (kind, normalise_phone(value, "US") or value.strip())
+    return (kind, value.strip())
+
+
+def normalise_email(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    text = value.strip().lower()
+    return text if _EMAIL_RE.match(text) else None
+
+
+def normalise_phone(value: Any, region: str) -> str | None:
+    """E.164 form of a phone number, or None when it is not a valid number."""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        return None
+    try:
+        number = phonenumbers.parse(str(value), region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def identifiers_of(event: Any, config: IdentityConfig) -> list[IdKey]:
+    """The identifiers one event carries, normalised, junk removed, in a stable order.
+
+    An alias's ``previousId`` comes back as type ``previous_id``: the graph decides whether it
+    names a known user id or an anonymous id.
+    """
+    blocked = _blocked(config)
+    found: dict[IdKey, None] = {}
+
+    def add(kind: str, value: Any) -> None:
+        if value is None or isinstance(value, bool | dict | list):
+            return
+        text = str(value).strip()
+        if not text or len(text) > 512 or text.lower() in blocked:
+            return
+        found[(kind, text)] = None
+
+    add("user_id", event.user_id)
+    add("anonymous_id", event.anonymous_id)
+    traits = event.traits
+    add("email", normalise_email(traits.get("email")))
+    add("phone", normalise_phone(traits.get("phone"), config.default_phone_region))
+    for trait in config.trait_identifiers:
+        add(trait, traits.get(trait))
+    external = event.context.get("externalIds")
+    if isinstance(external, list):
+        for item in external:
+            if isinstance(item, dict) and isinstance(item.get("type"), str):
+                kind = item["type"].strip().lower().replace("-", "_")
+                if _TYPE_RE.match(kind) and kind not in BUILTIN_TYPES:
+                    add(kind, item.get("id"))
+    if event.type == "alias":
+        add("previous_id", event.payload.get("previousId"))
+    return list(found)
+
+
+_blocked_cache: dict[int, frozenset[str]] = {}
+
+
+def _blocked(config: IdentityConfig) -> frozenset[str]:
+    cached = _blocked_cache.get(id(config))
+    if cached is None:
+        cached = frozenset(v.strip().lower() for v in config.blocked_values)
+        _blocked_cache[id(config)] = cached
+    return cached
+
+
+@dataclass
+class Merge:
+    winner: str
+    loser: str
+    winner_identifiers: list[IdKey]
+    loser_identifiers: list[IdKey]
+    message_id: str
+    reason: str
+
+
+@dataclass
+class Refusal:
+    profile_id: str
+    other_profile_id: str
+    identifier: IdKey
+    other_identifier: IdKey
+    message_id: str
+    reason: str
+
+
+@dataclass
+class Split:
+    side_a: frozenset[IdKey]
+    side_b: frozenset[IdKey]
+    split_id: int
+
+
+@dataclass
+class Graph:
+    """An in-memory part of the identity graph that a batch (or a replay) works on."""
+
+    config: IdentityConfig
+    owner: dict[IdKey, str] = field(default_factory=dict)
+    members: dict[str, set[IdKey]] = field(default_factory=lambda: defaultdict(set))
+    splits: list[Split] = field(default_factory=list)
+    new_keys: dict[IdKey, datetime] = field(default_factory=dict)
+    seen: dict[IdKey, datetime] = field(default_factory=dict)
+    redirect: dict[str, str] = field(default_factory=dict)
+    merges: list[Merge] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
+    created: set[str] = field(default_factory=set)
+
+    def resolve(self, keys: Sequence[IdKey], message_id: str, at: datetime) -> str:
+        """Attach an event's identifiers; return the profile the event belongs to."""
+        ordered = sorted((self._alias_target(k) for k in keys), key=self._rank)
+        current: str | None = None
+        for key in ordered:
+            previous_seen = self.seen.get(key)
+            self.seen[key] = at if previous_seen is None or at > previous_seen else previous_seen
+            holder = self.owner.get(key)
+            if current is None:
+                current = holder or self._create(key, at)
+            elif holder is None:
+                reason = self._violation(self.members[current], {key})
+                if reason:
+                    self._refuse(current, "", ordered[0], key, message_id, reason)
+                else:
+                    self._attach(key, current, at)
+            elif holder != current:
+                reason = self._violation(self.members[current], self.members[holder])
+                if reason:
+                    self._refuse(current, holder, ordered[0], key, message_id, reason)
+                else:
+                    self._merge(current, holder, ordered[0], key, message_id)
+        if current is None:
+            raise ValueError("an event needs at least one identifier")
+        return current
+
+    def final(self, profile_id: str) -> str:
+        while profile_id in self.redirect:
+            profile_id = self.redirect[profile_id]
+        return profile_id
+
+    def _rank(self, key: IdKey) -> tuple[int, str, str]:
+        priority = self.config.priority
+        rank = priority.index(key[0]) if key[0] in priority else len(priority)
+        return (rank, key[0], key[1])
+
+    def _alias_target(self, key: IdKey) -> IdKey:
+        if key[0] != "previous_id":
+            return key
+        as_user = ("user_id", key[1])
+        return as_user if as_user in self.owner else ("anonymous_id", key[1])
+
+    def _create(self, key: IdKey, at: datetime) -> str:
+        profile_id = new_profile_id()
+        self.created.add(profile_id)
+        self._attach(key, profile_id, at)
+        return profile_id
+
+    def _attach(self, key: IdKey, profile_id: str, at: datetime) -> None:
+        self.owner[key] = profile_id
+        self.members[profile_id].add(key)
+        self.new_keys[key] = at
+
+    def _violation(self, ours: set[IdKey], theirs: set[IdKey]) -> str | None:
+        for kind, limit in self.config.limits.items():
+            count = sum(1 for k in ours if k[0] == kind) + sum(1 for k in theirs if k[0] == kind)
+            if count > limit:
+                return f"would give one profile {count} {kind} identifiers (limit {limit})"
+        for split in self.splits:
+            if (ours & split.side_a and theirs & split.side_b) or (
+                ours & split.side_b and theirs & split.side_a
+            ):
+                return f"kept apart by unmerge (split {split.split_id})"
+        return None
+
+    def _merge(self, winner: str, loser: str, a: IdKey, b: IdKey, message_id: str) -> None:
+        moving = self.members.pop(loser)
+        self.merges.append(
+            Merge(
+                winner=winner,
+                loser=loser,
+                winner_identifiers=sorted(self.members[winner]),
+                loser_identifiers=sorted(moving),
+                message_id=message_id,
+                reason=f"event {message_id} links {key_text(a)} and {key_text(b)}",
+            )
+        )
+        for key in moving:
+            self.owner[key] = winner
+        self.members[winner] |= moving
+        self.redirect[loser] = winner
+
+    def _refuse(
+        self, profile_id: str, other: str, a: IdKey, b: IdKey, message_id: str, reason: str
+    ) -> None:
+        self.refusals.append(Refusal(profile_id, other, a, b, message_id, reason))
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading and saving a part of the graph
+
+
+def load_graph(conn: Connection, config: IdentityConfig, keys: Iterable[IdKey]) -> Graph:
+    """The part of the graph a batch touches: owners of ``keys`` and all their identifiers."""
+    wanted = set()
+    for key in keys:
+        if key[0] == "previous_id":
+            wanted.update({("user_id", key[1]), ("anonymous_id", key[1])})
+        else:
+            wanted.add(key)
+    graph = Graph(config, splits=load_splits(conn))
+    profile_ids = {row.profile_id for row in _rows_for_keys(conn, wanted)}
+    for row in rows_for_profiles(conn, profile_ids):
+        key = (row.type, row.value)
+        graph.owner[key] = row.profile_id
+        graph.members[row.profile_id].add(key)
+    return graph
+
+
+def _rows_for_keys(conn: Connection, keys: set[IdKey]) -> Iterator[Any]:
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), CHUNK):
+        chunk = ordered[start : start + CHUNK]
+        yield from conn.execute(
+            select(identifiers.c.profile_id).where(
+                tuple_(identifiers.c.type, identifiers.c.value).in_(chunk)
+            )
+        )
+
+
+def rows_for_profiles(conn: Connection, profile_ids: Iterable[str]) -> Iterator[Any]:
+    ordered = sorted(profile_ids)
+    for start in range(0, len(ordered), CHUNK):
+        chunk = ordered[start : start + CHUNK]
+        yield from conn.execute(
+            select(identifiers.c.type, identifiers.c.value, identifiers.c.profile_id).where(
+                identifiers.c.profile_id.in_(chunk)
+            )
+        )
+
+
+def load_splits(conn: Connection) -> list[Split]:
+    return [
+        Split(
+            frozenset(tuple(k) for k in orjson.loads(row.side_a)),  # type: ignore[misc]
+            frozenset(tuple(k) for k in orjson.loads(row.side_b)),  # type: ignore[misc]
+            row.id,
+        )
+        for row in conn.execute(select(identity_splits))
+    ]
+
+
+def save_graph(conn: Connection, graph: Graph, *, fresh: bool = False) -> None:
+    """Write what resolution changed: moved identifiers, new ones, merges and refusals.
+
+    ``fresh``: the graph was replayed into emptied tables, so no stored row names a loser.
+    """
+    at = now()
+    for merge in [] if fresh else graph.merges:
+        for table in (identifiers, events, identity_merges):
+            conn.execute(
+                update(table)
+                .where(table.c.profile_id == merge.loser)
+                .values(profile_id=merge.winner)
+            )
+        for column in ("profile_id", "other_profile_id"):
+            conn.execute(
+                update(identity_refusals)
+                .where(identity_refusals.c[column] == merge.loser)
+                .values({column: merge.winner})
+            )
+    if graph.new_keys:
+        conn.execute(
+            insert(identifiers),
+            [
+                {
+                    "type": key[0],
+                    "value": key[1],
+                    "profile_id": graph.owner[key],
+                    "first_seen": first,
+                    "last_seen": graph.seen.get(key, first),
+                }
+                for key, first in graph.new_keys.items()
+            ],
+        )
+    if not fresh:
+        _touch_last_seen(conn, graph)
+    if graph.merges:
+        conn.execute(
+            insert(identity_merges),
+            [
+                {
+                    "at": at,
+                    "profile_id": graph.final(m.winner),
+                    "winner": m.winner,
+                    "loser": m.loser,
+                    "winner_identifiers": orjson.dumps(m.winner_identifiers).decode(),
+                    "loser_identifiers": orjson.dumps(m.loser_identifiers).decode(),
+                    "message_id": m.message_id,
+                    "reason": m.reason,
+                }
+                for m in graph.merges
+            ],
+        )
+    if graph.refusals:
+        conn.execute(
+            insert(identity_refusals),
+            [
+                {
+                    "at": at,
+                    "profile_id": graph.final(r.profile_id),
+                    "other_profile_id": graph.final(r.other_profile_id)
+                    if r.other_profile_id
+                    else "",
+                    "identifier": key_text(r.identifier),
+                    "other_identifier": key_text(r.other_identifier),
+                    "message_id": r.message_id,
+                    "reason": r.reason,
+                }
+                for r in graph.refusals
+            ],
+        )
+
+
+def _touch_last_seen(conn: Connection, graph: Graph) -> None:
+    stale = [(k, t) for k, t in graph.seen.items() if k not in graph.new_keys and k in graph.owner]
+    if not stale:
+        return
+    conn.execute(
+        update(identifiers)
+        .where(identifiers.c.type == _bind("t"), identifiers.c.value == _bind("v"))
+        .where(identifiers.c.last_seen < _bind("s"))
+        .values(last_seen=_bind("s")),
+        [{"t": k[0], "v": k[1], "s": t} for k, t in stale],
+    )
+
+
+def _bind(name: str) -> Any:
+    return bindparam(name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Queries, replay support and unmerge
+
+
+def profile_for(conn: Connection, key: IdKey) -> str:
+    """The profile that holds an identifier; NotFound when none does."""
+    profile_id = conn.execute(
+        select(identifiers.c.profile_id).where(
+            identifiers.c.type == key[0], identifiers.c.value == key[1]
+        )
+    ).scalar()
+    if profile_id is None:
+        raise NotFound(f"no profile has identifier {key_text(key)}")
+    return str(profile_id)
+
+
+def identifiers_for(conn: Connection, profile_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(identifiers)
+        .where(identifiers.c.profile_id == profile_id)
+        .order_by(identifiers.c.type, identifiers.c.value)
+    )
+    return [
+        {"type": r.type, "value": r.value, "first_seen": r.first_seen, "last_seen": r.last_seen}
+        for r in rows
+    ]
+
+
+def closure(conn: Connection, profile_ids: set[str]) -> set[str]:
+    """Profiles linked to these by refused merges, transitively: what a replay must include."""
+    found = set(profile_ids)
+    frontier = set(profile_ids)
+    while frontier:
+        keys = {key_text((r.type, r.value)) for r in rows_for_profiles(conn, frontier)}
+        others: set[str] = set()
+        for start in range(0, len(keys), CHUNK):
+            chunk = sorted(keys)[start : start + CHUNK]
+            for row in conn.execute(
+                select(identity_refusals.c.identifier, identity_refusals.c.other_identifier).where(
+                    identity_refusals.c.identifier.in_(chunk)
+                    | identity_refusals.c.other_identifier.in_(chunk)
+                )
+            ):
+                others.update({row.identifier, row.other_identifier})
+        linked = {
+            row.profile_id
+            for row in _rows_for_keys(conn, {_split_text(t) for t in others - keys})
+        }
+        frontier = linked - found
+        found |= linked
+    return found
+
+
+def _split_text(text: str) -> IdKey:
+    kind, _, value = text.partition(":")
+    return (kind, value)
+
+
+def forget_profiles(conn: Connection, profile_ids: set[str]) -> None:
+    """Delete the graph records of these profiles (a replay writes them anew)."""
+    ordered = sorted(profile_ids)
+    for start in range(0, len(ordered), CHUNK):
+        chunk = ordered[start : start + CHUNK]
+        conn.execute(delete(identifiers).where(identifiers.c.profile_id.in_(chunk)))
+        conn.execute(delete(identity_merges).where(identity_merges.c.profile_id.in_(chunk)))
+        conn.execute(
+            delete(identity_refusals).where(
+                identity_refusals.c.profile_id.in_(chunk)
+                | identity_refusals.c.other_profile_id.in_(chunk)
+            )
+        )
+
+
+def merges_for(conn: Connection, profile_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(identity_merges)
+        .where(identity_merges.c.profile_id == profile_id)
+        .order_by(identity_merges.c.id)
+    )
+    return [merge_dict(r) for r in rows]
+
+
+def merge_dict(row: Any) -> dict[str, Any]:
+    return {
+        "merge_id": row.id,
+        "at": row.at,
+        "winner": row.winner,
+        "loser": row.loser,
+        "winner_identifiers": [key_text(tuple(k)) for k in orjson.loads(row.winner_identifiers)],
+        "loser_identifiers": [key_text(tuple(k)) for k in orjson.loads(row.loser_identifiers)],
+        "message_id": row.message_id,
+        "reason": row.reason,
+    }
+
+
+def refusals_for(conn: Connection, profile_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(identity_refusals)
+        .where(
+            (identity_refusals.c.profile_id == profile_id)
+            | (identity_refusals.c.other_profile_id == profile_id)
+        )
+        .order_by(identity_refusals.c.id)
+    )
+    return [
+        {
+            "at": r.at,
+            "identifier": r.identifier,
+            "other_identifier": r.other_identifier,
+            "message_id": r.message_id,
+            "reason": r.reason,
+        }
+        for r in rows
+    ]
+
+
+def record_split(conn: Connection, merge_id: int, reason: str) -> str:
+    """Record that a merge was wrong: its two sides stay apart from now on.
+
+    Returns the profile that currently holds the merge, which the caller replays.
+    """
+    row = conn.execute(select(identity_merges).where(identity_merges.c.id == merge_id)).first()
+    if row is None:
+        raise NotFound(f"no merge with id {merge_id}; see `monogram identity merges TYPE:VALUE`")
+    conn.execute(
+        insert(identity_splits).values(
+            at=now(),
+            merge_id=merge_id,
+            side_a=row.winner_identifiers,
+            side_b=row.loser_identifiers,
+            reason=reason,
+        )
+    )
+    return str(row.profile_id)

@@ -1,0 +1,116 @@
+"""Data-subject requests: export everything held about a person, or erase it.
+
+Later stages keep their own records about a person (messages, decisions); they register an
+eraser and an exporter here with ``register``, so one ``erase`` removes everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, delete, or_, select
+
+from monogram.cdp import context, identity, profiles, segments
+from monogram.core.settings import ProjectConfig
+from monogram.store import Store
+from monogram.store.tables import (
+    consents,
+    events,
+    identifiers,
+    identity_merges,
+    identity_refusals,
+    identity_splits,
+    profile_facets,
+    quarantine,
+)
+from monogram.store.tables import profiles as profiles_table
+
+Eraser = Callable[[Connection, str, list[identity.IdKey]], int]
+Exporter = Callable[[Connection, str, list[identity.IdKey]], Any]
+_erasers: dict[str, Eraser] = {}
+_exporters: dict[str, Exporter] = {}
+
+
+def register(name: str, *, eraser: Eraser, exporter: Exporter) -> None:
+    """Let a later stage add its own records about a person to export and erase."""
+    _erasers[name] = eraser
+    _exporters[name] = exporter
+
+
+def _keys(conn: Connection, profile_id: str) -> list[identity.IdKey]:
+    return [(i["type"], i["value"]) for i in identity.identifiers_for(conn, profile_id)]
+
+
+def export(
+    store: Store, config: ProjectConfig, defined: dict[str, segments.Segment], ref: str
+) -> dict[str, Any]:
+    """Everything held about the person ``ref`` (``TYPE:VALUE``) names."""
+    with store.read() as conn:
+        profile_id = context.resolve(conn, ref)
+        keys = _keys(conn, profile_id)
+        log = [
+            orjson.loads(row.payload)
+            for row in conn.execute(
+                select(events.c.payload).where(events.c.profile_id == profile_id).order_by(events.c.ts)
+            )
+        ]
+        return {
+            "profile": context.profile_view(conn, config, defined, profile_id),
+            "events": log,
+            "quarantined": [
+                {"id": r.id, "errors": orjson.loads(r.errors), "payload": r.payload}
+                for r in conn.execute(select(quarantine).where(_mentions(quarantine.c.payload, keys)))
+            ],
+            **{name: fn(conn, profile_id, keys) for name, fn in _exporters.items()},
+        }
+
+
+def erase(store: Store, ref: str) -> dict[str, int]:
+    """Remove the person's events, identifiers, traits and everything derived from them."""
+    with store.write() as conn:
+        profile_id = context.resolve(conn, ref)
+        keys = _keys(conn, profile_id)
+        counts = {
+            "events": conn.execute(delete(events).where(events.c.profile_id == profile_id)).rowcount,
+            "identifiers": conn.execute(
+                delete(identifiers).where(identifiers.c.profile_id == profile_id)
+            ).rowcount,
+            "quarantined": conn.execute(
+                delete(quarantine).where(_mentions(quarantine.c.payload, keys))
+            ).rowcount,
+            "merges": conn.execute(
+                delete(identity_merges).where(identity_merges.c.profile_id == profile_id)
+            ).rowcount,
+            "refusals": conn.execute(
+                delete(identity_refusals).where(
+                    or_(
+                        identity_refusals.c.profile_id == profile_id,
+                        identity_refusals.c.other_profile_id == profile_id,
+                    )
+                )
+            ).rowcount,
+            "splits": conn.execute(
+                delete(identity_splits).where(
+                    or_(_mentions(identity_splits.c.side_a, keys), _mentions(identity_splits.c.side_b, keys))
+                )
+            ).rowcount,
+        }
+        conn.execute(delete(profile_facets).where(profile_facets.c.profile_id == profile_id))
+        conn.execute(delete(consents).where(consents.c.profile_id == profile_id))
+        counts["profiles"] = conn.execute(
+            delete(profiles_table).where(profiles_table.c.profile_id == profile_id)
+        ).rowcount
+        for name, fn in _erasers.items():
+            counts[name] = fn(conn, profile_id, keys)
+        profiles.delete_derived(conn, [profile_id], keep_profiles=False)
+        return counts
+
+
+def _mentions(column: Any, keys: list[identity.IdKey]) -> Any:
+    # Quarantined payloads are unparsed text: match any identifier value as a JSON string.
+    values = [orjson.dumps(v).decode() for _, v in keys if len(v) >= 3]
+    if not values:
+        return column.is_(None) & column.is_not(None)
+    return or_(*(column.contains(v) for v in values))

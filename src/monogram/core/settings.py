@@ -1,0 +1,216 @@
+"""Typed configuration.
+
+Two layers:
+
+* ``Settings`` come from the environment (``MONOGRAM_*``): where the workspace lives, which
+  database, which environment. They are validated at start-up.
+* ``ProjectConfig`` is the editable project file ``monogram.yaml`` in the workspace: identity
+  rules, lifecycle thresholds, RFM breakpoints, consent purposes and what each purpose may see.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from monogram.core.errors import ConfigError, FieldError
+
+PROJECT_FILE = "monogram.yaml"
+
+
+class Settings(BaseSettings):
+    """Process settings read from ``MONOGRAM_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="MONOGRAM_", extra="ignore")
+
+    home: Path = Field(default=Path(".monogram"), description="workspace folder")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite in home")
+    env: Literal["development", "test", "production"] = "development"
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
+        default="FULL",
+        description="FULL fsyncs every commit, so an acknowledged event survives power loss too",
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'monogram.db').resolve()}"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IdentityConfig(_Strict):
+    limits: dict[str, int] = Field(
+        default_factory=lambda: {"user_id": 1},
+        description="most identifiers of a type one profile may hold; a merge past it is refused",
+    )
+    priority: list[str] = Field(
+        default_factory=lambda: ["user_id", "email", "phone", "anonymous_id"],
+        description="which identifier decides the profile when an event's identifiers disagree",
+    )
+    blocked_values: list[str] = Field(
+        default_factory=lambda: [
+            "", "null", "none", "nil", "undefined", "nan", "n/a", "na", "0", "-1", "unknown",
+            "anonymous", "guest", "test", "[object object]", "test@test.com",
+            "test@example.com", "noemail@noemail.com", "email@example.com",
+            "00000000-0000-0000-0000-000000000000",
+        ],
+        description="junk values never used as identifiers (compared case-insensitively)",
+    )
+    trait_identifiers: list[str] = Field(
+        default_factory=list, description="trait keys that carry custom ids, e.g. loyalty_id"
+    )
+    default_phone_region: str = "US"
+
+    @field_validator("limits")
+    @classmethod
+    def _positive_limits(cls, value: dict[str, int]) -> dict[str, int]:
+        for kind, limit in value.items():
+            if limit < 1:
+                raise ValueError(f"limit for {kind} must be at least 1")
+        return value
+
+
+class LifecycleConfig(_Strict):
+    new_days: int = 30
+    active_days: int = 90
+    at_risk_days: int = 180
+    lapsed_days: int = 365
+
+    @model_validator(mode="after")
+    def _increasing(self) -> LifecycleConfig:
+        if not self.active_days < self.at_risk_days < self.lapsed_days:
+            raise ValueError("need active_days < at_risk_days < lapsed_days")
+        return self
+
+
+class RFMConfig(_Strict):
+    recency_days: list[int] = Field(default_factory=lambda: [30, 60, 120, 240])
+    frequency_orders: list[int] = Field(default_factory=lambda: [2, 3, 5, 8])
+    monetary: list[float] = Field(default_factory=lambda: [50, 150, 400, 1000])
+
+    @field_validator("recency_days", "frequency_orders", "monetary")
+    @classmethod
+    def _four_increasing(cls, value: list[float]) -> list[float]:
+        if len(value) != 4 or sorted(value) != list(value):
+            raise ValueError("give four increasing breakpoints (they split scores 1 to 5)")
+        return value
+
+
+class AffinityConfig(_Strict):
+    half_life_days: float = 45.0
+    weights: dict[str, int] = Field(
+        default_factory=lambda: {
+            "Order Completed": 5, "Product Added": 3, "Product Viewed": 1, "Product Clicked": 1,
+        }
+    )
+
+
+ContextField = Literal[
+    "profile", "first_name", "location", "behaviour", "purchases", "segments", "lifecycle",
+    "preferences", "zero_party", "recommendations", "engagement", "contact",
+]
+
+
+class PurposeConfig(_Strict):
+    description: str = ""
+    consent: list[str] = Field(default_factory=list, description="consents the purpose needs")
+    fields: list[ContextField] = Field(default_factory=list)
+
+
+def _default_purposes() -> dict[str, PurposeConfig]:
+    common: list[ContextField] = [
+        "profile", "first_name", "behaviour", "purchases", "segments", "lifecycle",
+        "preferences", "zero_party", "recommendations",
+    ]
+    return {
+        "email_marketing": PurposeConfig(
+            description="marketing email written for one customer",
+            consent=["email_marketing", "ai_generation"], fields=common,
+        ),
+        "web_personalization": PurposeConfig(
+            description="on-site copy and recommendations",
+            consent=["personalization"], fields=[f for f in common if f != "first_name"],
+        ),
+        "advertising": PurposeConfig(
+            description="ad creative; no names, no purchase detail",
+            consent=["advertising", "ai_generation"],
+            fields=["segments", "lifecycle", "preferences", "recommendations"],
+        ),
+        "support": PurposeConfig(
+            description="customer-service replies about this customer's own orders",
+            consent=[], fields=[*common, "engagement"],
+        ),
+        "analytics": PurposeConfig(
+            description="aggregate reporting", consent=[],
+            fields=["segments", "lifecycle", "engagement"],
+        ),
+    }
+
+
+class ContextConfig(_Strict):
+    recent_events: int = 10
+    recommendations: int = 5
+    purchases: int = 10
+
+
+class ProjectConfig(_Strict):
+    """The editable project file, ``monogram.yaml``."""
+
+    name: str = "monogram"
+    identity: IdentityConfig = Field(default_factory=IdentityConfig)
+    lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
+    rfm: RFMConfig = Field(default_factory=RFMConfig)
+    affinity: AffinityConfig = Field(default_factory=AffinityConfig)
+    consent_purposes: list[str] = Field(
+        default_factory=lambda: [
+            "email_marketing", "sms_marketing", "personalization", "ai_generation", "advertising",
+        ]
+    )
+    purposes: dict[str, PurposeConfig] = Field(default_factory=_default_purposes)
+    context: ContextConfig = Field(default_factory=ContextConfig)
+
+    @model_validator(mode="after")
+    def _purposes_use_known_consents(self) -> ProjectConfig:
+        for name, purpose in self.purposes.items():
+            for consent in purpose.consent:
+                if consent not in self.consent_purposes:
+                    raise ValueError(
+                        f"purpose {name!r} needs consent {consent!r}, "
+                        f"which is not in consent_purposes"
+                    )
+        return self
+
+
+def pydantic_field_errors(exc: PydanticValidationError) -> list[FieldError]:
+    """Turn pydantic's errors into ``FieldError``s with dotted field paths."""
+    out = []
+    for err in exc.errors():
+        field = ".".join(str(part) for part in err["loc"])
+        out.append(FieldError(field, err["msg"]))
+    return out
+
+
+def load_project_config(path: Path) -> ProjectConfig:
+    """Read and validate ``monogram.yaml``; a clear ConfigError names each bad field."""
+    if not path.exists():
+        return ProjectConfig()
+    try:
+        data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    try:
+        return ProjectConfig.model_validate(data)
+    except PydanticValidationError as exc:
+        details = "; ".join(str(e) for e in pydantic_field_errors(exc))
+        raise ConfigError(f"{path}: {details}") from exc

@@ -1,0 +1,217 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations in ``migrations/`` create it.
+
+Timestamps are timezone-aware UTC. Event payloads are stored as the JSON text that was
+accepted (with ``messageId``, ``timestamp`` and ``receivedAt`` filled in), so the log can be
+replayed to rebuild identities and profiles.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite stores them as naive UTC text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Ts = UTCDateTime()
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+Seq = BigInteger().with_variant(Integer(), "sqlite")
+ProfileId = String(40)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("scope", String(16), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", Ts, nullable=False),
+    Column("revoked_at", Ts),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("message_id", String(255), nullable=False, unique=True),
+    Column("type", String(16), nullable=False),
+    Column("name", String(255)),
+    Column("user_id", String(512)),
+    Column("anonymous_id", String(512)),
+    Column("profile_id", ProfileId, nullable=False),
+    Column("ts", Ts, nullable=False),
+    Column("received_at", Ts, nullable=False),
+    Column("source", String(40), nullable=False),
+    Column("payload", Text, nullable=False),
+    Index("ix_events_profile_ts", "profile_id", "ts"),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=True),
+    Column("received_at", Ts, nullable=False),
+    Column("source", String(40), nullable=False),
+    Column("message_id", String(255)),
+    Column("errors", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("replayed_at", Ts),
+)
+
+identifiers = Table(
+    "identifiers",
+    metadata,
+    Column("type", String(64), primary_key=True),
+    Column("value", String(512), primary_key=True),
+    Column("profile_id", ProfileId, nullable=False, index=True),
+    Column("first_seen", Ts, nullable=False),
+    Column("last_seen", Ts, nullable=False),
+)
+
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("profile_id", ProfileId, primary_key=True),
+    Column("created_at", Ts, nullable=False),
+    Column("updated_at", Ts, nullable=False),
+    # The latest event folded in, by (timestamp, messageId): tells a late event from a new one.
+    Column("watermark_ts", Ts),
+    Column("watermark_id", String(255)),
+    # Set once a merge involving this profile was refused: late events then replay the log.
+    Column("conflicted", Boolean, nullable=False, default=False),
+    Column("state", Text, nullable=False),
+    Column("traits", JSON, nullable=False),
+    Column("order_count", Integer, nullable=False, default=0),
+    Column("lifetime_value", Float, nullable=False, default=0.0),
+    Column("first_order_at", Ts),
+    Column("last_order_at", Ts),
+    Column("first_seen_at", Ts),
+    Column("last_seen_at", Ts),
+)
+
+# Ranked, multi-valued facts about a profile that segments filter on in SQL:
+# favourite categories and brands (inferred) and stated interests (zero-party).
+profile_facets = Table(
+    "profile_facets",
+    metadata,
+    Column("profile_id", ProfileId, primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("value", String(255), primary_key=True),
+    Column("rank", Integer, nullable=False),
+)
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("profile_id", ProfileId, primary_key=True),
+    Column("purpose", String(64), primary_key=True),
+    Column("granted", Boolean, nullable=False),
+    Column("at", Ts, nullable=False),
+    Column("source", String(64), nullable=False),
+)
+
+identity_merges = Table(
+    "identity_merges",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=True),
+    Column("at", Ts, nullable=False),
+    # The profile that holds both sides now (follows later merges), for lookups and erasure.
+    Column("profile_id", ProfileId, nullable=False, index=True),
+    Column("winner", ProfileId, nullable=False),
+    Column("loser", ProfileId, nullable=False),
+    Column("winner_identifiers", Text, nullable=False),
+    Column("loser_identifiers", Text, nullable=False),
+    Column("message_id", String(255), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("reverted_at", Ts),
+)
+
+identity_refusals = Table(
+    "identity_refusals",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=True),
+    Column("at", Ts, nullable=False),
+    Column("profile_id", ProfileId, nullable=False, index=True),
+    Column("other_profile_id", ProfileId, nullable=False, index=True),
+    Column("identifier", String(600), nullable=False),
+    Column("other_identifier", String(600), nullable=False),
+    Column("message_id", String(255), nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+# A human decision that two sets of identifiers are different people (from an unmerge).
+identity_splits = Table(
+    "identity_splits",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=True),
+    Column("at", Ts, nullable=False),
+    Column("merge_id", BigInteger),
+    Column("side_a", Text, nullable=False),
+    Column("side_b", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("name", String(500), nullable=False),
+    Column("category", String(200), nullable=False),
+    Column("brand", String(200)),
+    Column("price", Float, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("attributes", JSON, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("url", String(2000)),
+    Column("updated_at", Ts, nullable=False),
+)
+
+product_stats = Table(
+    "product_stats",
+    metadata,
+    Column("product_id", String(128), primary_key=True),
+    Column("views", BigInteger, nullable=False, default=0),
+    Column("purchases", BigInteger, nullable=False, default=0),
+)

@@ -1,0 +1,68 @@
+"""A workspace: the settings, the project file and the store, opened together.
+
+The workspace folder is ``./.monogram/`` unless ``MONOGRAM_HOME`` names another; it holds the
+project file ``monogram.yaml``, segment definitions in ``segments/`` and, by default, the
+SQLite database. ``MONOGRAM_DATABASE_URL`` points the store elsewhere (PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from monogram.core.settings import PROJECT_FILE, ProjectConfig, Settings, load_project_config
+from monogram.store import Store, migrate
+
+DEFAULTS = resources.files("monogram") / "defaults"
+
+
+@dataclass
+class Workspace:
+    settings: Settings
+    config: ProjectConfig
+    store: Store
+
+    @property
+    def home(self) -> Path:
+        return self.settings.home
+
+    @property
+    def segments_dir(self) -> Path:
+        return self.home / "segments"
+
+    def close(self) -> None:
+        self.store.dispose()
+
+
+def open_workspace(settings: Settings | None = None, *, create: bool = True) -> Workspace:
+    """Open (and on first use create) the workspace; migrations run automatically."""
+    settings = settings or Settings()
+    if create:
+        write_project_files(settings.home, overwrite=False)
+    config = load_project_config(settings.home / PROJECT_FILE)
+    store = Store(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    migrate(store)
+    return Workspace(settings, config, store)
+
+
+def write_project_files(target: Path, *, overwrite: bool) -> list[Path]:
+    """Copy the editable project files (``monogram.yaml``, ``segments/``) into ``target``."""
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in (PROJECT_FILE,):
+        dest = target / name
+        if overwrite or not dest.exists():
+            dest.write_text((DEFAULTS / name).read_text(encoding="utf-8"), encoding="utf-8")
+            written.append(dest)
+    seg_dir = target / "segments"
+    if overwrite or not seg_dir.exists():
+        seg_dir.mkdir(exist_ok=True)
+        for entry in (DEFAULTS / "segments").iterdir():
+            if entry.name.endswith(".yaml"):
+                dest = seg_dir / entry.name
+                with resources.as_file(entry) as src:
+                    shutil.copyfile(src, dest)
+                written.append(dest)
+    return written
