@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from monogram.cdp.segments import Segment, load_segments
 from monogram.core.settings import PROJECT_FILE, ProjectConfig, Settings, load_project_config
 from monogram.store import Store, migrate
 
@@ -23,6 +24,7 @@ class Workspace:
     settings: Settings
     config: ProjectConfig
     store: Store
+    _segments: tuple[tuple[tuple[str, int], ...], dict[str, Segment]] | None = None
 
     @property
     def home(self) -> Path:
@@ -31,6 +33,16 @@ class Workspace:
     @property
     def segments_dir(self) -> Path:
         return self.home / "segments"
+
+    def segments(self) -> dict[str, Segment]:
+        """Segment definitions from ``segments/*.yaml``, reloaded when a file changes."""
+        folder = self.segments_dir
+        stamp = tuple(
+            (p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.yaml"))
+        ) if folder.exists() else ()
+        if self._segments is None or self._segments[0] != stamp:
+            self._segments = (stamp, load_segments(folder))
+        return self._segments[1]
 
     def close(self) -> None:
         self.store.dispose()

@@ -113,6 +113,8 @@ class Event:
     timestamp: datetime
     received_at: datetime
     payload: dict[str, Any]
+    index: int = 0  # position in the batch or file it arrived in, for error reports
+    ids: list[tuple[str, str]] | None = None  # identifiers, once identity has read them
 
     @property
     def key(self) -> tuple[datetime, str]:

@@ -105,6 +105,8 @@ def identifiers_of(event: Any, config: IdentityConfig) -> list[IdKey]:
             return
         found[(kind, text)] = None
 
+    if event.ids is not None:
+        return event.ids
     add("user_id", event.user_id)
     add("anonymous_id", event.anonymous_id)
     traits = event.traits
@@ -121,7 +123,8 @@ def identifiers_of(event: Any, config: IdentityConfig) -> list[IdKey]:
                     add(kind, item.get("id"))
     if event.type == "alias":
         add("previous_id", event.payload.get("previousId"))
-    return list(found)
+    event.ids = list(found)
+    return event.ids
 
 
 _blocked_cache: dict[int, frozenset[str]] = {}
@@ -319,13 +322,17 @@ def load_splits(conn: Connection) -> list[Split]:
     ]
 
 
-def save_graph(conn: Connection, graph: Graph, *, fresh: bool = False) -> None:
+def save_graph(conn: Connection, graph: Graph, *, stored: set[str] | None = None) -> None:
     """Write what resolution changed: moved identifiers, new ones, merges and refusals.
 
-    ``fresh``: the graph was replayed into emptied tables, so no stored row names a loser.
+    ``stored``: the profiles that have rows in the database; a merge whose loser was made in
+    this batch moves nothing stored. ``None`` means every profile may have rows.
     """
     at = now()
-    for merge in [] if fresh else graph.merges:
+    fresh = stored is not None and not stored
+    for merge in graph.merges:
+        if stored is not None and merge.loser not in stored:
+            continue
         for table in (identifiers, events, identity_merges):
             conn.execute(
                 update(table)

@@ -17,9 +17,18 @@ from sqlalchemy import Connection, func, insert, select, update
 from monogram.cdp.events import Event, parse_event
 from monogram.core.clock import now, parse_timestamp
 from monogram.core.errors import FieldError, ValidationError
+from monogram.store.engine import bulk_insert
 from monogram.store.tables import events, quarantine
 
 CHUNK = 400
+
+
+@dataclass
+class Unparsable:
+    """Input that is not JSON at all (a bad line in a file); rejected with the parser's reason."""
+
+    reason: str
+    text: str
 
 
 @dataclass
@@ -76,8 +85,13 @@ def validate(
     bad: list[Rejection] = []
     for offset, raw in enumerate(raws):
         index = first_index + offset
+        if isinstance(raw, Unparsable):
+            bad.append(Rejection(index, None, [FieldError("line", raw.reason)]))
+            continue
         try:
-            good.append(parse_event(raw, received_at, prefix=f"{prefix}{index}." if prefix else ""))
+            event = parse_event(raw, received_at, prefix=f"{prefix}{index}." if prefix else "")
+            event.index = index
+            good.append(event)
         except ValidationError as exc:
             message_id = raw.get("messageId") if isinstance(raw, dict) else None
             bad.append(Rejection(index, str(message_id) if message_id else None, exc.errors))
@@ -110,8 +124,9 @@ def append(
     """Append events to the log, each attributed to its profile."""
     if not batch:
         return
-    conn.execute(
-        insert(events),
+    bulk_insert(
+        conn,
+        events,
         [
             {
                 "message_id": e.message_id,
@@ -155,10 +170,13 @@ def quarantine_rejects(
     rows = []
     for rejection in rejections:
         raw = raws[rejection.index] if rejection.index < len(raws) else None
-        try:
-            payload = orjson.dumps(raw).decode()
-        except TypeError:
-            payload = repr(raw)
+        if isinstance(raw, Unparsable):
+            payload = raw.text
+        else:
+            try:
+                payload = orjson.dumps(raw).decode()
+            except TypeError:
+                payload = repr(raw)
         rows.append(
             {
                 "received_at": at,
@@ -211,3 +229,12 @@ def count_quarantined(conn: Connection) -> int:
             select(func.count()).select_from(quarantine).where(quarantine.c.replayed_at.is_(None))
         ).scalar_one()
     )
+
+
+def update_errors(conn: Connection, items: Sequence[tuple[int, list[FieldError]]]) -> None:
+    for row_id, errors in items:
+        conn.execute(
+            update(quarantine)
+            .where(quarantine.c.id == row_id)
+            .values(errors=orjson.dumps([e.as_dict() for e in errors]).decode())
+        )

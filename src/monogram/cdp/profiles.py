@@ -12,6 +12,7 @@ in favourite categories) is computed when the profile is read, by ``summarize``.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -47,13 +48,13 @@ def empty_state() -> State:
 
 
 def _stamp(event: Any) -> str:
-    return f"{iso(event.timestamp)}|{event.message_id}"
+    return f"{event.payload['timestamp']}|{event.message_id}"
 
 
 def fold(state: State, event: Any, config: ProjectConfig) -> None:
     """Fold one event into a state, in place."""
-    stamp = _stamp(event)
-    when = iso(event.timestamp)
+    when = event.payload["timestamp"]  # iso(event.timestamp), computed once on validation
+    stamp = f"{when}|{event.message_id}"
     if state["first_seen"] is None or when < state["first_seen"]:
         state["first_seen"] = when
     if state["last_seen"] is None or when > state["last_seen"]:
@@ -431,6 +432,7 @@ def save_states(
     conflicted: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> None:
     """Write states: update ``existing`` profiles, insert the rest, refresh facets and consent."""
+    _write_derived(conn, states, config, existing)
     at = now()
     rows = [_profile_row(pid, state, config, at, pid in conflicted) for pid, state in states.items()]
     updates = [r for r in rows if r["profile_id"] in existing]
@@ -444,9 +446,27 @@ def save_states(
         )
     if inserts:
         conn.execute(insert(profiles), inserts)
-    ids = sorted(states)
-    delete_derived(conn, ids, keep_profiles=True)
-    facets = [f for pid in ids for f in _facet_rows(pid, states[pid], config)]
+
+
+
+def _write_derived(
+    conn: Connection, states: dict[str, State], config: ProjectConfig, existing: set[str]
+) -> list[str]:
+    """Rewrite facet and consent rows of the profiles whose derived rows changed."""
+    # Facets and consent rows change far less often than the state: rewrite only on change.
+    changed: list[str] = []
+    facets: list[dict[str, Any]] = []
+    for pid in sorted(states):
+        rows = _facet_rows(pid, states[pid], config)
+        signature = orjson.dumps([[r["kind"], r["value"]] for r in rows] + [states[pid]["consent"]])
+        digest = hashlib.blake2b(signature, digest_size=8).hexdigest()
+        if states[pid].get("derived") != digest or pid not in existing:
+            states[pid]["derived"] = digest
+            changed.append(pid)
+            facets.extend(rows)
+    if not changed:
+        return changed
+    delete_derived(conn, changed, keep_profiles=True)
     if facets:
         conn.execute(insert(profile_facets), facets)
     consent_rows = [
@@ -457,11 +477,12 @@ def save_states(
             "at": parse_timestamp(entry[1].split("|")[0]),
             "source": entry[2],
         }
-        for pid in ids
+        for pid in changed
         for purpose, entry in states[pid]["consent"].items()
     ]
     if consent_rows:
         conn.execute(insert(consents), consent_rows)
+    return changed
 
 
 def _profile_row(

@@ -23,6 +23,7 @@ from monogram.cdp import identity, ingest, profiles
 from monogram.cdp.events import Event
 from monogram.cdp.identity import Graph
 from monogram.core.clock import now, parse_timestamp
+from monogram.core.errors import FieldError
 from monogram.core.settings import ProjectConfig
 from monogram.store import Store
 from monogram.store.tables import events, identifiers, product_stats
@@ -44,6 +45,7 @@ def ingest_batch(
     """Validate and ingest a batch of raw Segment events; rejects go to quarantine."""
     received_at = received_at or now()
     good, bad = ingest.validate(raws, received_at, prefix=prefix, first_index=first_index)
+    good = _drop_unidentified(good, bad, config, prefix)
     report = ingest.IngestReport(rejected=bad)
     with store.write() as conn:
         report.accepted, report.duplicates = apply_events(conn, config, good, source)
@@ -52,6 +54,53 @@ def ingest_batch(
                 ingest.Rejection(r.index - first_index, r.message_id, r.errors) for r in bad
             ]
             ingest.quarantine_rejects(conn, raws, local, source)
+    return report
+
+
+def _drop_unidentified(
+    good: list[Event],
+    bad: list[ingest.Rejection],
+    config: ProjectConfig,
+    prefix: str,
+) -> list[Event]:
+    """Events whose only ids are junk (``undefined``, ``0`` ...) cannot be attributed: reject."""
+    kept = []
+    for event in good:
+        if identity.identifiers_of(event, config.identity):
+            kept.append(event)
+            continue
+        field = f"{prefix}{event.index}.userId" if prefix else "userId"
+        bad.append(
+            ingest.Rejection(
+                event.index,
+                event.message_id,
+                [FieldError(field, "userId and anonymousId are empty or placeholder values")],
+            )
+        )
+    bad.sort(key=lambda r: r.index)
+    return kept
+
+
+def replay_quarantine(
+    store: Store, config: ProjectConfig, ids: Sequence[int] | None = None
+) -> ingest.IngestReport:
+    """Retry quarantined events (after a fix or a rule change); what passes leaves quarantine."""
+    report = ingest.IngestReport()
+    with store.write() as conn:
+        rows = list(ingest.quarantine_rows(conn, ids))
+        raws: list[Any] = []
+        for row in rows:
+            try:
+                raws.append(orjson.loads(row.payload))
+            except orjson.JSONDecodeError as exc:
+                raws.append(ingest.Unparsable(f"malformed JSON: {exc}", row.payload))
+        good, bad = ingest.validate(raws, now())
+        good = _drop_unidentified(good, bad, config, "")
+        report.rejected = bad
+        report.accepted, report.duplicates = apply_events(conn, config, good, "replay")
+        still = {r.index for r in bad}
+        ingest.mark_replayed(conn, [row.id for i, row in enumerate(rows) if i not in still])
+        ingest.update_errors(conn, [(rows[r.index].id, r.errors) for r in bad])
     return report
 
 
@@ -68,7 +117,7 @@ def apply_events(
     before = set(graph.members)
     marks = profiles.load_watermarks(conn, before)
     provisional = [graph.resolve(k, e.message_id, e.timestamp) for e, k in zip(fresh, keys, strict=True)]
-    identity.save_graph(conn, graph)
+    identity.save_graph(conn, graph, stored=before)
     owners = [graph.final(pid) for pid in provisional]
     ingest.append(conn, fresh, owners, source)
     late = _fold_batch(conn, config, graph, fresh, owners, before, marks)
@@ -102,7 +151,7 @@ def _fold_batch(
         state = states.setdefault(owner, profiles.empty_state())
         profiles.fold(state, event, config)
         profiles.bump_watermark(state, event)
-        first_stamp.setdefault(owner, f"{event.key[0].isoformat()}|{event.message_id}")
+        first_stamp.setdefault(owner, f"{event.payload['timestamp']}|{event.message_id}")
     late: set[str] = set()
     for pid in before:
         stamp, was_conflicted = marks.get(pid, ("", False))
@@ -229,12 +278,12 @@ def replay(
         count += 1
         if progress and count % 5000 == 0:
             progress(5000)
+    finals = {pid: graph.final(pid) for pid in {pid for _, pid, _ in assigned}}
     rename = _keep_old_ids(graph, old_owner)
     _rename(graph, rename)
-    identity.save_graph(conn, graph, fresh=True)
-    changed = [
-        {"s": seq, "p": graph.final(pid)} for seq, pid, old in assigned if graph.final(pid) != old
-    ]
+    owner = {pid: rename.get(final, final) for pid, final in finals.items()}
+    identity.save_graph(conn, graph, stored=set())
+    changed = [{"s": seq, "p": owner[pid]} for seq, pid, old in assigned if owner[pid] != old]
     for start in range(0, len(changed), 5000):
         conn.execute(
             update(events).where(events.c.seq == bindparam("s")).values(profile_id=bindparam("p")),
@@ -242,7 +291,7 @@ def replay(
         )
     conflicted = {graph.final(r.profile_id) for r in graph.refusals}
     conflicted |= {graph.final(r.other_profile_id) for r in graph.refusals if r.other_profile_id}
-    final_ids = {graph.final(pid) for _, pid, _ in assigned}
+    final_ids = set(owner.values())
     refold(conn, config, final_ids if scope is not None else None, conflicted=conflicted, existing=set())
     if progress and count % 5000:
         progress(count % 5000)
@@ -267,7 +316,7 @@ def _old_owners(conn: Connection, scope: set[str] | None) -> dict[tuple[str, str
 def _log(conn: Connection, scope: set[str] | None) -> Iterator[tuple[Event, int, str]]:
     query = select(events).order_by(events.c.ts, events.c.message_id)
     if scope is None:
-        for row in conn.execution_options(yield_per=5000).execute(query):
+        for row in conn.execute(query.execution_options(yield_per=5000)):
             yield ingest.stored_event(row), row.seq, row.profile_id
         return
     rows = []
@@ -368,7 +417,7 @@ def refold(
 
 def _rows_in_scope(conn: Connection, query: Any, scope: set[str] | None) -> Iterator[Any]:
     if scope is None:
-        yield from conn.execution_options(yield_per=5000).execute(query)
+        yield from conn.execute(query.execution_options(yield_per=5000))
         return
     ordered = sorted(scope)
     for start in range(0, len(ordered), 400):

@@ -42,4 +42,6 @@ def parse_timestamp(value: str) -> datetime:
 
 def iso(moment: datetime) -> str:
     """The canonical text form Monogram stores: UTC, millisecond precision, ``Z`` suffix."""
-    return to_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    if moment.tzinfo is not UTC:
+        moment = to_utc(moment)
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"

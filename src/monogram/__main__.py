@@ -1,0 +1,3 @@
+from monogram.cli.main import main
+
+main()

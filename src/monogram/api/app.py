@@ -1,0 +1,57 @@
+"""The FastAPI application: one router per resource, errors mapped to status codes here."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import ORJSONResponse
+
+from monogram import __version__
+from monogram.api.routes import catalog, health, profiles, segments, tracking
+from monogram.core.errors import MonogramError
+from monogram.core.settings import pydantic_field_errors
+from monogram.workspace import Workspace, open_workspace
+
+
+def create_app(workspace: Workspace | None = None) -> FastAPI:
+    """Build the app; without a workspace it opens the one the environment names at start."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = app.state.workspace is None
+        if owned:
+            app.state.workspace = open_workspace()
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.workspace.close()
+
+    app = FastAPI(
+        title="Monogram", version=__version__, lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+    )
+    app.state.workspace = workspace
+    for module in (health, tracking, profiles, catalog, segments):
+        app.include_router(module.router)
+
+    @app.exception_handler(MonogramError)
+    async def monogram_error(_request: Request, exc: MonogramError) -> ORJSONResponse:
+        headers = {"WWW-Authenticate": 'Basic realm="monogram"'} if exc.status_code == 401 else None
+        return ORJSONResponse(exc.as_dict(), status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_error(_request: Request, exc: RequestValidationError) -> ORJSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()
+        ]
+        message = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+        return ORJSONResponse(
+            {"success": False, "message": message, "errors": errors}, status_code=400
+        )
+
+    _ = pydantic_field_errors
+    return app

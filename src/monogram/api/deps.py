@@ -1,0 +1,91 @@
+"""Shared dependencies: the workspace, API-key checks and request bodies."""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from monogram.core.errors import AuthError, PayloadTooLarge, ValidationError
+from monogram.keys import ApiKey, Scope, authorize
+from monogram.workspace import Workspace
+
+MAX_BODY_BYTES = 500 * 1024
+
+
+def get_workspace(request: Request) -> Workspace:
+    workspace: Workspace = request.app.state.workspace
+    return workspace
+
+
+WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
+
+
+def key_from_headers(request: Request) -> str | None:
+    """The API key from ``Authorization: Basic base64(KEY:)`` (Segment's way) or ``Bearer KEY``."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "basic" and value:
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode()
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise AuthError("Authorization header is not valid Basic auth") from exc
+        return decoded.partition(":")[0] or None
+    if scheme.lower() == "bearer" and value:
+        return value.strip()
+    return None
+
+
+async def check_key(request: Request, scope: Scope, body_key: str | None = None) -> ApiKey:
+    workspace = get_workspace(request)
+    secret = key_from_headers(request) or body_key
+    return await run_in_threadpool(authorize, workspace.store, secret, scope)
+
+
+def require(scope: Scope) -> Any:
+    async def dependency(request: Request) -> ApiKey:
+        return await check_key(request, scope)
+
+    return Depends(dependency)
+
+
+ReadKey = Annotated[ApiKey, require("read")]
+AdminKey = Annotated[ApiKey, require("admin")]
+
+
+async def json_body(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
+    """The request's JSON body, gunzipped if sent with ``Content-Encoding: gzip``.
+
+    Over ``limit`` bytes (after decompression) is a PayloadTooLarge; bad JSON names the error.
+    """
+    raw = await request.body()
+    encoding = request.headers.get("content-encoding", "").lower().strip()
+    if encoding == "gzip":
+        raw = _gunzip(raw, limit)
+    elif encoding not in ("", "identity"):
+        raise ValidationError(f"unsupported Content-Encoding {encoding!r}; send gzip or nothing")
+    if len(raw) > limit:
+        raise PayloadTooLarge(
+            f"request body is {len(raw)} bytes; the limit is {limit} bytes ({limit // 1024} KB)"
+        )
+    if not raw.strip():
+        raise ValidationError("request body is empty; send a JSON object")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ValidationError(f"malformed JSON: {exc}") from exc
+
+
+def _gunzip(raw: bytes, limit: int) -> bytes:
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = decompressor.decompress(raw, limit + 1)
+    except zlib.error as exc:
+        raise ValidationError(f"body says gzip but is not valid gzip: {exc}") from exc
+    if len(out) > limit or decompressor.unconsumed_tail:
+        raise PayloadTooLarge(f"decompressed body is over the {limit // 1024} KB limit")
+    return out

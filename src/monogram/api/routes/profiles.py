@@ -1,0 +1,60 @@
+"""Profiles: the unified profile, the customer context, export and erasure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+
+from monogram.api.deps import AdminKey, ReadKey, WorkspaceDep
+from monogram.cdp import context, privacy
+from monogram.cdp.context import CustomerContext
+
+router = APIRouter(prefix="/v1/profiles", tags=["profiles"])
+
+
+@router.get("/{ref}")
+async def get_profile(ref: str, workspace: WorkspaceDep, _key: ReadKey) -> dict[str, Any]:
+    """The unified profile for ``TYPE:VALUE`` (``user_id:42``, ``email:maya@example.com``)."""
+
+    def load() -> dict[str, Any]:
+        with workspace.store.read() as conn:
+            profile_id = context.resolve(conn, ref)
+            return context.profile_view(conn, workspace.config, workspace.segments(), profile_id)
+
+    return await run_in_threadpool(load)
+
+
+@router.get("/{ref}/context", response_model=CustomerContext, response_model_exclude_none=True)
+async def get_context(
+    ref: str,
+    workspace: WorkspaceDep,
+    _key: ReadKey,
+    purpose: str = Query(description="a purpose from monogram.yaml, e.g. email_marketing"),
+) -> CustomerContext:
+    """The consent-scoped context one purpose may use."""
+
+    def load() -> CustomerContext:
+        with workspace.store.read() as conn:
+            profile_id = context.resolve(conn, ref)
+            return context.customer_context(
+                conn, workspace.config, workspace.segments(), profile_id, purpose
+            )
+
+    return await run_in_threadpool(load)
+
+
+@router.get("/{ref}/export")
+async def export_profile(ref: str, workspace: WorkspaceDep, _key: AdminKey) -> dict[str, Any]:
+    """Everything held about this person (a data-subject access request)."""
+    return await run_in_threadpool(
+        privacy.export, workspace.store, workspace.config, workspace.segments(), ref
+    )
+
+
+@router.delete("/{ref}")
+async def erase_profile(ref: str, workspace: WorkspaceDep, _key: AdminKey) -> dict[str, Any]:
+    """Erase this person: events, identifiers, traits and everything derived."""
+    counts = await run_in_threadpool(privacy.erase, workspace.store, ref)
+    return {"success": True, "deleted": counts}

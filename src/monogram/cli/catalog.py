@@ -1,0 +1,58 @@
+"""`monogram catalog import|list|show`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from monogram.cdp import catalog
+from monogram.cli.common import console, new_app, print_json, workspace
+from monogram.core.errors import ValidationError
+
+app = new_app("The product catalogue.")
+
+
+@app.command("import")
+def import_(
+    path: Path = typer.Argument(..., help="products as JSONL, JSON or CSV"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Import (upsert) products: id, name, category, brand, price, attributes, description, url."""
+    if not path.exists():
+        raise ValidationError(f"{path}: no such file")
+    with workspace() as ws:
+        report = catalog.import_products(ws.store, catalog.read_rows(path))
+    rejected = [
+        {"row": n, "errors": [e.as_dict() for e in errs]} for n, errs in report.rejected
+    ]
+    if json_out:
+        print_json({"imported": report.imported, "rejected": rejected})
+        return
+    console.print(f"imported [green]{report.imported}[/] products, rejected [red]{len(rejected)}[/]")
+    for item in rejected[:20]:
+        console.print(f"  row {item['row']}: " + "; ".join(f"{e['field']}: {e['reason']}" for e in item["errors"]))
+
+
+@app.command("list")
+def list_(
+    category: str = typer.Option(None, "--category"),
+    limit: int = typer.Option(None, "--limit"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """List products."""
+    with workspace() as ws, ws.store.read() as conn:
+        found = catalog.list_products(conn, category=category, limit=limit)
+    if json_out:
+        print_json([p.model_dump() for p in found])
+        return
+    for p in found:
+        console.print(f"{p.id:<22} {p.price:>8.2f} {p.currency}  {p.category:<10} {p.name}")
+
+
+@app.command("show")
+def show(product_id: str, json_out: bool = typer.Option(False, "--json")) -> None:
+    """Show one product."""
+    with workspace() as ws, ws.store.read() as conn:
+        product = catalog.get_product(conn, product_id)
+    print_json(product.model_dump()) if json_out else console.print(product.model_dump())

@@ -1,0 +1,79 @@
+"""What every CLI module shares: the workspace, JSON output, progress bars, error handling."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from typer.core import TyperGroup
+
+from monogram.core.errors import MonogramError
+from monogram.workspace import Workspace, open_workspace
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class Group(TyperGroup):
+    """Turns Monogram's errors into one line on stderr and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MonogramError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            ctx.exit(1)
+
+
+def new_app(help_text: str) -> typer.Typer:
+    return typer.Typer(
+        cls=Group, help=help_text, no_args_is_help=True, pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+
+
+@contextmanager
+def workspace() -> Iterator[Workspace]:
+    ws = open_workspace()
+    try:
+        yield ws
+    finally:
+        ws.close()
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(
+        orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
+        + "\n"
+    )
+
+
+def progress_bar(*, unit: str = "events", quiet: bool = False) -> Progress:
+    """A Rich progress bar with count, rate and ETA (silent when stdout is not for humans)."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]} " + unit + "/s"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=quiet,
+        transient=False,
+    )

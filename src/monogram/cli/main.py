@@ -1,0 +1,132 @@
+"""The `monogram` command: one module per noun, wired here."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+
+from monogram import demo as demo_mod
+from monogram.cdp import context, segments
+from monogram.cli import catalog, identity, ingest, keys, privacy, profiles
+from monogram.cli import segments as segments_cli
+from monogram.cli.common import console, new_app, print_json, progress_bar, workspace
+from monogram.core.settings import Settings
+from monogram.workspace import Workspace, write_project_files
+
+app = new_app("Monogram: a generative AI personalization engine (CDP, guarded generation, learning).")
+app.add_typer(keys.app, name="keys")
+app.add_typer(ingest.app, name="ingest")
+app.add_typer(catalog.app, name="catalog")
+app.add_typer(identity.app, name="identity")
+app.add_typer(profiles.app, name="profiles")
+app.add_typer(segments_cli.app, name="segments")
+app.add_typer(privacy.app, name="privacy")
+
+
+@app.command("init")
+def init(
+    directory: Path = typer.Argument(..., help="folder for the project files"),
+    force: bool = typer.Option(False, "--force", help="overwrite existing files"),
+) -> None:
+    """Write an editable project (monogram.yaml, segments/) into DIRECTORY."""
+    written = write_project_files(directory, overwrite=force)
+    for path in written:
+        console.print(f"wrote {path}")
+    if not written:
+        console.print(f"{directory} already has a project (use --force to overwrite)")
+    console.print(f"use it with: MONOGRAM_HOME={directory} monogram stats")
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+) -> None:
+    """Run the HTTP API (Segment-compatible ingestion, profiles, context). GET /health is 200 when ready."""
+    import uvicorn
+
+    from monogram.api.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+@app.command("stats")
+def stats(json_out: bool = typer.Option(False, "--json")) -> None:
+    """Counts: events, profiles, identifiers, quarantined events, products, merges."""
+    with workspace() as ws:
+        body = demo_mod.stats(ws)
+    if json_out:
+        print_json(body)
+    else:
+        for key, value in body.items():
+            console.print(f"{key:<16} {value:>10,}")
+
+
+@app.command("demo")
+def demo(
+    customers: int = typer.Option(2000, "--customers", help="how many sample customers"),
+    seed: int = typer.Option(7, "--seed"),
+) -> None:
+    """Generate sample data, ingest it like users do, and show profiles and contexts."""
+    with workspace() as ws:
+        console.print(f"[bold]Monogram demo[/] in {ws.home.resolve()} ({Settings().env})")
+        data = demo_mod.write_samples(ws, seed=seed, customers=customers)
+        console.print(f"wrote {data.products} products and {data.events:,} events to {data.events_file.parent}")
+        started = time.perf_counter()
+        with progress_bar() as bar:
+            task = bar.add_task("ingesting events", total=data.events_file.stat().st_size, rate="0")
+            seen = [0]
+
+            def advance(count: int, done: int) -> None:
+                seen[0] += count
+                bar.update(task, completed=done, rate=f"{seen[0] / max(bar.tasks[task].elapsed or 1e-9, 1e-9):,.0f}")
+
+            imported, report = demo_mod.load_samples(ws, data, progress=advance)
+        seconds = time.perf_counter() - started
+        console.print(
+            f"catalogue: {imported} products; events: {report.accepted:,} accepted, "
+            f"{report.duplicates:,} duplicate, {len(report.rejected):,} rejected "
+            f"({report.accepted / seconds:,.0f} events/s)"
+        )
+        for reason, count in list(report.reasons().items())[:3]:
+            console.print(f"  rejected {count}: {reason}")
+        counts = demo_mod.stats(ws)
+        console.print(
+            f"{counts['profiles']:,} profiles from {counts['identifiers']:,} identifiers; "
+            f"{counts['merges']:,} merges, {counts['refused_merges']:,} refused by guards"
+        )
+        _show_segments(ws)
+        _show_examples(ws)
+    console.print("\nnext: `monogram profiles show user_id:cust-00001`, `monogram serve`, `monogram segments list`")
+
+
+def _show_segments(ws: Workspace) -> None:
+    with ws.store.read() as conn:
+        console.print("[bold]segments[/]")
+        for segment in ws.segments().values():
+            console.print(f"  {segment.name:<24} {segments.count_members(conn, segment, ws.config):>6,}  {segment.description}")
+
+
+def _show_examples(ws: Workspace) -> None:
+    with ws.store.read() as conn:
+        for ref in ("user_id:cust-00001", "user_id:cust-00002"):
+            profile_id = context.resolve(conn, ref)
+            view = context.profile_view(conn, ws.config, ws.segments(), profile_id)
+            console.print(f"\n[bold]example profile[/] {ref}")
+            profiles._print_profile(view)
+            built = context.customer_context(conn, ws.config, ws.segments(), profile_id, "email_marketing")
+            picks = ", ".join(f"{p.name} ({p.price:.2f})" for p in built.recommended_products[:3])
+            if built.consented:
+                console.print(f"  email context: {len(built.fields)} fields; recommends {picks}")
+            else:
+                console.print(f"  email context withheld: missing consent {', '.join(built.missing_consent)}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
