@@ -7,12 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from monogram.api.responses import JSON
 
 from monogram import __version__
 from monogram.api.routes import catalog, health, profiles, segments, tracking
 from monogram.core.errors import MonogramError
-from monogram.core.settings import pydantic_field_errors
 from monogram.workspace import Workspace, open_workspace
 
 
@@ -32,26 +31,25 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
 
     app = FastAPI(
         title="Monogram", version=__version__, lifespan=lifespan,
-        default_response_class=ORJSONResponse,
+        default_response_class=JSON,
     )
     app.state.workspace = workspace
     for module in (health, tracking, profiles, catalog, segments):
         app.include_router(module.router)
 
     @app.exception_handler(MonogramError)
-    async def monogram_error(_request: Request, exc: MonogramError) -> ORJSONResponse:
+    async def monogram_error(_request: Request, exc: MonogramError) -> JSON:
         headers = {"WWW-Authenticate": 'Basic realm="monogram"'} if exc.status_code == 401 else None
-        return ORJSONResponse(exc.as_dict(), status_code=exc.status_code, headers=headers)
+        return JSON(exc.as_dict(), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def request_error(_request: Request, exc: RequestValidationError) -> ORJSONResponse:
+    async def request_error(_request: Request, exc: RequestValidationError) -> JSON:
         errors = [
             {"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()
         ]
         message = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
-        return ORJSONResponse(
-            {"success": False, "message": message, "errors": errors}, status_code=400
+        return JSON(
+            {"success": False, "code": "invalid_request", "message": message, "errors": errors}, status_code=400
         )
 
-    _ = pydantic_field_errors
     return app

@@ -108,9 +108,19 @@ def erase(store: Store, ref: str) -> dict[str, int]:
         return counts
 
 
+FIELDS = {"user_id": "userId", "anonymous_id": "anonymousId", "email": "email", "phone": "phone"}
+
+
 def _mentions(column: Any, keys: list[identity.IdKey]) -> Any:
-    # Quarantined payloads are unparsed text: match any identifier value as a JSON string.
-    values = [orjson.dumps(v).decode() for _, v in keys if len(v) >= 3]
-    if not values:
+    # Quarantined payloads are unparsed text (stored compactly by orjson): match each
+    # identifier as the JSON field that carries it, e.g. "userId":"42".
+    needles = []
+    for kind, value in keys:
+        quoted = orjson.dumps(value).decode()
+        if kind in FIELDS:
+            needles.append(f'"{FIELDS[kind]}":{quoted}')
+        elif len(value) >= 6:
+            needles.append(quoted)
+    if not needles:
         return column.is_(None) & column.is_not(None)
-    return or_(*(column.contains(v) for v in values))
+    return or_(*(column.contains(n) for n in needles))

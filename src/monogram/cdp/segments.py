@@ -23,11 +23,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import orjson
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import Connection, and_, cast, false, func, not_, or_, select, true
 from sqlalchemy.dialects.postgresql import JSONB
@@ -51,9 +51,16 @@ class _Cond(BaseModel):
 
 
 class FieldCond(_Cond):
+    kind: Literal["field"] = Field(default="field", exclude=True)
     field: NumericField | Literal["lifecycle_stage"]
     op: Op
     value: Any = None
+
+    @model_validator(mode="after")
+    def _value_needed(self) -> FieldCond:
+        if self.op != "exists" and self.value is None:
+            raise ValueError(f"op {self.op!r} needs a value")
+        return self
 
     @field_validator("value")
     @classmethod
@@ -69,21 +76,33 @@ class FieldCond(_Cond):
 
 
 class TraitCond(_Cond):
+    kind: Literal["trait"] = Field(default="trait", exclude=True)
     trait: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_]+$")
     op: Op
     value: Any = None
 
+    @model_validator(mode="after")
+    def _value_needed(self) -> TraitCond:
+        if self.op != "exists" and self.value is None:
+            raise ValueError(f"op {self.op!r} needs a value")
+        if self.op in ("in", "not_in") and not isinstance(self.value, list):
+            raise ValueError(f"op {self.op!r} needs a list value")
+        return self
+
 
 class FacetCond(_Cond):
+    kind: Literal["facet"] = Field(default="facet", exclude=True)
     facet: Literal["category", "brand", "interest"]
     value: str = Field(min_length=1)
 
 
 class ConsentCond(_Cond):
+    kind: Literal["consent"] = Field(default="consent", exclude=True)
     consent: str = Field(min_length=1)
 
 
 class EventCond(_Cond):
+    kind: Literal["event"] = Field(default="event", exclude=True)
     event: str = Field(min_length=1)
     within_days: int = Field(default=30, ge=1, le=3650)
     min_count: int = Field(default=1, ge=1)
@@ -101,20 +120,47 @@ class EventCond(_Cond):
 
 
 class AllCond(_Cond):
+    kind: Literal["all"] = Field(default="all", exclude=True)
     all: list[Condition] = Field(min_length=1)
 
 
 class AnyCond(_Cond):
+    kind: Literal["any"] = Field(default="any", exclude=True)
     any: list[Condition] = Field(min_length=1)
 
 
 class NotCond(_Cond):
+    kind: Literal["not"] = Field(default="not", exclude=True)
     not_: Condition = Field(alias="not")
 
 
+_KINDS = ("all", "any", "not", "field", "trait", "facet", "consent", "event")
+
+
+def _kind(value: Any) -> str | None:
+    """Which condition a mapping is, by its one telling key (so errors point at that kind)."""
+    if isinstance(value, dict):
+        for key in _KINDS:
+            if key in value:
+                return key
+        return None
+    return getattr(value, "kind", None)
+
+
 Condition = Annotated[
-    Union[AllCond, AnyCond, NotCond, FieldCond, TraitCond, FacetCond, ConsentCond, EventCond],  # noqa: UP007
-    Field(union_mode="left_to_right"),
+    Annotated[AllCond, Tag("all")]
+    | Annotated[AnyCond, Tag("any")]
+    | Annotated[NotCond, Tag("not")]
+    | Annotated[FieldCond, Tag("field")]
+    | Annotated[TraitCond, Tag("trait")]
+    | Annotated[FacetCond, Tag("facet")]
+    | Annotated[ConsentCond, Tag("consent")]
+    | Annotated[EventCond, Tag("event")],
+    Discriminator(
+        _kind,
+        custom_error_type="unknown_condition",
+        custom_error_message=f"a condition is a mapping with one of: {', '.join(_KINDS)}",
+    ),
 ]
 for _model in (AllCond, AnyCond, NotCond):
     _model.model_rebuild()

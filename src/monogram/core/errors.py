@@ -38,21 +38,25 @@ class MonogramError(Exception):
     """Base of every error Monogram raises on purpose."""
 
     status_code = 500
+    code = "internal_error"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
     def as_dict(self) -> dict[str, Any]:
-        return {"success": False, "message": self.message}
+        # "code" and "message" are what Segment-style SDKs read from an error response.
+        return {"success": False, "code": self.code, "message": self.message}
 
 
 class ConfigError(MonogramError):
     status_code = 500
+    code = "config_error"
 
 
 class ValidationError(MonogramError):
     status_code = 400
+    code = "invalid_request"
 
     def __init__(self, message: str, errors: list[FieldError] | None = None) -> None:
         if errors and message.endswith(":"):
@@ -68,23 +72,29 @@ class ValidationError(MonogramError):
 
 class PayloadTooLarge(ValidationError):
     status_code = 400
+    code = "payload_too_large"
 
 
 class AuthError(MonogramError):
     status_code = 401
+    code = "unauthorized"
 
 
 class ScopeError(MonogramError):
     status_code = 403
+    code = "forbidden"
 
 
 class NotFound(MonogramError):
     status_code = 404
+    code = "not_found"
 
 
 class ConflictError(MonogramError):
     status_code = 409
+    code = "conflict"
 
 
 class ConsentError(MonogramError):
     status_code = 403
+    code = "no_consent"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import ORJSONResponse
+from monogram.api.responses import JSON
 from starlette.concurrency import run_in_threadpool
 
 from monogram.api.deps import check_key, get_workspace, json_body
@@ -29,7 +29,7 @@ def _body_key(body: Any) -> str | None:
     return None
 
 
-async def _single(request: Request, kind: str) -> ORJSONResponse:
+async def _single(request: Request, kind: str) -> JSON:
     body = await json_body(request, MAX_EVENT_BYTES)
     await check_key(request, "write", _body_key(body))
     workspace = get_workspace(request)
@@ -46,11 +46,11 @@ async def _single(request: Request, kind: str) -> ORJSONResponse:
     if report.rejected:
         errors = report.rejected[0].errors
         raise ValidationError("invalid event:", errors)
-    return ORJSONResponse({"success": True})
+    return JSON({"success": True})
 
 
 def _endpoint(kind: str) -> Any:
-    async def handler(request: Request) -> ORJSONResponse:
+    async def handler(request: Request) -> JSON:
         return await _single(request, kind)
 
     handler.__name__ = kind
@@ -62,7 +62,7 @@ for _kind in ("identify", "track", "page", "screen", "group", "alias"):
     router.add_api_route(f"/{_kind}", _endpoint(_kind), methods=["POST"], name=_kind)
 
 
-async def _batch(request: Request) -> ORJSONResponse:
+async def _batch(request: Request) -> JSON:
     """Segment `batch` call: up to 500 KB, 32 KB per event."""
     body = await json_body(request, MAX_BATCH_BYTES)
     await check_key(request, "write", _body_key(body))
@@ -82,7 +82,7 @@ async def _batch(request: Request) -> ORJSONResponse:
             "no event in the batch was accepted:",
             [e for r in report.rejected for e in r.errors][:50],
         )
-    return ORJSONResponse(
+    return JSON(
         {
             "success": True,
             "accepted": report.accepted,

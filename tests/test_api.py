@@ -1,0 +1,144 @@
+"""The HTTP API through a real client: Segment compatibility, keys and scopes, bad input."""
+
+from __future__ import annotations
+
+import gzip
+
+import orjson
+import pytest
+
+from monogram.cdp.events import MAX_BATCH_BYTES
+from monogram.keys import revoke_key
+from tests.conftest import Api, basic
+from tests.helpers import ev
+
+
+def post(api: Api, path: str, body: object, key: str | None = None, **headers: str):  # type: ignore[no-untyped-def]
+    data = body if isinstance(body, bytes) else orjson.dumps(body)
+    all_headers = {"Content-Type": "application/json", **headers}
+    if key:
+        all_headers.update(basic(key))
+    return api.client.post(path, content=data, headers=all_headers)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/identify", {"userId": "u1", "traits": {"email": "u1@example.com"}}),
+        ("/v1/track", {"userId": "u1", "event": "Product Viewed", "properties": {"category": "running"}}),
+        ("/v1/page", {"anonymousId": "a1", "name": "Home"}),
+        ("/v1/screen", {"anonymousId": "a1", "name": "Cart"}),
+        ("/v1/group", {"userId": "u1", "groupId": "acme"}),
+        ("/v1/alias", {"userId": "u1", "previousId": "a1"}),
+    ],
+)
+def test_each_call_answers_like_segment(api: Api, path: str, body: dict) -> None:
+    response = post(api, path, body, api.write)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"success": True}
+
+
+def test_write_key_in_body_and_gzip(api: Api) -> None:
+    body = {"batch": [ev("track", userId="u1", event="Order Completed")], "writeKey": api.write}
+    response = post(api, "/v1/batch", gzip.compress(orjson.dumps(body)), **{"Content-Encoding": "gzip"})
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == 1
+
+
+def test_keys_and_scopes(api: Api) -> None:
+    event = {"userId": "u1", "event": "X"}
+    assert post(api, "/v1/track", event).status_code == 401
+    assert "Basic" in post(api, "/v1/track", event).headers["www-authenticate"]
+    assert post(api, "/v1/track", event, "mg_write_forged").status_code == 401
+    denied = post(api, "/v1/track", event, api.read)
+    assert denied.status_code == 403 and "needs 'write'" in denied.json()["message"]
+    assert post(api, "/v1/track", event, api.admin).status_code == 200
+    assert api.client.get("/v1/profiles/user_id:u1", headers=basic(api.write)).status_code == 403
+    assert api.client.get("/v1/profiles/user_id:u1", headers=basic(api.read)).status_code == 200
+    assert api.client.delete("/v1/profiles/user_id:u1", headers=basic(api.read)).status_code == 403
+    key_id = next(k.id for k in __import__("monogram.keys").keys.list_keys(api.ws.store) if k.scope == "write")
+    revoke_key(api.ws.store, key_id)
+    assert post(api, "/v1/track", event, api.write).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "needle"),
+    [
+        ("/v1/track", b"{not json", 400, "malformed JSON"),
+        ("/v1/track", b"", 400, "empty"),
+        ("/v1/track", {"userId": "u1"}, 400, "event: Field required"),
+        ("/v1/track", {"event": "X"}, 400, "userId: either userId or anonymousId is required"),
+        ("/v1/track", {"type": "identify", "userId": "u1"}, 400, "this endpoint takes 'track'"),
+        ("/v1/identify", {"userId": ["a"]}, 400, "userId"),
+        ("/v1/batch", {"batch": "nope"}, 400, "batch: must be a list"),
+        ("/v1/batch", {"batch": [{"type": "yell", "userId": "u"}]}, 400, "batch.0.type"),
+        ("/v1/track", {"userId": "u", "event": "X", "properties": {"blob": "x" * 40_000}}, 400, "32 KB"),
+    ],
+)
+def test_bad_input_gets_a_clear_error(api: Api, path: str, body: object, status: int, needle: str) -> None:
+    response = post(api, path, body, api.write)
+    assert response.status_code == status, response.text
+    payload = response.json()
+    assert payload["success"] is False
+    assert needle in payload["message"]
+
+
+def test_oversize_batch_and_bad_gzip(api: Api) -> None:
+    batch = {"batch": [ev("track", userId="u", event="X", properties={"b": "y" * 20_000}) for _ in range(30)]}
+    assert len(orjson.dumps(batch)) > MAX_BATCH_BYTES
+    response = post(api, "/v1/batch", batch, api.write)
+    assert response.status_code == 400 and "500 KB" in response.json()["message"]
+    bomb = gzip.compress(b" " * (MAX_BATCH_BYTES * 4))
+    response = post(api, "/v1/batch", bomb, api.write, **{"Content-Encoding": "gzip"})
+    assert response.status_code == 400 and "limit" in response.json()["message"]
+    response = post(api, "/v1/batch", b"plain", api.write, **{"Content-Encoding": "gzip"})
+    assert response.status_code == 400 and "not valid gzip" in response.json()["message"]
+
+
+def test_batch_reports_partial_success_and_dedupes(api: Api) -> None:
+    good = ev("identify", userId="u1", traits={"email": "u1@example.com"})
+    body = {"batch": [good, ev("track", userId="u1"), good], "context": {"library": {"name": "test"}}}
+    answer = post(api, "/v1/batch", body, api.write).json()
+    assert answer["success"] is True
+    assert (answer["accepted"], answer["duplicates"]) == (1, 1)
+    assert answer["rejected"][0]["index"] == 1
+    assert answer["rejected"][0]["errors"][0]["field"] == "batch.1.event"
+
+
+def test_profile_context_export_and_erase(api: Api) -> None:
+    post(api, "/v1/batch", {"batch": [
+        ev("identify", userId="u1", anonymousId="a1", traits={
+            "email": "u1@example.com", "first_name": "Ola",
+            "consent": {"email_marketing": True, "ai_generation": True}}),
+        ev("track", "2026-11-20T00:00:00Z", userId="u1", event="Order Completed",
+           properties={"order_id": "o1", "revenue": 25}),
+    ]}, api.write)
+    read = basic(api.read)
+    profile = api.client.get("/v1/profiles/email:U1@example.com", headers=read).json()
+    assert profile["computed"]["order_count"] == 1
+    assert {"type": "anonymous_id", "value": "a1"} in [
+        {"type": i["type"], "value": i["value"]} for i in profile["identifiers"]
+    ]
+    ctx = api.client.get("/v1/profiles/user_id:u1/context?purpose=email_marketing", headers=read)
+    assert ctx.status_code == 200 and ctx.json()["profile"] == {"first_name": "Ola"}
+    assert "u1@example.com" not in ctx.text
+    missing = api.client.get("/v1/profiles/user_id:u1/context", headers=read)
+    assert missing.status_code == 400 and "purpose" in missing.json()["message"]
+    assert api.client.get("/v1/profiles/user_id:ghost", headers=read).status_code == 404
+    assert api.client.get("/v1/profiles/ghost", headers=read).status_code == 400
+    admin = basic(api.admin)
+    exported = api.client.get("/v1/profiles/user_id:u1/export", headers=admin).json()
+    assert len(exported["events"]) == 2
+    erased = api.client.delete("/v1/profiles/user_id:u1", headers=admin).json()
+    assert erased["deleted"]["events"] == 2
+    assert api.client.get("/v1/profiles/anonymous_id:a1", headers=read).status_code == 404
+
+
+def test_health_catalog_and_segments(api: Api) -> None:
+    assert api.client.get("/health").json() == {"status": "ok"}
+    assert api.client.get("/v1/catalog", headers=basic(api.read)).json() == []
+    names = {s["name"] for s in api.client.get("/v1/segments", headers=basic(api.read)).json()}
+    assert "vip" in names
+    members = api.client.get("/v1/segments/vip/members", headers=basic(api.read)).json()
+    assert members == {"segment": "vip", "count": 0, "profile_ids": []}
+    assert api.client.get("/v1/segments/nope/members", headers=basic(api.read)).status_code == 404

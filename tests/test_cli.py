@@ -1,0 +1,171 @@
+"""The `monogram` command through Typer's runner: the interfaces scripts rely on."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import orjson
+import pytest
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from monogram import samples
+from monogram.cli.main import app
+from tests.helpers import ev
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    monkeypatch.setenv("MONOGRAM_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("MONOGRAM_DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    yield CliRunner()
+
+
+def run(runner: CliRunner, *args: str, ok: bool = True) -> click.testing.Result:
+    result = runner.invoke(app, list(args))
+    if ok:
+        assert result.exit_code == 0, (result.output, result.exception)
+    return result
+
+
+def as_json(result: click.testing.Result) -> object:
+    return orjson.loads(result.stdout)
+
+
+def write_events(path: Path) -> Path:
+    lines = [
+        ev("page", "2026-10-30T00:00:00Z", anonymousId="a-2", name="Home"),
+        ev("identify", "2026-11-01T00:00:00Z", userId="42", anonymousId="a-1", traits={
+            "email": "maya@example.com", "first_name": "Maya",
+            "consent": {"email_marketing": True, "ai_generation": True}}),
+        ev("track", "2026-11-10T00:00:00Z", userId="42", event="Order Completed",
+           properties={"order_id": "o1", "revenue": 59.5, "products": [{"product_id": "run-road-001", "category": "running"}]}),
+        ev("identify", "2026-11-11T00:00:00Z", anonymousId="a-2", traits={"email": "maya@example.com"}),
+        ev("track", userId="42"),
+    ]
+    path.write_bytes(b"\n".join(orjson.dumps(x) for x in lines) + b"\n")
+    return path
+
+
+def test_keys_create_prints_the_key_alone_on_the_last_line(cli: CliRunner) -> None:
+    result = run(cli, "keys", "create", "--scope", "write")
+    assert re.fullmatch(r"mg_write_[A-Za-z0-9_-]+", result.stdout.strip().splitlines()[-1])
+    listed = as_json(run(cli, "keys", "list", "--json"))
+    assert [k["scope"] for k in listed] == ["write"]  # type: ignore[index]
+    bad = run(cli, "keys", "create", "--scope", "god", ok=False)
+    assert bad.exit_code == 1 and bad.stderr.strip().startswith("error: scope must be one of")
+
+
+def test_ingest_profiles_and_stats(cli: CliRunner, tmp_path: Path) -> None:
+    catalog_file = tmp_path / "catalog.jsonl"
+    samples.write_jsonl(catalog_file, samples.catalog())
+    imported = as_json(run(cli, "catalog", "import", str(catalog_file), "--json"))
+    assert imported == {"imported": 144, "rejected": []}
+    summary = as_json(run(cli, "ingest", str(write_events(tmp_path / "e.jsonl")), "--json"))
+    assert (summary["accepted"], summary["duplicates"], summary["rejected"]) == (4, 0, 1)  # type: ignore[index]
+    assert summary["errors"][0]["index"] == 5  # type: ignore[index]
+    stats = as_json(run(cli, "stats", "--json"))
+    assert stats["events"] == 4 and stats["profiles"] == 1 and stats["identifiers"] == 4  # type: ignore[index]
+    assert stats["quarantined"] == 1  # type: ignore[index]
+
+    shown = as_json(run(cli, "profiles", "show", "email:maya@example.com", "--json"))
+    for key in ("profile_id", "identifiers", "traits", "computed", "lifecycle_stage", "segments", "consent"):
+        assert key in shown  # type: ignore[operator]
+    assert shown["computed"]["order_count"] == 1 and shown["computed"]["lifetime_value"] == 59.5  # type: ignore[index]
+    pairs = {(i["type"], i["value"]) for i in shown["identifiers"]}  # type: ignore[index]
+    assert pairs == {("user_id", "42"), ("anonymous_id", "a-1"), ("anonymous_id", "a-2"),
+                     ("email", "maya@example.com")}
+
+    listed = as_json(run(cli, "profiles", "list", "--json"))
+    assert listed[0]["profile_id"] == shown["profile_id"]  # type: ignore[index]
+    members = as_json(run(cli, "profiles", "list", "--segment", "demo_audience", "--json"))
+    assert [m["profile_id"] for m in members] == [shown["profile_id"]]  # type: ignore[index, union-attr]
+
+    ctx = as_json(run(cli, "profiles", "context", "user_id:42", "--purpose", "email_marketing", "--json"))
+    picks = ctx["recommended_products"]  # type: ignore[index]
+    assert picks and {"id", "name", "price", "category"} <= set(picks[0])
+    assert "maya@example.com" not in orjson.dumps(ctx).decode()
+
+    products = as_json(run(cli, "catalog", "list", "--json"))
+    assert len(products) == 144  # type: ignore[arg-type]
+
+
+def test_quarantine_listing_and_replay(cli: CliRunner, tmp_path: Path) -> None:
+    run(cli, "ingest", str(write_events(tmp_path / "e.jsonl")), "-q")
+    held = as_json(run(cli, "ingest", "quarantine", "--json"))
+    assert held[0]["errors"][0]["field"] == "event"  # type: ignore[index]
+    replayed = as_json(run(cli, "ingest", "replay", "--json"))
+    assert replayed["rejected"] == 1 and replayed["accepted"] == 0  # type: ignore[index]
+
+
+def test_identity_commands(cli: CliRunner, tmp_path: Path) -> None:
+    run(cli, "ingest", str(write_events(tmp_path / "e.jsonl")), "-q")
+    merges = as_json(run(cli, "identity", "merges", "user_id:42", "--json"))
+    assert len(merges["merges"]) == 1  # type: ignore[index]
+    merge_id = merges["merges"][0]["merge_id"]  # type: ignore[index]
+    rebuilt = as_json(run(cli, "identity", "rebuild", "--json"))
+    assert rebuilt["profiles_after"] == 1 and rebuilt["events"] == 4  # type: ignore[index]
+    merges = as_json(run(cli, "identity", "merges", "user_id:42", "--json"))
+    merge_id = merges["merges"][0]["merge_id"]  # type: ignore[index]
+    split = as_json(run(cli, "identity", "unmerge", str(merge_id), "--json"))
+    assert len(split["profiles"]) == 2  # type: ignore[index]
+    assert as_json(run(cli, "profiles", "rebuild", "--json")) == {"profiles": 2}
+    missing = run(cli, "identity", "unmerge", "999", ok=False)
+    assert missing.exit_code == 1 and "no merge with id 999" in missing.stderr
+
+
+def test_segments_and_privacy(cli: CliRunner, tmp_path: Path) -> None:
+    run(cli, "ingest", str(write_events(tmp_path / "e.jsonl")), "-q")
+    listed = as_json(run(cli, "segments", "list", "--json"))
+    assert {s["name"]: s["members"] for s in listed}["demo_audience"] == 1  # type: ignore[index, union-attr]
+    rule = as_json(run(cli, "segments", "show", "demo_audience", "--json"))
+    assert rule["rule"]["all"][0] == {"field": "order_count", "op": "gte", "value": 1}  # type: ignore[index]
+    assert len(as_json(run(cli, "segments", "members", "demo_audience", "--json"))) == 1  # type: ignore[arg-type]
+    exported = as_json(run(cli, "privacy", "export", "user_id:42"))
+    assert len(exported["events"]) == 4  # type: ignore[index]
+    erased = as_json(run(cli, "privacy", "erase", "user_id:42", "--yes", "--json"))
+    assert erased["events"] == 4  # type: ignore[index]
+    gone = run(cli, "profiles", "show", "user_id:42", ok=False)
+    assert gone.exit_code == 1
+    assert gone.stderr.strip() == "error: no profile has identifier user_id:42"
+
+
+def test_init_writes_an_editable_project(cli: CliRunner, tmp_path: Path) -> None:
+    run(cli, "init", str(tmp_path / "proj"))
+    assert (tmp_path / "proj" / "monogram.yaml").exists()
+    assert (tmp_path / "proj" / "segments" / "lifecycle.yaml").exists()
+    (tmp_path / "proj" / "monogram.yaml").write_text("lifecycle: {active_days: 500}\n")
+    cli_env = {"MONOGRAM_HOME": str(tmp_path / "proj")}
+    result = cli.invoke(app, ["stats"], env=cli_env)
+    assert result.exit_code == 1
+    assert "active_days < at_risk_days" in result.stderr
+
+
+def test_demo_runs_end_to_end(cli: CliRunner) -> None:
+    result = run(cli, "demo", "--customers", "60")
+    assert "example profile user_id:cust-00001" in result.stdout
+    stats = as_json(run(cli, "stats", "--json"))
+    assert stats["profiles"] >= 60 and stats["products"] == 144  # type: ignore[index]
+
+
+def _commands(group: click.Group, prefix: str = "") -> Iterator[str]:
+    for name, command in group.commands.items():
+        if command.hidden:
+            continue
+        path = f"{prefix}{name}"
+        if isinstance(command, click.Group):
+            yield from _commands(command, path + " ")
+        else:
+            yield path
+
+
+def test_every_command_is_documented() -> None:
+    docs = (ROOT / "docs" / "cli.md").read_text()
+    missing = [c for c in _commands(get_command(app)) if f"monogram {c}" not in docs]  # type: ignore[arg-type]
+    assert not missing, f"document these in docs/cli.md: {missing}"
