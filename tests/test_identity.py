@@ -157,7 +157,7 @@ def _story(seed: int) -> list[dict[str, Any]]:
     return out
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(order=st.randoms(use_true_random=False), batch=st.integers(min_value=1, max_value=7))
 def test_any_arrival_order_gives_the_same_profiles(
     sqlite_workspace: Workspace, order: random.Random, batch: int, tmp_path_factory: Any

@@ -330,9 +330,12 @@ def save_graph(conn: Connection, graph: Graph, *, stored: set[str] | None = None
     """
     at = now()
     fresh = stored is not None and not stored
+    holding = None if stored is None else set(stored)
     for merge in graph.merges:
-        if stored is not None and merge.loser not in stored:
-            continue
+        if holding is not None:
+            if merge.loser not in holding:
+                continue
+            holding.add(merge.winner)  # the winner now holds stored rows too
         for table in (identifiers, events, identity_merges):
             conn.execute(
                 update(table)

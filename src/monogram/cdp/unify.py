@@ -160,6 +160,17 @@ def _fold_batch(
             conflicted.add(final)
         if final in first_stamp and stamp and _earlier(first_stamp[final], stamp):
             late.add(final)
+    # A refusal caused by an event older than what either side has already seen would have
+    # gone the other way in time order: replay both sides.
+    stamps = {e.message_id: f"{e.payload['timestamp']}|{e.message_id}" for e in batch}
+    for refusal in graph.refusals:
+        sides = {graph.final(refusal.profile_id)}
+        if refusal.other_profile_id:
+            sides.add(graph.final(refusal.other_profile_id))
+        for pid in before:
+            stamp = marks.get(pid, ("", False))[0]
+            if graph.final(pid) in sides and stamp and _earlier(stamps[refusal.message_id], stamp):
+                late |= sides
     for pid in conflicted:
         if pid in states:
             states[pid]["conflicted"] = True
