@@ -41,7 +41,9 @@ def _drop_pg_database(server_url: str, name: str) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, pg_server_url: str | None) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_server_url: str | None
+) -> Iterator[str]:
     """Each store test runs twice: on a SQLite file and on a real PostgreSQL server."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.db'}"
@@ -60,7 +62,9 @@ def _open(home: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> Workspace:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+def workspace(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Workspace]:
     """A fresh workspace on each backend."""
     ws = _open(tmp_path / "home", database_url, monkeypatch)
     yield ws

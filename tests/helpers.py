@@ -26,7 +26,9 @@ def canonical(conn: Any) -> set[tuple[frozenset[tuple[str, str]], str]]:
     from monogram.store.tables import profiles as profiles_table
 
     members: dict[str, set[tuple[str, str]]] = {}
-    for row in conn.execute(select(identifiers.c.type, identifiers.c.value, identifiers.c.profile_id)):
+    for row in conn.execute(
+        select(identifiers.c.type, identifiers.c.value, identifiers.c.profile_id)
+    ):
         members.setdefault(row.profile_id, set()).add((row.type, row.value))
     out = set()
     config = ProjectConfig()

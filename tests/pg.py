@@ -56,16 +56,27 @@ def postgres_server() -> Iterator[str | None]:
         os.chown(root, user.pw_uid, user.pw_gid)
     port = _free_port()
     run = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
-    subprocess.run([*prefix, initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"], **run)  # type: ignore[call-overload]
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-    subprocess.run([*prefix, pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"], **run)  # type: ignore[call-overload]
+    subprocess.run(
+        [*prefix, initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"], **run
+    )  # type: ignore[call-overload]
+    options = (
+        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+    )
+    subprocess.run(
+        [*prefix, pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"],
+        **run,
+    )  # type: ignore[call-overload]
     try:
         url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
         _wait(url)
         yield url
     finally:
-        subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], check=False,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -25,7 +25,10 @@ def post(api: Api, path: str, body: object, key: str | None = None, **headers: s
     ("path", "body"),
     [
         ("/v1/identify", {"userId": "u1", "traits": {"email": "u1@example.com"}}),
-        ("/v1/track", {"userId": "u1", "event": "Product Viewed", "properties": {"category": "running"}}),
+        (
+            "/v1/track",
+            {"userId": "u1", "event": "Product Viewed", "properties": {"category": "running"}},
+        ),
         ("/v1/page", {"anonymousId": "a1", "name": "Home"}),
         ("/v1/screen", {"anonymousId": "a1", "name": "Cart"}),
         ("/v1/group", {"userId": "u1", "groupId": "acme"}),
@@ -40,7 +43,9 @@ def test_each_call_answers_like_segment(api: Api, path: str, body: dict) -> None
 
 def test_write_key_in_body_and_gzip(api: Api) -> None:
     body = {"batch": [ev("track", userId="u1", event="Order Completed")], "writeKey": api.write}
-    response = post(api, "/v1/batch", gzip.compress(orjson.dumps(body)), **{"Content-Encoding": "gzip"})
+    response = post(
+        api, "/v1/batch", gzip.compress(orjson.dumps(body)), **{"Content-Encoding": "gzip"}
+    )
     assert response.status_code == 200, response.text
     assert response.json()["accepted"] == 1
 
@@ -56,7 +61,9 @@ def test_keys_and_scopes(api: Api) -> None:
     assert api.client.get("/v1/profiles/user_id:u1", headers=basic(api.write)).status_code == 403
     assert api.client.get("/v1/profiles/user_id:u1", headers=basic(api.read)).status_code == 200
     assert api.client.delete("/v1/profiles/user_id:u1", headers=basic(api.read)).status_code == 403
-    key_id = next(k.id for k in __import__("monogram.keys").keys.list_keys(api.ws.store) if k.scope == "write")
+    key_id = next(
+        k.id for k in __import__("monogram.keys").keys.list_keys(api.ws.store) if k.scope == "write"
+    )
     revoke_key(api.ws.store, key_id)
     assert post(api, "/v1/track", event, api.write).status_code == 401
 
@@ -72,10 +79,17 @@ def test_keys_and_scopes(api: Api) -> None:
         ("/v1/identify", {"userId": ["a"]}, 400, "userId"),
         ("/v1/batch", {"batch": "nope"}, 400, "batch: must be a list"),
         ("/v1/batch", {"batch": [{"type": "yell", "userId": "u"}]}, 400, "batch.0.type"),
-        ("/v1/track", {"userId": "u", "event": "X", "properties": {"blob": "x" * 40_000}}, 400, "32 KB"),
+        (
+            "/v1/track",
+            {"userId": "u", "event": "X", "properties": {"blob": "x" * 40_000}},
+            400,
+            "32 KB",
+        ),
     ],
 )
-def test_bad_input_gets_a_clear_error(api: Api, path: str, body: object, status: int, needle: str) -> None:
+def test_bad_input_gets_a_clear_error(
+    api: Api, path: str, body: object, status: int, needle: str
+) -> None:
     response = post(api, path, body, api.write)
     assert response.status_code == status, response.text
     payload = response.json()
@@ -84,7 +98,11 @@ def test_bad_input_gets_a_clear_error(api: Api, path: str, body: object, status:
 
 
 def test_oversize_batch_and_bad_gzip(api: Api) -> None:
-    batch = {"batch": [ev("track", userId="u", event="X", properties={"b": "y" * 20_000}) for _ in range(30)]}
+    batch = {
+        "batch": [
+            ev("track", userId="u", event="X", properties={"b": "y" * 20_000}) for _ in range(30)
+        ]
+    }
     assert len(orjson.dumps(batch)) > MAX_BATCH_BYTES
     response = post(api, "/v1/batch", batch, api.write)
     assert response.status_code == 400 and "500 KB" in response.json()["message"]
@@ -97,7 +115,10 @@ def test_oversize_batch_and_bad_gzip(api: Api) -> None:
 
 def test_batch_reports_partial_success_and_dedupes(api: Api) -> None:
     good = ev("identify", userId="u1", traits={"email": "u1@example.com"})
-    body = {"batch": [good, ev("track", userId="u1"), good], "context": {"library": {"name": "test"}}}
+    body = {
+        "batch": [good, ev("track", userId="u1"), good],
+        "context": {"library": {"name": "test"}},
+    }
     answer = post(api, "/v1/batch", body, api.write).json()
     assert answer["success"] is True
     assert (answer["accepted"], answer["duplicates"]) == (1, 1)
@@ -106,13 +127,32 @@ def test_batch_reports_partial_success_and_dedupes(api: Api) -> None:
 
 
 def test_profile_context_export_and_erase(api: Api) -> None:
-    post(api, "/v1/batch", {"batch": [
-        ev("identify", userId="u1", anonymousId="a1", traits={
-            "email": "u1@example.com", "first_name": "Ola",
-            "consent": {"email_marketing": True, "ai_generation": True}}),
-        ev("track", "2026-11-20T00:00:00Z", userId="u1", event="Order Completed",
-           properties={"order_id": "o1", "revenue": 25}),
-    ]}, api.write)
+    post(
+        api,
+        "/v1/batch",
+        {
+            "batch": [
+                ev(
+                    "identify",
+                    userId="u1",
+                    anonymousId="a1",
+                    traits={
+                        "email": "u1@example.com",
+                        "first_name": "Ola",
+                        "consent": {"email_marketing": True, "ai_generation": True},
+                    },
+                ),
+                ev(
+                    "track",
+                    "2026-11-20T00:00:00Z",
+                    userId="u1",
+                    event="Order Completed",
+                    properties={"order_id": "o1", "revenue": 25},
+                ),
+            ]
+        },
+        api.write,
+    )
     read = basic(api.read)
     profile = api.client.get("/v1/profiles/email:U1@example.com", headers=read).json()
     assert profile["computed"]["order_count"] == 1

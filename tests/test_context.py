@@ -14,23 +14,62 @@ from tests.helpers import ev
 
 def setup_shop(ws: Workspace) -> None:
     catalog.import_products(ws.store, enumerate(samples.catalog()))
-    unify.ingest_batch(ws.store, ws.config, [
-        ev("identify", "2026-11-01T00:00:00Z", userId="u1", anonymousId="d1", traits={
-            "email": "ana@example.com", "phone": "+12125550100", "first_name": "Ana", "last_name": "Silva",
-            "address": {"street": "1 Main St", "city": "Oslo", "country": "NO"},
-            "consent": {"email_marketing": True, "ai_generation": True, "personalization": True},
-        }),
-        ev("track", "2026-11-02T00:00:00Z", userId="u1", event="Product Viewed",
-           properties={"product_id": "run-road-001", "category": "running", "brand": "Stride", "email": "leak@x.com"}),
-        ev("track", "2026-11-03T00:00:00Z", userId="u1", event="Order Completed",
-           properties={"order_id": "o1", "revenue": 80, "products": [{"product_id": "run-road-001", "category": "running"}]}),
-        ev("identify", userId="u2", traits={"consent": {"email_marketing": False}}),
-    ], source="t")
+    unify.ingest_batch(
+        ws.store,
+        ws.config,
+        [
+            ev(
+                "identify",
+                "2026-11-01T00:00:00Z",
+                userId="u1",
+                anonymousId="d1",
+                traits={
+                    "email": "ana@example.com",
+                    "phone": "+12125550100",
+                    "first_name": "Ana",
+                    "last_name": "Silva",
+                    "address": {"street": "1 Main St", "city": "Oslo", "country": "NO"},
+                    "consent": {
+                        "email_marketing": True,
+                        "ai_generation": True,
+                        "personalization": True,
+                    },
+                },
+            ),
+            ev(
+                "track",
+                "2026-11-02T00:00:00Z",
+                userId="u1",
+                event="Product Viewed",
+                properties={
+                    "product_id": "run-road-001",
+                    "category": "running",
+                    "brand": "Stride",
+                    "email": "leak@x.com",
+                },
+            ),
+            ev(
+                "track",
+                "2026-11-03T00:00:00Z",
+                userId="u1",
+                event="Order Completed",
+                properties={
+                    "order_id": "o1",
+                    "revenue": 80,
+                    "products": [{"product_id": "run-road-001", "category": "running"}],
+                },
+            ),
+            ev("identify", userId="u2", traits={"consent": {"email_marketing": False}}),
+        ],
+        source="t",
+    )
 
 
 def build(ws: Workspace, ref: str, purpose: str) -> dict:
     with ws.store.read() as conn:
-        built = context.customer_context(conn, ws.config, ws.segments(), context.resolve(conn, ref), purpose)
+        built = context.customer_context(
+            conn, ws.config, ws.segments(), context.resolve(conn, ref), purpose
+        )
     return built.model_dump(exclude_none=True)
 
 
@@ -56,8 +95,15 @@ def test_no_consent_means_no_personal_data(workspace: Workspace) -> None:
     setup_shop(workspace)
     built = build(workspace, "user_id:u2", "email_marketing")
     assert built["consented"] is False
-    assert set(built) <= {"profile_id", "purpose", "generated_at", "consented", "missing_consent",
-                          "fields", "recommended_products"}
+    assert set(built) <= {
+        "profile_id",
+        "purpose",
+        "generated_at",
+        "consented",
+        "missing_consent",
+        "fields",
+        "recommended_products",
+    }
     assert built["recommended_products"], "popular products are still offered as fallback"
 
 
@@ -83,9 +129,12 @@ def test_unknown_purpose_and_unknown_person(workspace: Workspace) -> None:
 
 def test_export_then_erase_removes_everything(workspace: Workspace) -> None:
     setup_shop(workspace)
-    unify.ingest_batch(workspace.store, workspace.config,
-                       [ev("track", userId="u1", anonymousId="d1")], source="t")  # quarantined: no event name
-    exported = privacy.export(workspace.store, workspace.config, workspace.segments(), "email:ana@example.com")
+    unify.ingest_batch(
+        workspace.store, workspace.config, [ev("track", userId="u1", anonymousId="d1")], source="t"
+    )  # quarantined: no event name
+    exported = privacy.export(
+        workspace.store, workspace.config, workspace.segments(), "email:ana@example.com"
+    )
     assert len(exported["events"]) == 3
     assert exported["profile"]["traits"]["first_name"] == "Ana"
     assert len(exported["quarantined"]) == 1

@@ -16,8 +16,14 @@ def fields_of(exc: ValidationError) -> dict[str, str]:
 
 def test_track_is_normalised() -> None:
     event = parse_event(
-        {"type": "track", "userId": 42, "event": "Order Completed", "messageId": "m1",
-         "timestamp": "2026-11-01T10:00:00.123456+02:00", "writeKey": "secret"},
+        {
+            "type": "track",
+            "userId": 42,
+            "event": "Order Completed",
+            "messageId": "m1",
+            "timestamp": "2026-11-01T10:00:00.123456+02:00",
+            "writeKey": "secret",
+        },
         NOW,
     )
     assert event.user_id == "42"
@@ -29,8 +35,12 @@ def test_track_is_normalised() -> None:
 
 def test_clock_skew_is_corrected_like_segment() -> None:
     event = parse_event(
-        {"type": "page", "anonymousId": "a", "originalTimestamp": "2026-11-25T11:00:00Z",
-         "sentAt": "2026-11-25T11:00:10Z"},
+        {
+            "type": "page",
+            "anonymousId": "a",
+            "originalTimestamp": "2026-11-25T11:00:00Z",
+            "sentAt": "2026-11-25T11:00:10Z",
+        },
         NOW,
     )
     # The device clock is 59 min 50 s behind; the event happened 10 s before it arrived.
@@ -81,7 +91,12 @@ def test_batch_prefix_in_field_names() -> None:
 
 
 def test_oversize_event_is_refused() -> None:
-    raw = {"type": "track", "userId": "u", "event": "Big", "properties": {"blob": "x" * MAX_EVENT_BYTES}}
+    raw = {
+        "type": "track",
+        "userId": "u",
+        "event": "Big",
+        "properties": {"blob": "x" * MAX_EVENT_BYTES},
+    }
     with pytest.raises(PayloadTooLarge) as caught:
         parse_event(raw, NOW)
     assert "32 KB" in caught.value.message

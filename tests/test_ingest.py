@@ -34,7 +34,9 @@ def test_batch_keeps_good_events_and_quarantines_bad(workspace: Workspace) -> No
         ev("page", anonymousId="x", name="Home"),
         "not an object",
     ]
-    report = unify.ingest_batch(workspace.store, workspace.config, batch, source="api", prefix="batch.")
+    report = unify.ingest_batch(
+        workspace.store, workspace.config, batch, source="api", prefix="batch."
+    )
     assert report.accepted == 2
     assert [r.index for r in report.rejected] == [1, 3]
     assert report.rejected[0].errors[0].field == "batch.1.event"
@@ -46,8 +48,10 @@ def test_batch_keeps_good_events_and_quarantines_bad(workspace: Workspace) -> No
 
 
 def test_placeholder_ids_are_rejected_not_attributed(workspace: Workspace) -> None:
-    batch = [ev("track", anonymousId="undefined", event="Product Viewed"),
-             ev("track", userId="null", anonymousId="0", event="Product Viewed")]
+    batch = [
+        ev("track", anonymousId="undefined", event="Product Viewed"),
+        ev("track", userId="null", anonymousId="0", event="Product Viewed"),
+    ]
     report = unify.ingest_batch(workspace.store, workspace.config, batch, source="test")
     assert report.accepted == 0
     assert all("placeholder" in r.errors[0].reason for r in report.rejected)
@@ -55,8 +59,12 @@ def test_placeholder_ids_are_rejected_not_attributed(workspace: Workspace) -> No
 
 
 def test_quarantine_replay_after_a_rule_change(workspace: Workspace) -> None:
-    unify.ingest_batch(workspace.store, workspace.config,
-                       [ev("track", userId="guest", event="Viewed")], source="test")
+    unify.ingest_batch(
+        workspace.store,
+        workspace.config,
+        [ev("track", userId="guest", event="Viewed")],
+        source="test",
+    )
     assert count(workspace, quarantine) == 1
     # "guest" is a junk value by default; an operator decides it is a real id here.
     workspace.config.identity.blocked_values.remove("guest")
@@ -75,10 +83,18 @@ def test_file_import_jsonl_and_csv_with_line_numbers(workspace: Workspace, tmp_p
     jsonl.write_text(
         "\n".join(
             [
-                orjson.dumps(ev("identify", userId="u1", traits={"email": "u1@example.com"})).decode(),
+                orjson.dumps(
+                    ev("identify", userId="u1", traits={"email": "u1@example.com"})
+                ).decode(),
                 "{not json",
-                orjson.dumps(ev("track", userId="u1", event="Order Completed",
-                                properties={"order_id": "o1", "revenue": 30})).decode(),
+                orjson.dumps(
+                    ev(
+                        "track",
+                        userId="u1",
+                        event="Order Completed",
+                        properties={"order_id": "o1", "revenue": 30},
+                    )
+                ).decode(),
                 orjson.dumps(ev("track", userId="u1")).decode(),
             ]
         )
@@ -101,5 +117,7 @@ def test_file_import_jsonl_and_csv_with_line_numbers(workspace: Workspace, tmp_p
     assert report.accepted == 1
     assert [r.index for r in report.rejected] == [3]
     with workspace.store.read() as conn:
-        payload = conn.execute(select(events.c.payload).where(events.c.message_id == "c1")).scalar_one()
+        payload = conn.execute(
+            select(events.c.payload).where(events.c.message_id == "c1")
+        ).scalar_one()
     assert orjson.loads(payload)["properties"] == {"order_id": "o9", "revenue": 12.5}

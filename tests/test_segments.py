@@ -23,7 +23,10 @@ from tests.helpers import ev
         ({"name": "x", "rule": {"field": "order_count", "op": "gte"}}, "needs a value"),
         ({"name": "x", "rule": {"shout": 1}}, "a condition is a mapping with one of"),
         ({"name": "x", "rule": {"field": "favourite", "op": "eq", "value": 1}}, "rule"),
-        ({"name": "x", "rule": {"field": "lifecycle_stage", "op": "eq", "value": "sleepy"}}, "not a lifecycle stage"),
+        (
+            {"name": "x", "rule": {"field": "lifecycle_stage", "op": "eq", "value": "sleepy"}},
+            "not a lifecycle stage",
+        ),
         ({"name": "x", "rule": {"field": "order_count", "op": "in", "value": 3}}, "needs a list"),
         ({"name": "Bad Name", "rule": {"consent": "email_marketing"}}, "name"),
         ({"name": "x", "rule": {"all": []}}, "rule"),
@@ -66,13 +69,24 @@ RULES = [
     {"not": {"consent": "ai_generation"}},
     {"event": "Product Viewed", "within_days": 30, "min_count": 2},
     {"event": "Product Viewed", "within_days": 90, "where": {"category": "RUNNING"}},
-    {"all": [{"consent": "email_marketing"}, {"any": [{"facet": "brand", "value": "stride"},
-                                                      {"field": "order_count", "op": "eq", "value": 0}]}]},
+    {
+        "all": [
+            {"consent": "email_marketing"},
+            {
+                "any": [
+                    {"facet": "brand", "value": "stride"},
+                    {"field": "order_count", "op": "eq", "value": 0},
+                ]
+            },
+        ]
+    },
 ]
 
 
 def test_sql_and_python_evaluation_agree(workspace: Workspace) -> None:
-    data = samples.events(samples.catalog(), sizes=samples.SampleSizes(customers=150, anonymous_visitors=30))
+    data = samples.events(
+        samples.catalog(), sizes=samples.SampleSizes(customers=150, anonymous_visitors=30)
+    )
     unify.ingest_batch(workspace.store, workspace.config, data, source="t")
     with workspace.store.read() as conn:
         ids = list(conn.execute(select(profiles_table.c.profile_id)).scalars())
@@ -81,8 +95,12 @@ def test_sql_and_python_evaluation_agree(workspace: Workspace) -> None:
             segment = parse_segments({"name": f"s{number}", "rule": rule}, "test")[0]
             in_sql = set(segments.members(conn, segment, workspace.config))
             in_python = {
-                pid for pid in ids
-                if segment.name in context.profile_view(conn, workspace.config, {segment.name: segment}, pid)["segments"]
+                pid
+                for pid in ids
+                if segment.name
+                in context.profile_view(conn, workspace.config, {segment.name: segment}, pid)[
+                    "segments"
+                ]
             }
             assert in_sql == in_python, rule
             non_empty += bool(in_sql) and in_sql != set(ids)
@@ -91,10 +109,25 @@ def test_sql_and_python_evaluation_agree(workspace: Workspace) -> None:
 
 
 def test_default_segments_load_and_list_members(workspace: Workspace) -> None:
-    unify.ingest_batch(workspace.store, workspace.config, [
-        ev("identify", userId="u1", traits={"consent": {"email_marketing": True, "ai_generation": True}}),
-        ev("track", "2026-11-20T00:00:00Z", userId="u1", event="Order Completed", properties={"order_id": "o", "revenue": 5}),
-    ], source="t")
+    unify.ingest_batch(
+        workspace.store,
+        workspace.config,
+        [
+            ev(
+                "identify",
+                userId="u1",
+                traits={"consent": {"email_marketing": True, "ai_generation": True}},
+            ),
+            ev(
+                "track",
+                "2026-11-20T00:00:00Z",
+                userId="u1",
+                event="Order Completed",
+                properties={"order_id": "o", "revenue": 5},
+            ),
+        ],
+        source="t",
+    )
     defined = workspace.segments()
     assert {"vip", "lapsed_runners", "demo_audience"} <= set(defined)
     with workspace.store.read() as conn:

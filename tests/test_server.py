@@ -52,7 +52,8 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
     process = subprocess.Popen(
         [sys.executable, "-m", "monogram", "serve", "--port", str(port)],
         env={**os.environ, "MONOGRAM_HOME": str(home), "MONOGRAM_DATABASE_URL": db},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -82,8 +83,12 @@ def test_official_segment_sdk_sends_unchanged(server: Server) -> None:
     from segment.analytics import Client
 
     errors: list[Exception] = []
-    client = Client(server.write, host=server.url, sync_mode=True, on_error=lambda e, _b: errors.append(e))
-    client.identify("sdk-user", {"email": "sdk@example.com", "first_name": "Sam"}, anonymous_id="sdk-anon")
+    client = Client(
+        server.write, host=server.url, sync_mode=True, on_error=lambda e, _b: errors.append(e)
+    )
+    client.identify(
+        "sdk-user", {"email": "sdk@example.com", "first_name": "Sam"}, anonymous_id="sdk-anon"
+    )
     client.track("sdk-user", "Order Completed", {"order_id": "s1", "revenue": 42.5})
     client.page("sdk-user", "Docs", "Home", {"path": "/docs"})
     client.screen("sdk-user", "App", "Cart")
@@ -94,15 +99,24 @@ def test_official_segment_sdk_sends_unchanged(server: Server) -> None:
     found = profile(server, "email:sdk@example.com")
     assert found["computed"]["order_count"] == 1
     ids = {(i["type"], i["value"]) for i in found["identifiers"]}
-    assert {("user_id", "sdk-user"), ("anonymous_id", "sdk-anon"), ("anonymous_id", "sdk-anon-2")} <= ids
+    assert {
+        ("user_id", "sdk-user"),
+        ("anonymous_id", "sdk-anon"),
+        ("anonymous_id", "sdk-anon-2"),
+    } <= ids
 
 
 def test_official_rudderstack_sdk_with_gzip(server: Server) -> None:
     from rudderstack.analytics import Client
 
     errors: list[Exception] = []
-    client = Client(server.write, host=server.url, sync_mode=True, gzip=True,
-                    on_error=lambda e, _b: errors.append(e))
+    client = Client(
+        server.write,
+        host=server.url,
+        sync_mode=True,
+        gzip=True,
+        on_error=lambda e, _b: errors.append(e),
+    )
     client.identify("rs-user", {"email": "rs@example.com"})
     client.track("rs-user", "Product Viewed", {"category": "yoga"})
     client.flush()

@@ -45,13 +45,16 @@ def load_samples(
     ws: Workspace, data: DemoData, progress: Callable[[int, int], None] | None = None
 ) -> tuple[int, IngestReport]:
     report = catalog.import_products(ws.store, catalog.read_rows(data.catalog_file))
-    ingested = files.ingest_file(ws.store, ws.config, data.events_file, source="demo", progress=progress)
+    ingested = files.ingest_file(
+        ws.store, ws.config, data.events_file, source="demo", progress=progress
+    )
     return report.imported, ingested
 
 
 def stats(ws: Workspace) -> dict[str, Any]:
     """Counts of what the workspace holds (``monogram stats``)."""
     with ws.store.read() as conn:
+
         def count(table: Any) -> int:
             return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 

@@ -42,12 +42,16 @@ def create_key(store: Store, scope: str, name: str = "") -> tuple[ApiKey, str]:
     if scope not in SCOPES:
         raise ValidationError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
     secret = f"mg_{scope}_{new_secret()}"
-    record = ApiKey(new_id("key"), name or f"{scope} key", scope, secret[:12], now(), None)  # type: ignore[arg-type]
+    record = ApiKey(new_id("key"), name or f"{scope} key", scope, secret[:12], now(), None)
     with store.write() as conn:
         conn.execute(
             api_keys.insert().values(
-                id=record.id, name=record.name, scope=scope, key_hash=_hash(secret),
-                prefix=record.prefix, created_at=record.created_at,
+                id=record.id,
+                name=record.name,
+                scope=scope,
+                key_hash=_hash(secret),
+                prefix=record.prefix,
+                created_at=record.created_at,
             )
         )
     return record, secret
@@ -56,15 +60,14 @@ def create_key(store: Store, scope: str, name: str = "") -> tuple[ApiKey, str]:
 def list_keys(store: Store) -> list[ApiKey]:
     with store.read() as conn:
         rows = conn.execute(select(api_keys).order_by(api_keys.c.created_at))
-        return [
-            ApiKey(r.id, r.name, r.scope, r.prefix, r.created_at, r.revoked_at) for r in rows
-        ]
+        return [ApiKey(r.id, r.name, r.scope, r.prefix, r.created_at, r.revoked_at) for r in rows]
 
 
 def revoke_key(store: Store, key_id: str) -> None:
     with store.write() as conn:
         result = conn.execute(
-            update(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+            update(api_keys)
+            .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
             .values(revoked_at=now())
         )
         if result.rowcount == 0:

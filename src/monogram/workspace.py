@@ -37,9 +37,11 @@ class Workspace:
     def segments(self) -> dict[str, Segment]:
         """Segment definitions from ``segments/*.yaml``, reloaded when a file changes."""
         folder = self.segments_dir
-        stamp = tuple(
-            (p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.yaml"))
-        ) if folder.exists() else ()
+        stamp = (
+            tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.yaml")))
+            if folder.exists()
+            else ()
+        )
         if self._segments is None or self._segments[0] != stamp:
             self._segments = (stamp, load_segments(folder))
         return self._segments[1]

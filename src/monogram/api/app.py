@@ -7,9 +7,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from monogram.api.responses import JSON
 
 from monogram import __version__
+from monogram.api.responses import JSON
 from monogram.api.routes import catalog, health, profiles, segments, tracking
 from monogram.core.errors import MonogramError
 from monogram.workspace import Workspace, open_workspace
@@ -30,7 +30,9 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
                 app.state.workspace.close()
 
     app = FastAPI(
-        title="Monogram", version=__version__, lifespan=lifespan,
+        title="Monogram",
+        version=__version__,
+        lifespan=lifespan,
         default_response_class=JSON,
     )
     app.state.workspace = workspace
@@ -49,7 +51,8 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
         ]
         message = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
         return JSON(
-            {"success": False, "code": "invalid_request", "message": message, "errors": errors}, status_code=400
+            {"success": False, "code": "invalid_request", "message": message, "errors": errors},
+            status_code=400,
         )
 
     return app

@@ -79,7 +79,9 @@ def read_rows(path: Path) -> Iterator[tuple[int, Any]]:
                     except orjson.JSONDecodeError as exc:
                         yield number, _Broken(str(exc))
     else:
-        raise ValidationError(f"{path}: unknown catalogue format {suffix!r}; use .csv, .json or .jsonl")
+        raise ValidationError(
+            f"{path}: unknown catalogue format {suffix!r}; use .csv, .json or .jsonl"
+        )
 
 
 @dataclass
@@ -104,8 +106,8 @@ def _csv_product(row: dict[str, str]) -> dict[str, Any]:
         else:
             out[key] = value
     if attributes:
-        merged = out.get("attributes") if isinstance(out.get("attributes"), dict) else {}
-        out["attributes"] = {**merged, **attributes}
+        given = out.get("attributes")
+        out["attributes"] = {**(given if isinstance(given, dict) else {}), **attributes}
     return out
 
 
@@ -115,7 +117,9 @@ def validate_product(raw: Any) -> Product:
     try:
         return Product.model_validate(raw)
     except PydanticValidationError as exc:
-        errors = [FieldError(".".join(str(p) for p in e["loc"]) or "row", e["msg"]) for e in exc.errors()]
+        errors = [
+            FieldError(".".join(str(p) for p in e["loc"]) or "row", e["msg"]) for e in exc.errors()
+        ]
         raise ValidationError("invalid product:", errors) from exc
 
 
@@ -142,13 +146,13 @@ def save_products(store: Store, items: list[Product]) -> None:
         ids = [p.id for p in items]
         for start in range(0, len(ids), 400):
             conn.execute(delete(products).where(products.c.id.in_(ids[start : start + 400])))
-        conn.execute(
-            insert(products), [{**p.model_dump(), "updated_at": at} for p in items]
-        )
+        conn.execute(insert(products), [{**p.model_dump(), "updated_at": at} for p in items])
     _cache.clear()
 
 
-def list_products(conn: Connection, *, category: str | None = None, limit: int | None = None) -> list[Product]:
+def list_products(
+    conn: Connection, *, category: str | None = None, limit: int | None = None
+) -> list[Product]:
     query = select(products).order_by(products.c.id)
     if category:
         query = query.where(products.c.category == category)
@@ -166,8 +170,14 @@ def get_product(conn: Connection, product_id: str) -> Product:
 
 def _product(row: Any) -> Product:
     return Product(
-        id=row.id, name=row.name, category=row.category, brand=row.brand, price=row.price,
-        currency=row.currency, attributes=row.attributes or {}, description=row.description,
+        id=row.id,
+        name=row.name,
+        category=row.category,
+        brand=row.brand,
+        price=row.price,
+        currency=row.currency,
+        attributes=row.attributes or {},
+        description=row.description,
         url=row.url,
     )
 
@@ -180,7 +190,9 @@ def cached_catalog(conn: Connection) -> tuple[dict[str, Product], dict[str, floa
 
     Popularity (views plus five times purchases, log-scaled) is refreshed every 500 reads.
     """
-    version = conn.execute(select(func.count(), func.max(products.c.updated_at)).select_from(products)).one()
+    version = conn.execute(
+        select(func.count(), func.max(products.c.updated_at)).select_from(products)
+    ).one()
     key = f"{conn.engine.url}|{version[0]}|{version[1]}"
     if _cache.get("key") != key or _cache.get("reads", 0) >= 500:
         catalog = {p.id: p for p in list_products(conn)}

@@ -25,8 +25,23 @@ from monogram.store.tables import events, profile_facets
 from monogram.store.tables import profiles as profiles_table
 
 PII_KEYS = {
-    "email", "phone", "address", "street", "postal_code", "postalcode", "zip", "ssn", "password",
-    "card", "card_number", "iban", "birthday", "ip", "lastname", "last_name", "name",
+    "email",
+    "phone",
+    "address",
+    "street",
+    "postal_code",
+    "postalcode",
+    "zip",
+    "ssn",
+    "password",
+    "card",
+    "card_number",
+    "iban",
+    "birthday",
+    "ip",
+    "lastname",
+    "last_name",
+    "name",
 }
 MAX_TEXT = 200
 
@@ -118,8 +133,12 @@ def profile_view(
     return {
         "profile_id": profile_id,
         "identifiers": [
-            {"type": i["type"], "value": i["value"], "first_seen": iso(i["first_seen"]),
-             "last_seen": iso(i["last_seen"])}
+            {
+                "type": i["type"],
+                "value": i["value"],
+                "first_seen": iso(i["first_seen"]),
+                "last_seen": iso(i["last_seen"]),
+            }
             for i in identity.identifiers_for(conn, profile_id)
         ],
         "traits": facts.traits,
@@ -152,7 +171,10 @@ def customer_context(
     consent = profiles.consent_view(state)
     missing = [c for c in spec.consent if not consent.get(c, {}).get("granted")]
     context = CustomerContext(
-        profile_id=profile_id, purpose=purpose, generated_at=iso(at), consented=not missing,
+        profile_id=profile_id,
+        purpose=purpose,
+        generated_at=iso(at),
+        consented=not missing,
         missing_consent=missing,
     )
     catalog, popularity = cached_catalog(conn)
@@ -189,8 +211,14 @@ def _fill(
         context.computed = {
             k: summary[k]
             for k in (
-                "order_count", "lifetime_value", "average_order_value", "days_since_last_order",
-                "days_since_last_seen", "favorite_categories", "favorite_brands", "rfm",
+                "order_count",
+                "lifetime_value",
+                "average_order_value",
+                "days_since_last_order",
+                "days_since_last_seen",
+                "favorite_categories",
+                "favorite_brands",
+                "rfm",
             )
         }
     if "behaviour" in fields:
@@ -233,7 +261,8 @@ def _profile_basics(traits: dict[str, Any], *, with_name: bool) -> dict[str, Any
 
 
 def _location(traits: dict[str, Any]) -> dict[str, Any]:
-    address = traits.get("address") if isinstance(traits.get("address"), dict) else {}
+    given = traits.get("address")
+    address: dict[str, Any] = given if isinstance(given, dict) else {}
     return {k: address.get(k) for k in ("city", "state", "country") if address.get(k)}
 
 
@@ -243,7 +272,11 @@ def _clip(value: Any) -> Any:
     if isinstance(value, list):
         return [_clip(v) for v in value[:20]]
     if isinstance(value, dict):
-        return {str(k)[:60]: _clip(v) for k, v in list(value.items())[:20] if str(k).lower() not in PII_KEYS}
+        return {
+            str(k)[:60]: _clip(v)
+            for k, v in list(value.items())[:20]
+            if str(k).lower() not in PII_KEYS
+        }
     return value
 
 
@@ -268,7 +301,9 @@ def _recent_events(conn: Connection, profile_id: str, limit: int) -> list[dict[s
     return out
 
 
-def _purchases(state: profiles.State, catalog: dict[str, Product], limit: int) -> list[dict[str, Any]]:
+def _purchases(
+    state: profiles.State, catalog: dict[str, Product], limit: int
+) -> list[dict[str, Any]]:
     refunds = state.get("refunds", {})
     orders = sorted(state["orders"].items(), key=lambda item: item[1][1], reverse=True)
     out = []
@@ -322,7 +357,14 @@ def recommend(
         if brand and brand in favourite_brands:
             score += 1.5 - favourite_brands.index(brand) * 0.3
             reasons.append(f"you like {product.brand}")
-        tags = {category, *(str(t).lower() for t in product.attributes.get("tags", []) if isinstance(product.attributes.get("tags"), list))}
+        tags = {
+            category,
+            *(
+                str(t).lower()
+                for t in product.attributes.get("tags", [])
+                if isinstance(product.attributes.get("tags"), list)
+            ),
+        }
         if interests and tags & set(interests):
             score += 2.0
             reasons.append("matches interests you told us about")
@@ -334,8 +376,15 @@ def recommend(
     scored.sort(key=lambda item: (-item[0], item[1].id))
     return [
         Recommendation(
-            id=p.id, name=p.name, price=p.price, currency=p.currency, category=p.category,
-            brand=p.brand, url=p.url, score=s, reasons=r,
+            id=p.id,
+            name=p.name,
+            price=p.price,
+            currency=p.currency,
+            category=p.category,
+            brand=p.brand,
+            url=p.url,
+            score=s,
+            reasons=r,
         )
         for s, p, r in scored[:limit]
     ]

@@ -185,7 +185,9 @@ def parse_event(
     return _normalise(model, raw, received_at, prefix)
 
 
-def _normalise(model: _EventModel, raw: dict[str, Any], received_at: datetime, prefix: str) -> Event:
+def _normalise(
+    model: _EventModel, raw: dict[str, Any], received_at: datetime, prefix: str
+) -> Event:
     if not model.userId and not model.anonymousId:
         raise ValidationError(
             "invalid event:",

@@ -106,7 +106,8 @@ def identifiers_of(event: Any, config: IdentityConfig) -> list[IdKey]:
         found[(kind, text)] = None
 
     if event.ids is not None:
-        return event.ids
+        cached: list[IdKey] = event.ids
+        return cached
     add("user_id", event.user_id)
     add("anonymous_id", event.anonymous_id)
     traits = event.traits
@@ -123,8 +124,9 @@ def identifiers_of(event: Any, config: IdentityConfig) -> list[IdKey]:
                     add(kind, item.get("id"))
     if event.type == "alias":
         add("previous_id", event.payload.get("previousId"))
-    event.ids = list(found)
-    return event.ids
+    keys = list(found)
+    event.ids = keys
+    return keys
 
 
 _blocked_cache: dict[int, frozenset[str]] = {}
@@ -314,8 +316,8 @@ def rows_for_profiles(conn: Connection, profile_ids: Iterable[str]) -> Iterator[
 def load_splits(conn: Connection) -> list[Split]:
     return [
         Split(
-            frozenset(tuple(k) for k in orjson.loads(row.side_a)),  # type: ignore[misc]
-            frozenset(tuple(k) for k in orjson.loads(row.side_b)),  # type: ignore[misc]
+            frozenset((k[0], k[1]) for k in orjson.loads(row.side_a)),
+            frozenset((k[0], k[1]) for k in orjson.loads(row.side_b)),
             row.id,
         )
         for row in conn.execute(select(identity_splits))
@@ -463,8 +465,7 @@ def closure(conn: Connection, profile_ids: set[str]) -> set[str]:
             ):
                 others.update({row.identifier, row.other_identifier})
         linked = {
-            row.profile_id
-            for row in _rows_for_keys(conn, {_split_text(t) for t in others - keys})
+            row.profile_id for row in _rows_for_keys(conn, {_split_text(t) for t in others - keys})
         }
         frontier = linked - found
         found |= linked

@@ -63,7 +63,11 @@ class IngestReport:
         counts: dict[str, int] = {}
         for rejection in self.rejected:
             for error in rejection.errors:
-                field_name = error.field.split(".", 2)[-1] if error.field.startswith("batch.") else error.field
+                field_name = (
+                    error.field.split(".", 2)[-1]
+                    if error.field.startswith("batch.")
+                    else error.field
+                )
                 label = f"{field_name}: {error.reason}"
                 counts[label] = counts.get(label, 0) + 1
         return dict(sorted(counts.items(), key=lambda item: -item[1]))
@@ -189,7 +193,9 @@ def quarantine_rejects(
     conn.execute(insert(quarantine), rows)
 
 
-def quarantined(conn: Connection, *, include_replayed: bool = False, limit: int = 100) -> list[dict[str, Any]]:
+def quarantined(
+    conn: Connection, *, include_replayed: bool = False, limit: int = 100
+) -> list[dict[str, Any]]:
     query = select(quarantine).order_by(quarantine.c.id).limit(limit)
     if not include_replayed:
         query = query.where(quarantine.c.replayed_at.is_(None))

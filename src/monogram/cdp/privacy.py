@@ -53,7 +53,9 @@ def export(
         log = [
             orjson.loads(row.payload)
             for row in conn.execute(
-                select(events.c.payload).where(events.c.profile_id == profile_id).order_by(events.c.ts)
+                select(events.c.payload)
+                .where(events.c.profile_id == profile_id)
+                .order_by(events.c.ts)
             )
         ]
         return {
@@ -61,7 +63,9 @@ def export(
             "events": log,
             "quarantined": [
                 {"id": r.id, "errors": orjson.loads(r.errors), "payload": r.payload}
-                for r in conn.execute(select(quarantine).where(_mentions(quarantine.c.payload, keys)))
+                for r in conn.execute(
+                    select(quarantine).where(_mentions(quarantine.c.payload, keys))
+                )
             ],
             **{name: fn(conn, profile_id, keys) for name, fn in _exporters.items()},
         }
@@ -73,7 +77,9 @@ def erase(store: Store, ref: str) -> dict[str, int]:
         profile_id = context.resolve(conn, ref)
         keys = _keys(conn, profile_id)
         counts = {
-            "events": conn.execute(delete(events).where(events.c.profile_id == profile_id)).rowcount,
+            "events": conn.execute(
+                delete(events).where(events.c.profile_id == profile_id)
+            ).rowcount,
             "identifiers": conn.execute(
                 delete(identifiers).where(identifiers.c.profile_id == profile_id)
             ).rowcount,
@@ -93,7 +99,10 @@ def erase(store: Store, ref: str) -> dict[str, int]:
             ).rowcount,
             "splits": conn.execute(
                 delete(identity_splits).where(
-                    or_(_mentions(identity_splits.c.side_a, keys), _mentions(identity_splits.c.side_b, keys))
+                    or_(
+                        _mentions(identity_splits.c.side_a, keys),
+                        _mentions(identity_splits.c.side_b, keys),
+                    )
                 )
             ).rowcount,
         }

@@ -33,17 +33,28 @@ PREFERENCE_EVENTS = {"Preferences Updated", "Preference Center Updated", "Prefer
 RESERVED_TRAITS = {"consent", "preferences"}
 CHANNEL_PREFIXES = {"Email ": "email", "SMS ": "sms", "Push Notification ": "push"}
 ENGAGEMENT_ACTIONS = {
-    "Delivered": "delivered", "Sent": "delivered", "Opened": "opened",
-    "Link Clicked": "clicked", "Clicked": "clicked", "Bounced": "bounced",
+    "Delivered": "delivered",
+    "Sent": "delivered",
+    "Opened": "opened",
+    "Link Clicked": "clicked",
+    "Clicked": "clicked",
+    "Bounced": "bounced",
 }
 FACET_KINDS = ("category", "brand", "interest")
 
 
 def empty_state() -> State:
     return {
-        "traits": {}, "consent": {}, "zero_party": {}, "orders": {}, "counts": {},
-        "affinity": {"category": {}, "brand": {}}, "engagement": {}, "hours": {},
-        "first_seen": None, "last_seen": None,
+        "traits": {},
+        "consent": {},
+        "zero_party": {},
+        "orders": {},
+        "counts": {},
+        "affinity": {"category": {}, "brand": {}},
+        "engagement": {},
+        "hours": {},
+        "first_seen": None,
+        "last_seen": None,
     }
 
 
@@ -264,7 +275,9 @@ def ranked_affinity(state: State, kind: str, half_life_days: float) -> list[tupl
     for value, weeks in state["affinity"].get(kind, {}).items():
         # Exponential decay keeps the ranking the same whatever "now" is, so the stored
         # ranking (profile_facets) agrees with the one computed at read time.
-        score = math.fsum(w * 2.0 ** (int(week) / half_life_weeks) for week, w in sorted(weeks.items()))
+        score = math.fsum(
+            w * 2.0 ** (int(week) / half_life_weeks) for week, w in sorted(weeks.items())
+        )
         scores.append((value, score))
     scores.sort(key=lambda item: (-item[1], item[0]))
     if not scores:
@@ -301,7 +314,13 @@ def rfm(orders: Orders, config: ProjectConfig, at: datetime) -> dict[str, Any] |
     r = _score(days, [float(b) for b in config.rfm.recency_days], lower_is_better=True)
     f = _score(orders.count, [float(b) for b in config.rfm.frequency_orders])
     m = _score(orders.value, config.rfm.monetary)
-    return {"recency": r, "frequency": f, "monetary": m, "score": f"{r}{f}{m}", "label": _rfm_label(r, f)}
+    return {
+        "recency": r,
+        "frequency": f,
+        "monetary": m,
+        "score": f"{r}{f}{m}",
+        "label": _rfm_label(r, f),
+    }
 
 
 def _rfm_label(r: int, f: int) -> str:
@@ -360,7 +379,8 @@ def preferred_channel(state: State) -> str | None:
     scores = {c: s for c, s in scores.items() if s > 0}
     if not scores:
         return None
-    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))[0][0]
+    best: str = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[0][0]
+    return best
 
 
 def _best_hour(state: State) -> int | None:
@@ -398,9 +418,7 @@ def load_states(conn: Connection, profile_ids: Iterable[str]) -> dict[str, State
     for start in range(0, len(ordered), 400):
         chunk = ordered[start : start + 400]
         for row in conn.execute(
-            select(profiles.c.profile_id, profiles.c.state).where(
-                profiles.c.profile_id.in_(chunk)
-            )
+            select(profiles.c.profile_id, profiles.c.state).where(profiles.c.profile_id.in_(chunk))
         ):
             out[row.profile_id] = orjson.loads(row.state)
     return out
@@ -414,7 +432,9 @@ def load_watermarks(conn: Connection, profile_ids: Iterable[str]) -> dict[str, t
         chunk = ordered[start : start + 400]
         for row in conn.execute(
             select(
-                profiles.c.profile_id, profiles.c.watermark_ts, profiles.c.watermark_id,
+                profiles.c.profile_id,
+                profiles.c.watermark_ts,
+                profiles.c.watermark_id,
                 profiles.c.conflicted,
             ).where(profiles.c.profile_id.in_(chunk))
         ):
@@ -434,7 +454,9 @@ def save_states(
     """Write states: update ``existing`` profiles, insert the rest, refresh facets and consent."""
     _write_derived(conn, states, config, existing)
     at = now()
-    rows = [_profile_row(pid, state, config, at, pid in conflicted) for pid, state in states.items()]
+    rows = [
+        _profile_row(pid, state, config, at, pid in conflicted) for pid, state in states.items()
+    ]
     updates = [r for r in rows if r["profile_id"] in existing]
     inserts = [r for r in rows if r["profile_id"] not in existing]
     if updates:
@@ -446,7 +468,6 @@ def save_states(
         )
     if inserts:
         conn.execute(insert(profiles), inserts)
-
 
 
 def _write_derived(

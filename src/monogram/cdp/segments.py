@@ -27,7 +27,16 @@ from typing import Annotated, Any, Literal
 
 import orjson
 import yaml
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import Connection, and_, cast, false, func, not_, or_, select, true
 from sqlalchemy.dialects.postgresql import JSONB
@@ -40,7 +49,10 @@ from monogram.store.tables import consents, events, profile_facets, profiles
 
 Op = Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "exists"]
 NumericField = Literal[
-    "order_count", "lifetime_value", "days_since_last_order", "days_since_last_seen",
+    "order_count",
+    "lifetime_value",
+    "days_since_last_order",
+    "days_since_last_seen",
     "days_since_first_order",
 ]
 STAGES = ("prospect", "new", "active", "at_risk", "lapsed", "churned")
@@ -312,17 +324,25 @@ def _prop_equal(actual: Any, expected: str) -> bool:
 # The whole base, in SQL
 
 
-def members_query(rule: Any, config: ProjectConfig, dialect: str, at: datetime | None = None) -> Any:
+def members_query(
+    rule: Any, config: ProjectConfig, dialect: str, at: datetime | None = None
+) -> Any:
     """A SELECT of the profile ids that match ``rule``."""
     at = at or now()
     return select(profiles.c.profile_id).where(_sql(rule, config.lifecycle, dialect, at))
 
 
 def members(
-    conn: Connection, segment: Segment, config: ProjectConfig, *, limit: int | None = None,
+    conn: Connection,
+    segment: Segment,
+    config: ProjectConfig,
+    *,
+    limit: int | None = None,
     at: datetime | None = None,
 ) -> list[str]:
-    query = members_query(segment.rule, config, conn.dialect.name, at).order_by(profiles.c.profile_id)
+    query = members_query(segment.rule, config, conn.dialect.name, at).order_by(
+        profiles.c.profile_id
+    )
     if limit:
         query = query.limit(limit)
     return list(conn.execute(query).scalars())
@@ -379,8 +399,12 @@ def _days_since(column: Any, op: str, n: int, at: datetime) -> ColumnElement[boo
         return and_(column.is_not(None), column > at - timedelta(days=k))
 
     return {
-        "gte": lambda: ge(n), "gt": lambda: ge(n + 1), "lt": lambda: lt(n), "lte": lambda: lt(n + 1),
-        "eq": lambda: and_(ge(n), lt(n + 1)), "ne": lambda: or_(lt(n), ge(n + 1)),
+        "gte": lambda: ge(n),
+        "gt": lambda: ge(n + 1),
+        "lt": lambda: lt(n),
+        "lte": lambda: lt(n + 1),
+        "eq": lambda: and_(ge(n), lt(n + 1)),
+        "ne": lambda: or_(lt(n), ge(n + 1)),
     }[op]()
 
 
@@ -408,17 +432,22 @@ def _field_sql(rule: FieldCond, life: LifecycleConfig, at: datetime) -> ColumnEl
     return _compare_sql(column, rule.op, rule.value)
 
 
-def _compare_sql(column: Any, op: str, value: Any) -> ColumnElement[bool]:
+def _compare_sql(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
     if op == "exists":
         return column.is_not(None)
     if op == "in":
         return column.in_(value)
     if op == "not_in":
         return and_(column.is_not(None), column.not_in(value))
-    return {
-        "eq": column == value, "ne": column != value, "gt": column > value,
-        "gte": column >= value, "lt": column < value, "lte": column <= value,
-    }[op]
+    comparisons: dict[str, ColumnElement[bool]] = {
+        "eq": column == value,
+        "ne": column != value,
+        "gt": column > value,
+        "gte": column >= value,
+        "lt": column < value,
+        "lte": column <= value,
+    }
+    return comparisons[op]
 
 
 def _stage_sql(stage: str, life: LifecycleConfig, at: datetime) -> ColumnElement[bool]:
@@ -448,7 +477,8 @@ def _stage_sql(stage: str, life: LifecycleConfig, at: datetime) -> ColumnElement
 def _trait_sql(rule: TraitCond) -> ColumnElement[bool]:
     element = profiles.c.traits[rule.trait]
     if rule.op == "exists":
-        return element.as_string().is_not(None)
+        exists: ColumnElement[bool] = element.as_string().is_not(None)
+        return exists
     sample = rule.value[0] if isinstance(rule.value, list) and rule.value else rule.value
     if isinstance(sample, bool):
         return _compare_sql(element.as_boolean(), rule.op, rule.value)
@@ -481,4 +511,3 @@ def _property_sql(key: str, dialect: str) -> Any:
 
 def segments_of(facts: Facts, segments: Iterable[Segment], config: ProjectConfig) -> list[str]:
     return sorted(s.name for s in segments if matches(s.rule, facts, config))
-

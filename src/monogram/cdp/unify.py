@@ -50,9 +50,7 @@ def ingest_batch(
     with store.write() as conn:
         report.accepted, report.duplicates = apply_events(conn, config, good, source)
         if bad:
-            local = [
-                ingest.Rejection(r.index - first_index, r.message_id, r.errors) for r in bad
-            ]
+            local = [ingest.Rejection(r.index - first_index, r.message_id, r.errors) for r in bad]
             ingest.quarantine_rejects(conn, raws, local, source)
     return report
 
@@ -116,7 +114,9 @@ def apply_events(
     graph = identity.load_graph(conn, config.identity, (k for ks in keys for k in ks))
     before = set(graph.members)
     marks = profiles.load_watermarks(conn, before)
-    provisional = [graph.resolve(k, e.message_id, e.timestamp) for e, k in zip(fresh, keys, strict=True)]
+    provisional = [
+        graph.resolve(k, e.message_id, e.timestamp) for e, k in zip(fresh, keys, strict=True)
+    ]
     identity.save_graph(conn, graph, stored=before)
     owners = [graph.final(pid) for pid in provisional]
     ingest.append(conn, fresh, owners, source)
@@ -213,9 +213,7 @@ def _count_products(conn: Connection, batch: Sequence[Event]) -> None:
     bump_product_stats(conn, views, purchases)
 
 
-def bump_product_stats(
-    conn: Connection, views: dict[str, int], purchases: dict[str, int]
-) -> None:
+def bump_product_stats(conn: Connection, views: dict[str, int], purchases: dict[str, int]) -> None:
     ids = sorted(set(views) | set(purchases))
     if not ids:
         return
@@ -229,7 +227,11 @@ def bump_product_stats(
         )
     rows = [{"pid": i, "v": views.get(i, 0), "p": purchases.get(i, 0)} for i in ids]
     old = [r for r in rows if r["pid"] in known]
-    new = [{"product_id": r["pid"], "views": r["v"], "purchases": r["p"]} for r in rows if r["pid"] not in known]
+    new = [
+        {"product_id": r["pid"], "views": r["v"], "purchases": r["p"]}
+        for r in rows
+        if r["pid"] not in known
+    ]
     if old:
         conn.execute(
             update(product_stats)
@@ -284,7 +286,9 @@ def replay(
     assigned: list[tuple[int, str, str]] = []
     count = 0
     for event, seq, old_pid in _log(conn, scope):
-        pid = graph.resolve(identity.identifiers_of(event, config.identity), event.message_id, event.timestamp)
+        pid = graph.resolve(
+            identity.identifiers_of(event, config.identity), event.message_id, event.timestamp
+        )
         assigned.append((seq, pid, old_pid))
         count += 1
         if progress and count % 5000 == 0:
@@ -303,7 +307,13 @@ def replay(
     conflicted = {graph.final(r.profile_id) for r in graph.refusals}
     conflicted |= {graph.final(r.other_profile_id) for r in graph.refusals if r.other_profile_id}
     final_ids = set(owner.values())
-    refold(conn, config, final_ids if scope is not None else None, conflicted=conflicted, existing=set())
+    refold(
+        conn,
+        config,
+        final_ids if scope is not None else None,
+        conflicted=conflicted,
+        existing=set(),
+    )
     if progress and count % 5000:
         progress(count % 5000)
     return ReplayReport(
@@ -318,7 +328,9 @@ def replay(
 
 def _old_owners(conn: Connection, scope: set[str] | None) -> dict[tuple[str, str], str]:
     if scope is None:
-        rows: Any = conn.execute(select(identifiers.c.type, identifiers.c.value, identifiers.c.profile_id))
+        rows: Any = conn.execute(
+            select(identifiers.c.type, identifiers.c.value, identifiers.c.profile_id)
+        )
     else:
         rows = identity.rows_for_profiles(conn, scope)
     return {(r.type, r.value): r.profile_id for r in rows}
@@ -330,10 +342,12 @@ def _log(conn: Connection, scope: set[str] | None) -> Iterator[tuple[Event, int,
         for row in conn.execute(query.execution_options(yield_per=5000)):
             yield ingest.stored_event(row), row.seq, row.profile_id
         return
-    rows = []
+    rows: list[Any] = []
     ordered = sorted(scope)
     for start in range(0, len(ordered), 400):
-        rows.extend(conn.execute(query.where(events.c.profile_id.in_(ordered[start : start + 400]))))
+        rows.extend(
+            conn.execute(query.where(events.c.profile_id.in_(ordered[start : start + 400])))
+        )
     rows.sort(key=lambda r: (r.ts, r.message_id))
     for row in rows:
         yield ingest.stored_event(row), row.seq, row.profile_id
@@ -360,8 +374,10 @@ def _keep_old_ids(graph: Graph, old_owner: dict[tuple[str, str], str]) -> dict[s
 def _rename(graph: Graph, rename: dict[str, str]) -> None:
     if not rename:
         return
+
     def r(pid: str) -> str:
         return rename.get(pid, pid)
+
     graph.owner = {k: r(p) for k, p in graph.owner.items()}
     graph.members = defaultdict(set, {r(p): m for p, m in graph.members.items()})
     graph.redirect = {r(a): r(b) for a, b in graph.redirect.items()}
@@ -383,14 +399,14 @@ def refold(
 ) -> int:
     """Recompute profile states from the log (identities unchanged); returns profiles written."""
     if existing is None:
-        existing = set(conn.execute(select(profiles_table.c.profile_id)).scalars()) if scope is None else set(
-            profiles.load_states(conn, scope)
+        existing = (
+            set(conn.execute(select(profiles_table.c.profile_id)).scalars())
+            if scope is None
+            else set(profiles.load_states(conn, scope))
         )
         if conflicted is None:
             conflicted = {
-                pid
-                for pid, (_, flag) in profiles.load_watermarks(conn, existing).items()
-                if flag
+                pid for pid, (_, flag) in profiles.load_watermarks(conn, existing).items() if flag
             }
     conflicted = conflicted or set()
     query = select(events).order_by(events.c.profile_id, events.c.ts, events.c.message_id)
@@ -445,7 +461,9 @@ def _tally(event: Event, views: dict[str, int], purchases: dict[str, int]) -> No
                 purchases[str(item.get("product_id") or item.get("sku"))] += 1
 
 
-def rebuild_identities(store: Store, config: ProjectConfig, progress: Progress | None = None) -> ReplayReport:
+def rebuild_identities(
+    store: Store, config: ProjectConfig, progress: Progress | None = None
+) -> ReplayReport:
     """``monogram identity rebuild``: recompute the whole graph and every profile from the log."""
     with store.write() as conn:
         return replay(conn, config, None, progress=progress)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -23,15 +24,20 @@ def import_(
         raise ValidationError(f"{path}: no such file")
     with workspace() as ws:
         report = catalog.import_products(ws.store, catalog.read_rows(path))
-    rejected = [
+    rejected: list[dict[str, Any]] = [
         {"row": n, "errors": [e.as_dict() for e in errs]} for n, errs in report.rejected
     ]
     if json_out:
         print_json({"imported": report.imported, "rejected": rejected})
         return
-    console.print(f"imported [green]{report.imported}[/] products, rejected [red]{len(rejected)}[/]")
+    console.print(
+        f"imported [green]{report.imported}[/] products, rejected [red]{len(rejected)}[/]"
+    )
     for item in rejected[:20]:
-        console.print(f"  row {item['row']}: " + "; ".join(f"{e['field']}: {e['reason']}" for e in item["errors"]))
+        console.print(
+            f"  row {item['row']}: "
+            + "; ".join(f"{e['field']}: {e['reason']}" for e in item["errors"])
+        )
 
 
 @app.command("list")

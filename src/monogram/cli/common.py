@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import click
 import orjson
 import typer
 from rich.console import Console
@@ -32,17 +31,20 @@ err_console = Console(stderr=True)
 class Group(TyperGroup):
     """Turns Monogram's errors into one line on stderr and exit code 1."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except MonogramError as exc:
-            click.echo(f"error: {exc.message}", err=True)
+            typer.echo(f"error: {exc.message}", err=True)
             ctx.exit(1)
 
 
 def new_app(help_text: str) -> typer.Typer:
     return typer.Typer(
-        cls=Group, help=help_text, no_args_is_help=True, pretty_exceptions_enable=False,
+        cls=Group,
+        help=help_text,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
         add_completion=False,
     )
 
@@ -58,7 +60,9 @@ def workspace() -> Iterator[Workspace]:
 
 def print_json(value: Any) -> None:
     sys.stdout.write(
-        orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
+        orjson.dumps(
+            value, default=str, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
+        ).decode()
         + "\n"
     )
 

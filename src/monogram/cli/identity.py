@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import typer
 
@@ -29,9 +30,12 @@ def rebuild(json_out: bool = typer.Option(False, "--json")) -> None:
 
             report = unify.rebuild_identities(ws.store, ws.config, progress=advance)
     body = {
-        "events": report.events, "profiles_before": report.profiles_before,
-        "profiles_after": report.profiles_after, "merges": report.merges,
-        "refusals": report.refusals, "seconds": round(time.perf_counter() - started, 2),
+        "events": report.events,
+        "profiles_before": report.profiles_before,
+        "profiles_after": report.profiles_after,
+        "merges": report.merges,
+        "refusals": report.refusals,
+        "seconds": round(time.perf_counter() - started, 2),
     }
     if json_out:
         print_json(body)
@@ -44,11 +48,14 @@ def rebuild(json_out: bool = typer.Option(False, "--json")) -> None:
 
 
 @app.command("merges")
-def merges(ref: str = typer.Argument(..., help="TYPE:VALUE"), json_out: bool = typer.Option(False, "--json")) -> None:
+def merges(
+    ref: str = typer.Argument(..., help="TYPE:VALUE"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
     """Show the merges (and refused merges) behind one profile."""
     with workspace() as ws, ws.store.read() as conn:
         profile_id = context.resolve(conn, ref)
-        body = {
+        body: dict[str, Any] = {
             "profile_id": profile_id,
             "merges": identity.merges_for(conn, profile_id),
             "refused": identity.refusals_for(conn, profile_id),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import click
 import typer
 
 from monogram.cdp import files, ingest, unify
@@ -17,15 +16,18 @@ from monogram.core.errors import ValidationError
 class IngestGroup(Group):
     """``monogram ingest FILE`` runs the hidden ``file`` command; named subcommands win."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and not args[0].startswith("-"):
             args.insert(0, "file")
         return super().parse_args(ctx, args)
 
 
 app = typer.Typer(
-    cls=IngestGroup, help="Import events from files; inspect and replay the quarantine.",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    cls=IngestGroup,
+    help="Import events from files; inspect and replay the quarantine.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
 )
 
 

@@ -18,7 +18,11 @@ def create(
     """Create a key. The key is printed once, alone on the last line."""
     with workspace() as ws:
         record, secret = api_keys.create_key(ws.store, scope, name)
-    typer.echo(f"created {record.scope} key {record.id} ({record.name}); store it now, it is not shown again:", err=True)
+    typer.echo(
+        f"created {record.scope} key {record.id} ({record.name}); "
+        "store it now, it is not shown again:",
+        err=True,
+    )
     typer.echo(secret)
 
 

@@ -15,7 +15,9 @@ from monogram.cli.common import console, new_app, print_json, progress_bar, work
 from monogram.core.settings import Settings
 from monogram.workspace import Workspace, write_project_files
 
-app = new_app("Monogram: a generative AI personalization engine (CDP, guarded generation, learning).")
+app = new_app(
+    "Monogram: a generative AI personalization engine (CDP, guarded generation, learning)."
+)
 app.add_typer(keys.app, name="keys")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(catalog.app, name="catalog")
@@ -44,7 +46,10 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
 ) -> None:
-    """Run the HTTP API (Segment-compatible ingestion, profiles, context). GET /health is 200 when ready."""
+    """Run the HTTP API (Segment-compatible ingestion, profiles, context).
+
+    GET /health answers 200 when ready.
+    """
     import uvicorn
 
     from monogram.api.app import create_app
@@ -73,7 +78,10 @@ def demo(
     with workspace() as ws:
         console.print(f"[bold]Monogram demo[/] in {ws.home.resolve()} ({Settings().env})")
         data = demo_mod.write_samples(ws, seed=seed, customers=customers)
-        console.print(f"wrote {data.products} products and {data.events:,} events to {data.events_file.parent}")
+        console.print(
+            f"wrote {data.products} products and {data.events:,} events "
+            f"to {data.events_file.parent}"
+        )
         started = time.perf_counter()
         with progress_bar() as bar:
             task = bar.add_task("ingesting events", total=data.events_file.stat().st_size, rate="0")
@@ -81,7 +89,11 @@ def demo(
 
             def advance(count: int, done: int) -> None:
                 seen[0] += count
-                bar.update(task, completed=done, rate=f"{seen[0] / max(bar.tasks[task].elapsed or 1e-9, 1e-9):,.0f}")
+                bar.update(
+                    task,
+                    completed=done,
+                    rate=f"{seen[0] / max(bar.tasks[task].elapsed or 1e-9, 1e-9):,.0f}",
+                )
 
             imported, report = demo_mod.load_samples(ws, data, progress=advance)
         seconds = time.perf_counter() - started
@@ -99,14 +111,20 @@ def demo(
         )
         _show_segments(ws)
         _show_examples(ws)
-    console.print("\nnext: `monogram profiles show user_id:cust-00001`, `monogram serve`, `monogram segments list`")
+    console.print(
+        "\nnext: `monogram profiles show user_id:cust-00001`, `monogram serve`, "
+        "`monogram segments list`"
+    )
 
 
 def _show_segments(ws: Workspace) -> None:
     with ws.store.read() as conn:
         console.print("[bold]segments[/]")
         for segment in ws.segments().values():
-            console.print(f"  {segment.name:<24} {segments.count_members(conn, segment, ws.config):>6,}  {segment.description}")
+            console.print(
+                f"  {segment.name:<24} {segments.count_members(conn, segment, ws.config):>6,}  "
+                f"{segment.description}"
+            )
 
 
 def _show_examples(ws: Workspace) -> None:
@@ -116,12 +134,16 @@ def _show_examples(ws: Workspace) -> None:
             view = context.profile_view(conn, ws.config, ws.segments(), profile_id)
             console.print(f"\n[bold]example profile[/] {ref}")
             profiles._print_profile(view)
-            built = context.customer_context(conn, ws.config, ws.segments(), profile_id, "email_marketing")
+            built = context.customer_context(
+                conn, ws.config, ws.segments(), profile_id, "email_marketing"
+            )
             picks = ", ".join(f"{p.name} ({p.price:.2f})" for p in built.recommended_products[:3])
             if built.consented:
                 console.print(f"  email context: {len(built.fields)} fields; recommends {picks}")
             else:
-                console.print(f"  email context withheld: missing consent {', '.join(built.missing_consent)}")
+                console.print(
+                    f"  email context withheld: missing consent {', '.join(built.missing_consent)}"
+                )
 
 
 def main() -> None:

@@ -15,8 +15,10 @@ app = new_app("Unified customer profiles.")
 
 
 @app.command("show")
-def show(ref: str = typer.Argument(..., help="TYPE:VALUE, e.g. user_id:42 or email:a@b.com"),
-         json_out: bool = typer.Option(False, "--json")) -> None:
+def show(
+    ref: str = typer.Argument(..., help="TYPE:VALUE, e.g. user_id:42 or email:a@b.com"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
     """Show one unified profile: identifiers, traits, computed traits, segments, consent."""
     with workspace() as ws, ws.store.read() as conn:
         view = context.profile_view(conn, ws.config, ws.segments(), context.resolve(conn, ref))
@@ -34,9 +36,14 @@ def _print_profile(view: dict[str, Any]) -> None:
         f"  orders {c['order_count']}, lifetime value {c['lifetime_value']:.2f}, "
         f"last order {c['last_order_at'] or '-'}, rfm {(c['rfm'] or {}).get('score', '-')}"
     )
-    console.print(f"  favourites: {', '.join(c['favorite_categories']) or '-'}; brands {', '.join(c['favorite_brands']) or '-'}")
+    console.print(
+        f"  favourites: {', '.join(c['favorite_categories']) or '-'}; "
+        f"brands {', '.join(c['favorite_brands']) or '-'}"
+    )
     console.print(f"  segments: {', '.join(view['segments']) or '-'}")
-    consent = ", ".join(f"{p}={'yes' if e['granted'] else 'no'}" for p, e in view["consent"].items())
+    consent = ", ".join(
+        f"{p}={'yes' if e['granted'] else 'no'}" for p, e in view["consent"].items()
+    )
     console.print(f"  consent: {consent or '-'}")
     if view["zero_party"]:
         console.print(f"  told us: {view['zero_party']}")
@@ -54,13 +61,20 @@ def list_(
             chosen = segments.get_segment(ws.segments(), segment)
             ids = segments.members(conn, chosen, ws.config, limit=limit)
         else:
-            ids = list(conn.execute(
-                select(profiles_table.c.profile_id).order_by(profiles_table.c.profile_id).limit(limit)
-            ).scalars())
-        rows = [
+            ids = list(
+                conn.execute(
+                    select(profiles_table.c.profile_id)
+                    .order_by(profiles_table.c.profile_id)
+                    .limit(limit)
+                ).scalars()
+            )
+        rows: list[dict[str, Any]] = [
             {
                 "profile_id": pid,
-                "identifiers": [{"type": i["type"], "value": i["value"]} for i in identity.identifiers_for(conn, pid)],
+                "identifiers": [
+                    {"type": i["type"], "value": i["value"]}
+                    for i in identity.identifiers_for(conn, pid)
+                ],
             }
             for pid in ids
         ]
@@ -68,7 +82,10 @@ def list_(
         print_json(rows)
         return
     for row in rows:
-        console.print(f"{row['profile_id']}  " + ", ".join(f"{i['type']}:{i['value']}" for i in row["identifiers"]))
+        console.print(
+            f"{row['profile_id']}  "
+            + ", ".join(f"{i['type']}:{i['value']}" for i in row["identifiers"])
+        )
 
 
 @app.command("context")
@@ -79,7 +96,9 @@ def context_(
 ) -> None:
     """The consent-scoped customer context one purpose may use (what a prompt will see)."""
     with workspace() as ws, ws.store.read() as conn:
-        built = context.customer_context(conn, ws.config, ws.segments(), context.resolve(conn, ref), purpose)
+        built = context.customer_context(
+            conn, ws.config, ws.segments(), context.resolve(conn, ref), purpose
+        )
     body = built.model_dump(exclude_none=True)
     if json_out:
         print_json(body)
@@ -95,7 +114,9 @@ def rebuild(json_out: bool = typer.Option(False, "--json")) -> None:
             total = int(conn.execute(select(func.count()).select_from(profiles_table)).scalar_one())
         with progress_bar(unit="profiles", quiet=json_out) as bar:
             task = bar.add_task("rebuilding profiles", total=total, rate="-")
-            written = unify.rebuild_profiles(ws.store, ws.config, progress=lambda n: bar.advance(task, n))
+            written = unify.rebuild_profiles(
+                ws.store, ws.config, progress=lambda n: bar.advance(task, n)
+            )
     if json_out:
         print_json({"profiles": written})
     else:

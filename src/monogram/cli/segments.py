@@ -15,7 +15,11 @@ def list_(json_out: bool = typer.Option(False, "--json")) -> None:
     """List segments with their member counts."""
     with workspace() as ws, ws.store.read() as conn:
         rows = [
-            {"name": s.name, "description": s.description, "members": segments.count_members(conn, s, ws.config)}
+            {
+                "name": s.name,
+                "description": s.description,
+                "members": segments.count_members(conn, s, ws.config),
+            }
             for s in ws.segments().values()
         ]
     if json_out:
@@ -45,7 +49,9 @@ def members(
 ) -> None:
     """Profile ids in a segment (evaluated in the database)."""
     with workspace() as ws, ws.store.read() as conn:
-        found = segments.members(conn, segments.get_segment(ws.segments(), name), ws.config, limit=limit)
+        found = segments.members(
+            conn, segments.get_segment(ws.segments(), name), ws.config, limit=limit
+        )
     if json_out:
         print_json(found)
     else:

@@ -58,9 +58,25 @@ class IdentityConfig(_Strict):
     )
     blocked_values: list[str] = Field(
         default_factory=lambda: [
-            "", "null", "none", "nil", "undefined", "nan", "n/a", "na", "0", "-1", "unknown",
-            "anonymous", "guest", "test", "[object object]", "test@test.com",
-            "test@example.com", "noemail@noemail.com", "email@example.com",
+            "",
+            "null",
+            "none",
+            "nil",
+            "undefined",
+            "nan",
+            "n/a",
+            "na",
+            "0",
+            "-1",
+            "unknown",
+            "anonymous",
+            "guest",
+            "test",
+            "[object object]",
+            "test@test.com",
+            "test@example.com",
+            "noemail@noemail.com",
+            "email@example.com",
             "00000000-0000-0000-0000-000000000000",
         ],
         description="junk values never used as identifiers (compared case-insensitively)",
@@ -95,7 +111,7 @@ class LifecycleConfig(_Strict):
 class RFMConfig(_Strict):
     recency_days: list[int] = Field(default_factory=lambda: [30, 60, 120, 240])
     frequency_orders: list[int] = Field(default_factory=lambda: [2, 3, 5, 8])
-    monetary: list[float] = Field(default_factory=lambda: [50, 150, 400, 1000])
+    monetary: list[float] = Field(default_factory=lambda: [50.0, 150.0, 400.0, 1000.0])
 
     @field_validator("recency_days", "frequency_orders", "monetary")
     @classmethod
@@ -109,14 +125,27 @@ class AffinityConfig(_Strict):
     half_life_days: float = 45.0
     weights: dict[str, int] = Field(
         default_factory=lambda: {
-            "Order Completed": 5, "Product Added": 3, "Product Viewed": 1, "Product Clicked": 1,
+            "Order Completed": 5,
+            "Product Added": 3,
+            "Product Viewed": 1,
+            "Product Clicked": 1,
         }
     )
 
 
 ContextField = Literal[
-    "profile", "first_name", "location", "behaviour", "purchases", "segments", "lifecycle",
-    "preferences", "zero_party", "recommendations", "engagement", "contact",
+    "profile",
+    "first_name",
+    "location",
+    "behaviour",
+    "purchases",
+    "segments",
+    "lifecycle",
+    "preferences",
+    "zero_party",
+    "recommendations",
+    "engagement",
+    "contact",
 ]
 
 
@@ -128,17 +157,26 @@ class PurposeConfig(_Strict):
 
 def _default_purposes() -> dict[str, PurposeConfig]:
     common: list[ContextField] = [
-        "profile", "first_name", "behaviour", "purchases", "segments", "lifecycle",
-        "preferences", "zero_party", "recommendations",
+        "profile",
+        "first_name",
+        "behaviour",
+        "purchases",
+        "segments",
+        "lifecycle",
+        "preferences",
+        "zero_party",
+        "recommendations",
     ]
     return {
         "email_marketing": PurposeConfig(
             description="marketing email written for one customer",
-            consent=["email_marketing", "ai_generation"], fields=common,
+            consent=["email_marketing", "ai_generation"],
+            fields=common,
         ),
         "web_personalization": PurposeConfig(
             description="on-site copy and recommendations",
-            consent=["personalization"], fields=[f for f in common if f != "first_name"],
+            consent=["personalization"],
+            fields=[f for f in common if f != "first_name"],
         ),
         "advertising": PurposeConfig(
             description="ad creative; no names, no purchase detail",
@@ -147,10 +185,12 @@ def _default_purposes() -> dict[str, PurposeConfig]:
         ),
         "support": PurposeConfig(
             description="customer-service replies about this customer's own orders",
-            consent=[], fields=[*common, "engagement"],
+            consent=[],
+            fields=[*common, "engagement"],
         ),
         "analytics": PurposeConfig(
-            description="aggregate reporting", consent=[],
+            description="aggregate reporting",
+            consent=[],
             fields=["segments", "lifecycle", "engagement"],
         ),
     }
@@ -172,7 +212,11 @@ class ProjectConfig(_Strict):
     affinity: AffinityConfig = Field(default_factory=AffinityConfig)
     consent_purposes: list[str] = Field(
         default_factory=lambda: [
-            "email_marketing", "sms_marketing", "personalization", "ai_generation", "advertising",
+            "email_marketing",
+            "sms_marketing",
+            "personalization",
+            "ai_generation",
+            "advertising",
         ]
     )
     purposes: dict[str, PurposeConfig] = Field(default_factory=_default_purposes)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +119,7 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
             params.append(tuple(values))
     else:
         params = [tuple(row[c] for c in columns) for row in rows]
-    conn.exec_driver_sql(sql, params)  # type: ignore[arg-type]
+    conn.exec_driver_sql(sql, params)
 
 
 def _sqlite_value(value: Any) -> Any:

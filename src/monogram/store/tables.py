@@ -35,7 +35,6 @@ metadata = MetaData(
 )
 
 
-
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes on every backend (SQLite stores them as naive UTC text)."""
 

@@ -15,10 +15,7 @@ router = APIRouter(prefix="/v1/segments", tags=["segments"])
 
 @router.get("")
 async def list_segments(workspace: WorkspaceDep, _key: ReadKey) -> list[dict[str, Any]]:
-    return [
-        {"name": s.name, "description": s.description}
-        for s in workspace.segments().values()
-    ]
+    return [{"name": s.name, "description": s.description} for s in workspace.segments().values()]
 
 
 @router.get("/{name}/members")

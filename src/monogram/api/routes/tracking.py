@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from monogram.api.responses import JSON
 from starlette.concurrency import run_in_threadpool
 
 from monogram.api.deps import check_key, get_workspace, json_body
+from monogram.api.responses import JSON
 from monogram.cdp import unify
 from monogram.cdp.events import MAX_BATCH_BYTES, MAX_EVENT_BYTES
 from monogram.core.errors import FieldError, PayloadTooLarge, ValidationError
@@ -74,9 +74,7 @@ async def _batch(request: Request) -> JSON:
         unify.ingest_batch, workspace.store, workspace.config, items, source="api", prefix="batch."
     )
     if report.rejected and not report.accepted and not report.duplicates:
-        too_big = any(
-            e.reason == "larger than 32 KB" for r in report.rejected for e in r.errors
-        )
+        too_big = any(e.reason == "larger than 32 KB" for r in report.rejected for e in r.errors)
         error_cls = PayloadTooLarge if too_big and len(items) == 1 else ValidationError
         raise error_cls(
             "no event in the batch was accepted:",
