@@ -21,7 +21,7 @@ from monogram.cdp.catalog import Product, cached_catalog
 from monogram.core.clock import iso, now
 from monogram.core.errors import NotFound, ValidationError
 from monogram.core.settings import ProjectConfig
-from monogram.store.tables import events, profile_facets
+from monogram.store.tables import events
 from monogram.store.tables import profiles as profiles_table
 
 PII_KEYS = {
@@ -105,12 +105,8 @@ def _facts(
     conn: Connection, config: ProjectConfig, profile_id: str, state: profiles.State, at: datetime
 ) -> segments.Facts:
     facets: dict[str, set[str]] = {}
-    for row in conn.execute(
-        select(profile_facets.c.kind, profile_facets.c.value).where(
-            profile_facets.c.profile_id == profile_id
-        )
-    ):
-        facets.setdefault(row.kind, set()).add(row.value)
+    for kind, value in profiles.facets(state, config):
+        facets.setdefault(kind, set()).add(value)
     return segments.Facts(
         profile_id=profile_id,
         summary=profiles.summarize(state, config, at),

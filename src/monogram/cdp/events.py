@@ -146,18 +146,25 @@ class Event:
 
 
 def parse_event(
-    raw: Any, received_at: datetime, *, prefix: str = "", type_hint: str | None = None
+    raw: Any,
+    received_at: datetime,
+    *,
+    prefix: str = "",
+    type_hint: str | None = None,
+    size: int | None = None,
 ) -> Event:
     """Validate one raw event; raise ValidationError naming each bad field.
 
     ``type_hint`` is the type implied by the endpoint (``/v1/track``), used when the body has
-    no ``type``. ``prefix`` goes before field names (``batch.3.``) in error messages.
+    no ``type``. ``prefix`` goes before field names (``batch.3.``) in error messages. ``size``
+    is the event's encoded size when the caller knows it (a file line, a small request body).
     """
     if not isinstance(raw, dict):
         raise ValidationError(
             "invalid event:", [FieldError(prefix.rstrip(".") or "body", "must be a JSON object")]
         )
-    size = len(orjson.dumps(raw))
+    if size is None or size > MAX_EVENT_BYTES:
+        size = len(orjson.dumps(raw))
     if size > MAX_EVENT_BYTES:
         raise PayloadTooLarge(
             f"event is {size} bytes; the limit is {MAX_EVENT_BYTES} bytes (32 KB) per event",
@@ -206,7 +213,7 @@ def _normalise(
     payload["type"] = model.type  # type: ignore[attr-defined]
     payload["messageId"] = message_id
     payload["timestamp"] = iso(timestamp)
-    payload["receivedAt"] = iso(received_at)
+    payload["receivedAt"] = _iso_cached(received_at)
     name = getattr(model, "event", None) or getattr(model, "name", None)
     return Event(
         type=payload["type"],
@@ -218,6 +225,17 @@ def _normalise(
         received_at=received_at,
         payload=payload,
     )
+
+
+_last_iso: tuple[datetime, str] | None = None
+
+
+def _iso_cached(moment: datetime) -> str:
+    # A batch shares one receivedAt: format it once.
+    global _last_iso
+    if _last_iso is None or _last_iso[0] is not moment:
+        _last_iso = (moment, iso(moment))
+    return _last_iso[1]
 
 
 def _event_time(model: _EventModel, received_at: datetime) -> datetime:

@@ -25,8 +25,8 @@ BATCH = 10_000
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
-def read_events(path: Path) -> Iterator[tuple[int, int, Any]]:
-    """(line number, bytes read so far, raw event) for each line or row of ``path``."""
+def read_events(path: Path) -> Iterator[tuple[int, int, int, Any]]:
+    """(line number, bytes read so far, line size, raw event) for each line or row of ``path``."""
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson", ".json"):
         yield from _jsonl(path)
@@ -36,7 +36,7 @@ def read_events(path: Path) -> Iterator[tuple[int, int, Any]]:
         raise ValidationError(f"{path}: unknown format {suffix!r}; use .jsonl or .csv")
 
 
-def _jsonl(path: Path) -> Iterator[tuple[int, int, Any]]:
+def _jsonl(path: Path) -> Iterator[tuple[int, int, int, Any]]:
     done = 0
     with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
@@ -44,18 +44,19 @@ def _jsonl(path: Path) -> Iterator[tuple[int, int, Any]]:
             if not line.strip():
                 continue
             try:
-                yield number, done, orjson.loads(line)
+                yield number, done, len(line), orjson.loads(line)
             except orjson.JSONDecodeError as exc:
                 text = line.decode("utf-8", "replace").rstrip("\n")
-                yield number, done, Unparsable(f"malformed JSON: {exc}", text)
+                yield number, done, len(line), Unparsable(f"malformed JSON: {exc}", text)
 
 
-def _csv(path: Path) -> Iterator[tuple[int, int, Any]]:
+def _csv(path: Path) -> Iterator[tuple[int, int, int, Any]]:
     with path.open(newline="", encoding="utf-8") as handle:
         done = 0
         for number, row in enumerate(csv.DictReader(handle), start=2):
-            done += sum(len(v or "") + 1 for v in row.values())
-            yield number, done, _row_event(row)
+            size = sum(len(v or "") + 1 for v in row.values())
+            done += size
+            yield number, done, size, _row_event(row)
 
 
 def _row_event(row: dict[str, str | None]) -> dict[str, Any]:
@@ -99,10 +100,11 @@ def ingest_file(
     report = IngestReport()
     raws: list[Any] = []
     lines: list[int] = []
+    sizes: list[int] = []
     done = 0
 
     def flush() -> None:
-        part = unify.ingest_batch(store, config, raws, source=source)
+        part = unify.ingest_batch(store, config, raws, source=source, sizes=sizes)
         for rejection in part.rejected:
             rejection.index = lines[rejection.index]  # report line numbers, not offsets
         report.add(part)
@@ -110,10 +112,12 @@ def ingest_file(
             progress(len(raws), done)
         raws.clear()
         lines.clear()
+        sizes.clear()
 
-    for number, offset, raw in read_events(path):
+    for number, offset, size, raw in read_events(path):
         raws.append(raw)
         lines.append(number)
+        sizes.append(size)
         done = offset
         if len(raws) >= batch_size:
             flush()

@@ -32,6 +32,7 @@ from monogram.core.clock import now
 from monogram.core.errors import NotFound, ValidationError
 from monogram.core.ids import new_profile_id
 from monogram.core.settings import IdentityConfig
+from monogram.store.engine import bulk_insert
 from monogram.store.tables import (
     events,
     identifiers,
@@ -92,41 +93,55 @@ def identifiers_of(event: Any, config: IdentityConfig) -> list[IdKey]:
     """The identifiers one event carries, normalised, junk removed, in a stable order.
 
     An alias's ``previousId`` comes back as type ``previous_id``: the graph decides whether it
-    names a known user id or an anonymous id.
+    names a known user id or an anonymous id. The result is cached on the event.
     """
-    blocked = _blocked(config)
-    found: dict[IdKey, None] = {}
-
-    def add(kind: str, value: Any) -> None:
-        if value is None or isinstance(value, bool | dict | list):
-            return
-        text = str(value).strip()
-        if not text or len(text) > 512 or text.lower() in blocked:
-            return
-        found[(kind, text)] = None
-
     if event.ids is not None:
         cached: list[IdKey] = event.ids
         return cached
-    add("user_id", event.user_id)
-    add("anonymous_id", event.anonymous_id)
+    blocked = _blocked(config)
+    candidates: list[tuple[str, Any]] = [
+        ("user_id", event.user_id),
+        ("anonymous_id", event.anonymous_id),
+    ]
     traits = event.traits
-    add("email", normalise_email(traits.get("email")))
-    add("phone", normalise_phone(traits.get("phone"), config.default_phone_region))
-    for trait in config.trait_identifiers:
-        add(trait, traits.get(trait))
+    if traits:
+        if "email" in traits:
+            candidates.append(("email", normalise_email(traits["email"])))
+        if "phone" in traits:
+            candidates.append(
+                ("phone", normalise_phone(traits["phone"], config.default_phone_region))
+            )
+        for trait in config.trait_identifiers:
+            candidates.append((trait, traits.get(trait)))
     external = event.context.get("externalIds")
     if isinstance(external, list):
-        for item in external:
-            if isinstance(item, dict) and isinstance(item.get("type"), str):
-                kind = item["type"].strip().lower().replace("-", "_")
-                if _TYPE_RE.match(kind) and kind not in BUILTIN_TYPES:
-                    add(kind, item.get("id"))
+        candidates.extend(_external_ids(external))
     if event.type == "alias":
-        add("previous_id", event.payload.get("previousId"))
+        candidates.append(("previous_id", event.payload.get("previousId")))
+    found: dict[IdKey, None] = {}
+    for kind, value in candidates:
+        if value is None or value is True or value is False:
+            continue
+        if not isinstance(value, str):
+            if not isinstance(value, int | float):
+                continue
+            value = str(value)
+        text = value.strip()
+        if text and len(text) <= 512 and text.lower() not in blocked:
+            found[(kind, text)] = None
     keys = list(found)
     event.ids = keys
     return keys
+
+
+def _external_ids(items: list[Any]) -> list[tuple[str, Any]]:
+    out = []
+    for item in items:
+        if isinstance(item, dict) and isinstance(item.get("type"), str):
+            kind = item["type"].strip().lower().replace("-", "_")
+            if _TYPE_RE.match(kind) and kind not in BUILTIN_TYPES:
+                out.append((kind, item.get("id")))
+    return out
 
 
 _blocked_cache: dict[int, frozenset[str]] = {}
@@ -351,8 +366,9 @@ def save_graph(conn: Connection, graph: Graph, *, stored: set[str] | None = None
                 .values({column: merge.winner})
             )
     if graph.new_keys:
-        conn.execute(
-            insert(identifiers),
+        bulk_insert(
+            conn,
+            identifiers,
             [
                 {
                     "type": key[0],

@@ -12,17 +12,15 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, delete, or_, select
 
-from monogram.cdp import context, identity, profiles, segments
+from monogram.cdp import context, identity, segments
 from monogram.core.settings import ProjectConfig
 from monogram.store import Store
 from monogram.store.tables import (
-    consents,
     events,
     identifiers,
     identity_merges,
     identity_refusals,
     identity_splits,
-    profile_facets,
     quarantine,
 )
 from monogram.store.tables import profiles as profiles_table
@@ -106,14 +104,11 @@ def erase(store: Store, ref: str) -> dict[str, int]:
                 )
             ).rowcount,
         }
-        conn.execute(delete(profile_facets).where(profile_facets.c.profile_id == profile_id))
-        conn.execute(delete(consents).where(consents.c.profile_id == profile_id))
         counts["profiles"] = conn.execute(
             delete(profiles_table).where(profiles_table.c.profile_id == profile_id)
         ).rowcount
         for name, fn in _erasers.items():
             counts[name] = fn(conn, profile_id, keys)
-        profiles.delete_derived(conn, [profile_id], keep_profiles=False)
         return counts
 
 

@@ -12,7 +12,6 @@ in favourite categories) is computed when the profile is read, by ``summarize``.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,11 +19,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, delete, select
 
 from monogram.core.clock import iso, now, parse_timestamp
 from monogram.core.settings import ProjectConfig
-from monogram.store.tables import consents, profile_facets, profiles
+from monogram.store.engine import bulk_insert, bulk_update
+from monogram.store.tables import profiles
 
 State = dict[str, Any]
 EPOCH = datetime(2000, 1, 3, tzinfo=UTC)  # a Monday; weeks are counted from here
@@ -274,7 +274,7 @@ def ranked_affinity(state: State, kind: str, half_life_days: float) -> list[tupl
     scores = []
     for value, weeks in state["affinity"].get(kind, {}).items():
         # Exponential decay keeps the ranking the same whatever "now" is, so the stored
-        # ranking (profile_facets) agrees with the one computed at read time.
+        # ranking (the facets column) agrees with the one computed at read time.
         score = math.fsum(
             w * 2.0 ** (int(week) / half_life_weeks) for week, w in sorted(weeks.items())
         )
@@ -451,59 +451,17 @@ def save_states(
     existing: set[str],
     conflicted: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> None:
-    """Write states: update ``existing`` profiles, insert the rest, refresh facets and consent."""
-    _write_derived(conn, states, config, existing)
+    """Write states: update the ``existing`` profiles, insert the rest."""
     at = now()
     rows = [
         _profile_row(pid, state, config, at, pid in conflicted) for pid, state in states.items()
     ]
     updates = [r for r in rows if r["profile_id"] in existing]
     inserts = [r for r in rows if r["profile_id"] not in existing]
-    if updates:
-        conn.execute(
-            update(profiles)
-            .where(profiles.c.profile_id == bindparam("pid"))
-            .values({k: bindparam(k) for k in updates[0] if k not in ("profile_id", "created_at")}),
-            [{**r, "pid": r["profile_id"]} for r in updates],
-        )
-    if inserts:
-        conn.execute(insert(profiles), inserts)
-
-
-def _write_derived(
-    conn: Connection, states: dict[str, State], config: ProjectConfig, existing: set[str]
-) -> list[str]:
-    """Rewrite facet and consent rows of the profiles whose derived rows changed."""
-    # Facets and consent rows change far less often than the state: rewrite only on change.
-    changed: list[str] = []
-    facets: list[dict[str, Any]] = []
-    for pid in sorted(states):
-        rows = _facet_rows(pid, states[pid], config)
-        signature = orjson.dumps([[r["kind"], r["value"]] for r in rows] + [states[pid]["consent"]])
-        digest = hashlib.blake2b(signature, digest_size=8).hexdigest()
-        if states[pid].get("derived") != digest or pid not in existing:
-            states[pid]["derived"] = digest
-            changed.append(pid)
-            facets.extend(rows)
-    if not changed:
-        return changed
-    delete_derived(conn, changed, keep_profiles=True)
-    if facets:
-        conn.execute(insert(profile_facets), facets)
-    consent_rows = [
-        {
-            "profile_id": pid,
-            "purpose": purpose,
-            "granted": entry[0],
-            "at": parse_timestamp(entry[1].split("|")[0]),
-            "source": entry[2],
-        }
-        for pid in changed
-        for purpose, entry in states[pid]["consent"].items()
-    ]
-    if consent_rows:
-        conn.execute(insert(consents), consent_rows)
-    return changed
+    for row in updates:
+        del row["created_at"]
+    bulk_update(conn, profiles, "profile_id", updates)
+    bulk_insert(conn, profiles, inserts)
 
 
 def _profile_row(
@@ -527,41 +485,34 @@ def _profile_row(
         "last_order_at": orders.last,
         "first_seen_at": parse_timestamp(state["first_seen"]) if state["first_seen"] else None,
         "last_seen_at": parse_timestamp(state["last_seen"]) if state["last_seen"] else None,
+        "facets": tagged(f"{kind}:{value}" for kind, value in facets(state, config)),
+        "consented": tagged(p for p, entry in state["consent"].items() if entry[0] is True),
     }
 
 
-def _facet_rows(pid: str, state: State, config: ProjectConfig) -> list[dict[str, Any]]:
-    rows = []
+def facets(state: State, config: ProjectConfig) -> list[tuple[str, str]]:
+    """(kind, value) pairs segments filter on: top-3 categories and brands, stated interests."""
+    out = []
     for kind in ("category", "brand"):
-        for rank, (value, _) in enumerate(
-            ranked_affinity(state, kind, config.affinity.half_life_days)[:3], start=1
-        ):
-            rows.append({"profile_id": pid, "kind": kind, "value": value, "rank": rank})
+        for value, _ in ranked_affinity(state, kind, config.affinity.half_life_days)[:3]:
+            out.append((kind, value))
     interests = state["zero_party"].get("interests")
     if interests and isinstance(interests[0], list):
-        seen: set[str] = set()
-        for value in interests[0]:
-            text = str(value).strip().lower()
-            if text and text not in seen:
-                seen.add(text)
-                rows.append(
-                    {"profile_id": pid, "kind": "interest", "value": text, "rank": len(seen)}
-                )
-    return rows
+        for value in dict.fromkeys(str(v).strip().lower() for v in interests[0]):
+            if value:
+                out.append(("interest", value))
+    return out
 
 
-def delete_derived(conn: Connection, profile_ids: list[str], *, keep_profiles: bool) -> None:
+def tagged(values: Iterable[str]) -> str:
+    """A set of values as ``|a|b|``, so ``LIKE '%|a|%'`` finds one on any backend."""
+    return "|" + "".join(v.replace("|", "/") + "|" for v in values)
+
+
+def delete_profiles(conn: Connection, profile_ids: list[str]) -> None:
     for start in range(0, len(profile_ids), 400):
         chunk = profile_ids[start : start + 400]
-        conn.execute(delete(profile_facets).where(profile_facets.c.profile_id.in_(chunk)))
-        conn.execute(delete(consents).where(consents.c.profile_id.in_(chunk)))
-        if not keep_profiles:
-            conn.execute(delete(profiles).where(profiles.c.profile_id.in_(chunk)))
-
-
-def delete_all_derived(conn: Connection) -> None:
-    conn.execute(delete(profile_facets))
-    conn.execute(delete(consents))
+        conn.execute(delete(profiles).where(profiles.c.profile_id.in_(chunk)))
 
 
 def bump_watermark(state: State, event: Any) -> None:

@@ -45,7 +45,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from monogram.core.clock import now, parse_timestamp
 from monogram.core.errors import ConfigError, NotFound
 from monogram.core.settings import LifecycleConfig, ProjectConfig
-from monogram.store.tables import consents, events, profile_facets, profiles
+from monogram.store.tables import events, profiles
 
 Op = Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "exists"]
 NumericField = Literal[
@@ -365,25 +365,10 @@ def _sql(rule: Any, life: LifecycleConfig, dialect: str, at: datetime) -> Column
     if isinstance(rule, TraitCond):
         return _trait_sql(rule)
     if isinstance(rule, FacetCond):
-        return (
-            select(profile_facets.c.profile_id)
-            .where(
-                profile_facets.c.profile_id == profiles.c.profile_id,
-                profile_facets.c.kind == rule.facet,
-                profile_facets.c.value == rule.value.strip().lower(),
-            )
-            .exists()
-        )
+        tag = f"|{rule.facet}:{rule.value.strip().lower().replace('|', '/')}|"
+        return profiles.c.facets.contains(tag, autoescape=True)
     if isinstance(rule, ConsentCond):
-        return (
-            select(consents.c.profile_id)
-            .where(
-                consents.c.profile_id == profiles.c.profile_id,
-                consents.c.purpose == rule.consent,
-                consents.c.granted.is_(True),
-            )
-            .exists()
-        )
+        return profiles.c.consented.contains(f"|{rule.consent}|", autoescape=True)
     if isinstance(rule, EventCond):
         return _event_sql(rule, dialect, at)
     raise TypeError(f"unknown condition {rule!r}")

@@ -41,10 +41,13 @@ def ingest_batch(
     received_at: datetime | None = None,
     prefix: str = "",
     first_index: int = 0,
+    sizes: Sequence[int] | None = None,
 ) -> ingest.IngestReport:
     """Validate and ingest a batch of raw Segment events; rejects go to quarantine."""
     received_at = received_at or now()
-    good, bad = ingest.validate(raws, received_at, prefix=prefix, first_index=first_index)
+    good, bad = ingest.validate(
+        raws, received_at, prefix=prefix, first_index=first_index, sizes=sizes
+    )
     good = _drop_unidentified(good, bad, config, prefix)
     report = ingest.IngestReport(rejected=bad)
     with store.write() as conn:
@@ -175,7 +178,7 @@ def _fold_batch(
         if pid in states:
             states[pid]["conflicted"] = True
     losers = sorted(m.loser for m in graph.merges if m.loser in before)
-    profiles.delete_derived(conn, losers, keep_profiles=False)
+    profiles.delete_profiles(conn, losers)
     survivors = {pid: s for pid, s in states.items() if pid in touched}
     profiles.save_states(conn, survivors, config, existing=before - set(losers))
     outside = sorted(conflicted - set(survivors))
@@ -278,10 +281,9 @@ def replay(
         for table in (identity.identity_merges, identity.identity_refusals):
             conn.execute(delete(table))
         conn.execute(delete(profiles_table))
-        profiles.delete_all_derived(conn)
     else:
         identity.forget_profiles(conn, scope)
-        profiles.delete_derived(conn, sorted(scope), keep_profiles=False)
+        profiles.delete_profiles(conn, sorted(scope))
     graph = Graph(config.identity, splits=identity.load_splits(conn))
     assigned: list[tuple[int, str, str]] = []
     count = 0

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, Table, create_engine, event
@@ -96,36 +97,73 @@ def migrate(store: Store) -> None:
 
 
 def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """INSERT many rows straight through the driver: the event log's hot path.
+    """INSERT many rows straight through the driver: the ingestion hot path.
 
     SQLAlchemy's per-row parameter processing costs more than SQLite's insert itself at tens of
-    thousands of rows a second, so this converts values once, the way the tables store them.
+    thousands of rows a second, so values are converted once here, the way the tables store
+    them (see ``_converter``).
     """
     if not rows:
         return
     columns = list(rows[0])
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    mark = _mark(conn)
     sql = (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "
         f"VALUES ({', '.join([mark] * len(columns))})"
     )
-    if conn.dialect.name == "sqlite":
-        stamps = [i for i, c in enumerate(columns) if isinstance(rows[0][c], datetime)]
-        params = []
-        for row in rows:
-            values = [row[c] for c in columns]
-            for i in stamps:
-                values[i] = _sqlite_value(values[i])
-            params.append(tuple(values))
-    else:
-        params = [tuple(row[c] for c in columns) for row in rows]
-    conn.exec_driver_sql(sql, params)
+    conn.exec_driver_sql(sql, _params(conn, table, columns, rows))
 
 
-def _sqlite_value(value: Any) -> Any:
+def bulk_update(conn: Connection, table: Table, key: str, rows: list[dict[str, Any]]) -> None:
+    """UPDATE many rows by ``key`` through the driver (same conversions as ``bulk_insert``)."""
+    if not rows:
+        return
+    columns = [c for c in rows[0] if c != key]
+    mark = _mark(conn)
+    sql = (
+        f"UPDATE {table.name} SET {', '.join(f'{c} = {mark}' for c in columns)} "
+        f"WHERE {key} = {mark}"
+    )
+    conn.exec_driver_sql(sql, _params(conn, table, [*columns, key], rows))
+
+
+def _mark(conn: Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def _params(
+    conn: Connection, table: Table, columns: list[str], rows: list[dict[str, Any]]
+) -> list[tuple[Any, ...]]:
+    converters = [_converter(table.c[c].type, conn.dialect.name) for c in columns]
+    plan = [(i, f) for i, f in enumerate(converters) if f is not None]
+    out = []
+    for row in rows:
+        values = [row[c] for c in columns]
+        for i, convert in plan:
+            if values[i] is not None:
+                values[i] = convert(values[i])
+        out.append(tuple(values))
+    return out
+
+
+def _converter(column_type: Any, dialect: str) -> Any:
+    from sqlalchemy import JSON
+
+    from monogram.store.tables import UTCDateTime
+
+    if isinstance(column_type, UTCDateTime) and dialect == "sqlite":
+        return _sqlite_time
+    if isinstance(column_type, JSON):
+        if dialect == "postgresql":
+            from psycopg.types.json import Json
+
+            return lambda value: Json(value, dumps=lambda v: orjson.dumps(v).decode())
+        return lambda value: orjson.dumps(value).decode()
+    return None
+
+
+def _sqlite_time(value: datetime) -> str:
     # The text form SQLAlchemy's SQLite DateTime stores (naive UTC, microseconds).
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return value.isoformat(sep=" ", timespec="microseconds")
-    return value
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(sep=" ", timespec="microseconds")

@@ -128,27 +128,11 @@ profiles = Table(
     Column("last_order_at", Ts),
     Column("first_seen_at", Ts),
     Column("last_seen_at", Ts),
-)
-
-# Ranked, multi-valued facts about a profile that segments filter on in SQL:
-# favourite categories and brands (inferred) and stated interests (zero-party).
-profile_facets = Table(
-    "profile_facets",
-    metadata,
-    Column("profile_id", ProfileId, primary_key=True),
-    Column("kind", String(32), primary_key=True),
-    Column("value", String(255), primary_key=True),
-    Column("rank", Integer, nullable=False),
-)
-
-consents = Table(
-    "consents",
-    metadata,
-    Column("profile_id", ProfileId, primary_key=True),
-    Column("purpose", String(64), primary_key=True),
-    Column("granted", Boolean, nullable=False),
-    Column("at", Ts, nullable=False),
-    Column("source", String(64), nullable=False),
+    # Tagged sets that segments match with LIKE on every backend: "|category:running|...|"
+    # (favourite categories and brands, top 3, and stated interests) and "|email_marketing|...|"
+    # (purposes with consent granted). The full detail lives in ``state``.
+    Column("facets", Text, nullable=False, default="|"),
+    Column("consented", Text, nullable=False, default="|"),
 )
 
 identity_merges = Table(
