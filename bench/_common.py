@@ -19,4 +19,6 @@ def machine() -> str:
 def fresh_workspace(url: str | None = None) -> Workspace:
     """A new workspace in a temporary folder (SQLite unless ``url`` names another database)."""
     home = Path(tempfile.mkdtemp(prefix="monogram-bench-"))
-    return open_workspace(Settings(home=home, database_url=url or os.environ.get("BENCH_DATABASE_URL")))
+    return open_workspace(
+        Settings(home=home, database_url=url or os.environ.get("BENCH_DATABASE_URL"))
+    )

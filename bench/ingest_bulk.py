@@ -20,7 +20,9 @@ from monogram.cdp import files
 def main(customers: int = 2000, runs: int = 3) -> None:
     folder = Path(tempfile.mkdtemp(prefix="monogram-bench-"))
     data = folder / "events.jsonl"
-    count = samples.write_jsonl(data, samples.events(samples.catalog(), sizes=samples.SampleSizes(customers=customers)))
+    count = samples.write_jsonl(
+        data, samples.events(samples.catalog(), sizes=samples.SampleSizes(customers=customers))
+    )
     rates = []
     for _ in range(runs):
         ws = fresh_workspace()
@@ -31,8 +33,10 @@ def main(customers: int = 2000, runs: int = 3) -> None:
         rates.append(count / seconds)
         ws.close()
     print(f"machine: {machine()}; store: {ws.store.url.split(':')[0]}")
-    print(f"bulk ingestion: {count:,} events, best of {runs}: {max(rates):,.0f} events/s "
-          f"(runs: {', '.join(f'{r:,.0f}' for r in rates)})")
+    print(
+        f"bulk ingestion: {count:,} events, best of {runs}: {max(rates):,.0f} events/s "
+        f"(runs: {', '.join(f'{r:,.0f}' for r in rates)})"
+    )
 
 
 if __name__ == "__main__":

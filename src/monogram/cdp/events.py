@@ -182,7 +182,7 @@ def parse_event(
         )
         raise ValidationError("invalid event:", [FieldError(prefix + "type", reason)])
     try:
-        model = _ADAPTERS[kind].validate_python({**raw, "type": kind})
+        model = _ADAPTERS[kind].validate_python(raw if "type" in raw else {**raw, "type": kind})
     except PydanticValidationError as exc:
         errors = [
             FieldError(prefix + ".".join(str(p) for p in err["loc"]), err["msg"])

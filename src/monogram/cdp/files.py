@@ -21,7 +21,7 @@ from monogram.core.errors import ValidationError
 from monogram.core.settings import ProjectConfig
 from monogram.store import Store
 
-BATCH = 10_000
+BATCH = 25_000
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 

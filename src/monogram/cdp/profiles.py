@@ -260,12 +260,13 @@ class Orders:
 def live_orders(state: State) -> Orders:
     refunds = state.get("refunds", {})
     kept = [(oid, e) for oid, e in sorted(state["orders"].items()) if oid not in refunds]
-    stamps = sorted(parse_timestamp(e[1].split("|")[0]) for _, e in kept)
+    # Stamps share one ISO format, so text order is time order: parse only the ends.
+    stamps = [e[1].split("|", 1)[0] for _, e in kept]
+    first = parse_timestamp(min(stamps)) if stamps else None
+    last = parse_timestamp(max(stamps)) if stamps else None
     value = round(math.fsum(e[0] for _, e in kept), 2)
     products = sorted({p for _, e in kept for p in e[2]})
-    return Orders(
-        len(kept), value, stamps[0] if stamps else None, stamps[-1] if stamps else None, products
-    )
+    return Orders(len(kept), value, first, last, products)
 
 
 def ranked_affinity(state: State, kind: str, half_life_days: float) -> list[tuple[str, float]]:

@@ -151,7 +151,9 @@ def _fold_batch(
     conflicted |= {graph.final(r.other_profile_id) for r in graph.refusals if r.other_profile_id}
     first_stamp: dict[str, str] = {}
     for event, owner in zip(batch, owners, strict=True):
-        state = states.setdefault(owner, profiles.empty_state())
+        state = states.get(owner)
+        if state is None:
+            state = states[owner] = profiles.empty_state()
         profiles.fold(state, event, config)
         profiles.bump_watermark(state, event)
         first_stamp.setdefault(owner, f"{event.payload['timestamp']}|{event.message_id}")

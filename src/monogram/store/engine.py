@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -136,9 +137,11 @@ def _params(
 ) -> list[tuple[Any, ...]]:
     converters = [_converter(table.c[c].type, conn.dialect.name) for c in columns]
     plan = [(i, f) for i, f in enumerate(converters) if f is not None]
+    pick = itemgetter(*columns)
     out = []
     for row in rows:
-        values = [row[c] for c in columns]
+        picked = pick(row)
+        values = list(picked) if len(columns) > 1 else [picked]
         for i, convert in plan:
             if values[i] is not None:
                 values[i] = convert(values[i])
@@ -164,6 +167,8 @@ def _converter(column_type: Any, dialect: str) -> Any:
 
 def _sqlite_time(value: datetime) -> str:
     # The text form SQLAlchemy's SQLite DateTime stores (naive UTC, microseconds).
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat(sep=" ", timespec="microseconds")
+    if value.tzinfo is None:
+        return value.isoformat(sep=" ", timespec="microseconds")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(sep=" ", timespec="microseconds")[:-6]
