@@ -7,6 +7,7 @@ Keys are random, shown once, and stored only as a SHA-256 hash. Scopes: ``write`
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -72,6 +73,13 @@ def revoke_key(store: Store, key_id: str) -> None:
         )
         if result.rowcount == 0:
             raise NotFound(f"no active key with id {key_id!r}")
+    _verified.clear()
+
+
+# Verified keys, briefly, so a busy ingestion endpoint does not read the key table per request.
+# A revocation in this process takes effect at once; in another process within CACHE_SECONDS.
+CACHE_SECONDS = 10.0
+_verified: dict[tuple[str, str], tuple[ApiKey, float]] = {}
 
 
 def authorize(store: Store, secret: str | None, needed: Scope) -> ApiKey:
@@ -80,10 +88,17 @@ def authorize(store: Store, secret: str | None, needed: Scope) -> ApiKey:
         raise AuthError(
             "missing API key: send it as the Basic-auth user name (or writeKey in the body)"
         )
-    with store.read() as conn:
-        row = conn.execute(select(api_keys).where(api_keys.c.key_hash == _hash(secret))).first()
-    if row is None or row.revoked_at is not None:
-        raise AuthError("unknown or revoked API key")
-    if row.scope != "admin" and row.scope != needed:
-        raise ScopeError(f"this key has scope {row.scope!r}; the endpoint needs {needed!r}")
-    return ApiKey(row.id, row.name, row.scope, row.prefix, row.created_at, row.revoked_at)
+    digest = _hash(secret)
+    cached = _verified.get((store.url, digest))
+    if cached is not None and cached[1] > time.monotonic():
+        key = cached[0]
+    else:
+        with store.read() as conn:
+            row = conn.execute(select(api_keys).where(api_keys.c.key_hash == digest)).first()
+        if row is None or row.revoked_at is not None:
+            raise AuthError("unknown or revoked API key")
+        key = ApiKey(row.id, row.name, row.scope, row.prefix, row.created_at, row.revoked_at)
+        _verified[(store.url, digest)] = (key, time.monotonic() + CACHE_SECONDS)
+    if key.scope != "admin" and key.scope != needed:
+        raise ScopeError(f"this key has scope {key.scope!r}; the endpoint needs {needed!r}")
+    return key

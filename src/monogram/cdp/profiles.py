@@ -271,13 +271,14 @@ def live_orders(state: State) -> Orders:
 
 def ranked_affinity(state: State, kind: str, half_life_days: float) -> list[tuple[str, float]]:
     """Values of one kind (category, brand) by recency-weighted score, best first."""
-    half_life_weeks = half_life_days / 7.0
+    factors = _week_factors(half_life_days)
     scores = []
     for value, weeks in state["affinity"].get(kind, {}).items():
         # Exponential decay keeps the ranking the same whatever "now" is, so the stored
-        # ranking (the facets column) agrees with the one computed at read time.
+        # ranking (the facets column) agrees with the one computed at read time. fsum is
+        # exactly rounded, so the score does not depend on the order of the weeks either.
         score = math.fsum(
-            w * 2.0 ** (int(week) / half_life_weeks) for week, w in sorted(weeks.items())
+            [w * (factors.get(week) or _factor(factors, week)) for week, w in weeks.items()]
         )
         scores.append((value, score))
     scores.sort(key=lambda item: (-item[1], item[0]))
@@ -285,6 +286,21 @@ def ranked_affinity(state: State, kind: str, half_life_days: float) -> list[tupl
         return []
     top = scores[0][1]
     return [(value, round(score / top, 4)) for value, score in scores]
+
+
+_factor_tables: dict[float, dict[str, float]] = {}
+
+
+def _week_factors(half_life_days: float) -> dict[str, float]:
+    table = _factor_tables.get(half_life_days)
+    if table is None:
+        table = _factor_tables[half_life_days] = {"_half_life_weeks": half_life_days / 7.0}
+    return table
+
+
+def _factor(table: dict[str, float], week: str) -> float:
+    value = table[week] = 2.0 ** (int(week) / table["_half_life_weeks"])
+    return value
 
 
 def lifecycle_stage(orders: Orders, config: ProjectConfig, at: datetime) -> str:

@@ -26,6 +26,7 @@ from monogram.core.clock import now, parse_timestamp
 from monogram.core.errors import FieldError
 from monogram.core.settings import ProjectConfig
 from monogram.store import Store
+from monogram.store.engine import bulk_update
 from monogram.store.tables import events, identifiers, product_stats
 from monogram.store.tables import profiles as profiles_table
 
@@ -302,12 +303,10 @@ def replay(
     _rename(graph, rename)
     owner = {pid: rename.get(final, final) for pid, final in finals.items()}
     identity.save_graph(conn, graph, stored=set())
-    changed = [{"s": seq, "p": owner[pid]} for seq, pid, old in assigned if owner[pid] != old]
-    for start in range(0, len(changed), 5000):
-        conn.execute(
-            update(events).where(events.c.seq == bindparam("s")).values(profile_id=bindparam("p")),
-            changed[start : start + 5000],
-        )
+    changed = [
+        {"profile_id": owner[pid], "seq": seq} for seq, pid, old in assigned if owner[pid] != old
+    ]
+    bulk_update(conn, events, "seq", changed)
     conflicted = {graph.final(r.profile_id) for r in graph.refusals}
     conflicted |= {graph.final(r.other_profile_id) for r in graph.refusals if r.other_profile_id}
     final_ids = set(owner.values())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -35,11 +36,18 @@ class Store:
             if self.is_sqlite
             else self.engine
         )
+        # SQLite has one writer at a time. Queue this process's writers on a lock rather than
+        # on SQLite's busy handler, which sleeps in growing steps and leaves the file idle.
+        self._write_lock = threading.Lock() if self.is_sqlite else None
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction: committed when the block ends, rolled back on an error."""
-        with self.engine.begin() as conn:
+        if self._write_lock is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self._write_lock, self.engine.begin() as conn:
             yield conn
 
     @contextmanager
