@@ -26,13 +26,13 @@ from typing import Any
 
 import orjson
 import phonenumbers
-from sqlalchemy import Connection, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, delete, insert, select, tuple_, update
 
 from monogram.core.clock import now
 from monogram.core.errors import NotFound, ValidationError
 from monogram.core.ids import new_profile_id
 from monogram.core.settings import IdentityConfig
-from monogram.store.engine import bulk_insert
+from monogram.store.engine import bulk_insert, bulk_sql
 from monogram.store.tables import (
     events,
     identifiers,
@@ -423,17 +423,14 @@ def _touch_last_seen(conn: Connection, graph: Graph) -> None:
     stale = [(k, t) for k, t in graph.seen.items() if k not in graph.new_keys and k in graph.owner]
     if not stale:
         return
-    conn.execute(
-        update(identifiers)
-        .where(identifiers.c.type == _bind("t"), identifiers.c.value == _bind("v"))
-        .where(identifiers.c.last_seen < _bind("s"))
-        .values(last_seen=_bind("s")),
-        [{"t": k[0], "v": k[1], "s": t} for k, t in stale],
+    bulk_sql(
+        conn,
+        "UPDATE identifiers SET last_seen = {mark} "
+        "WHERE type = {mark} AND value = {mark} AND last_seen < {mark}",
+        identifiers,
+        ["last_seen", "type", "value", "last_seen"],
+        [{"last_seen": t, "type": k[0], "value": k[1]} for k, t in stale],
     )
-
-
-def _bind(name: str) -> Any:
-    return bindparam(name)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 A profile's stored *state* is a fold of its events that does not depend on their order: traits,
 consent and stated preferences keep the value with the latest ``(timestamp, messageId)``;
 counters add up; orders are keyed by order id (a repeated ``Order Completed`` counts once);
-category and brand affinity are weights per week. Merging two states is the same operation,
+category and brand affinity are weights per 28-day period. Merging two states is the same operation,
 so incremental ingestion, merges and a rebuild from the log all give the same profile.
 
 What depends on the clock (days since the last order, lifecycle stage, RFM recency, the decay
@@ -27,7 +27,8 @@ from monogram.store.engine import bulk_insert, bulk_update
 from monogram.store.tables import profiles
 
 State = dict[str, Any]
-EPOCH = datetime(2000, 1, 3, tzinfo=UTC)  # a Monday; weeks are counted from here
+EPOCH = datetime(2000, 1, 3, tzinfo=UTC)  # affinity periods are counted from here
+PERIOD_DAYS = 28  # affinity is kept per period: fine enough for recency, small to store
 CONSENT_EVENTS = {"Consent Updated", "Consent Changed"}
 PREFERENCE_EVENTS = {"Preferences Updated", "Preference Center Updated", "Preferences Saved"}
 RESERVED_TRAITS = {"consent", "preferences"}
@@ -193,12 +194,12 @@ def _number(*values: Any) -> float | None:
 
 
 def _add_affinity(state: State, props: dict[str, Any], when: datetime, weight: int) -> None:
-    week = str((when - EPOCH).days // 7)
+    period = str((when - EPOCH).days // PERIOD_DAYS)
     for kind in ("category", "brand"):
         value = props.get(kind)
         if isinstance(value, str) and value.strip():
-            weeks = state["affinity"][kind].setdefault(value.strip().lower(), {})
-            weeks[week] = weeks.get(week, 0) + weight
+            periods = state["affinity"][kind].setdefault(value.strip().lower(), {})
+            periods[period] = periods.get(period, 0) + weight
 
 
 def _count_engagement(state: State, channel: str, action: str) -> None:
@@ -227,8 +228,8 @@ def merge_states(a: State, b: State) -> State:
         for channel, actions in side["engagement"].items():
             _add_counts(out["engagement"].setdefault(channel, {}), actions)
         for kind, values in side["affinity"].items():
-            for value, weeks in values.items():
-                _add_counts(out["affinity"][kind].setdefault(value, {}), weeks)
+            for value, periods in values.items():
+                _add_counts(out["affinity"][kind].setdefault(value, {}), periods)
         if (side.get("watermark") or "") > (out.get("watermark") or ""):
             out["watermark"] = side["watermark"]
         if side.get("conflicted"):
@@ -271,15 +272,13 @@ def live_orders(state: State) -> Orders:
 
 def ranked_affinity(state: State, kind: str, half_life_days: float) -> list[tuple[str, float]]:
     """Values of one kind (category, brand) by recency-weighted score, best first."""
-    factors = _week_factors(half_life_days)
+    factors = _period_factors(half_life_days)
     scores = []
-    for value, weeks in state["affinity"].get(kind, {}).items():
+    for value, periods in state["affinity"].get(kind, {}).items():
         # Exponential decay keeps the ranking the same whatever "now" is, so the stored
         # ranking (the facets column) agrees with the one computed at read time. fsum is
-        # exactly rounded, so the score does not depend on the order of the weeks either.
-        score = math.fsum(
-            [w * (factors.get(week) or _factor(factors, week)) for week, w in weeks.items()]
-        )
+        # exactly rounded, so the score does not depend on the order of the periods either.
+        score = math.fsum([w * (factors.get(p) or _factor(factors, p)) for p, w in periods.items()])
         scores.append((value, score))
     scores.sort(key=lambda item: (-item[1], item[0]))
     if not scores:
@@ -291,15 +290,16 @@ def ranked_affinity(state: State, kind: str, half_life_days: float) -> list[tupl
 _factor_tables: dict[float, dict[str, float]] = {}
 
 
-def _week_factors(half_life_days: float) -> dict[str, float]:
+def _period_factors(half_life_days: float) -> dict[str, float]:
     table = _factor_tables.get(half_life_days)
     if table is None:
-        table = _factor_tables[half_life_days] = {"_half_life_weeks": half_life_days / 7.0}
+        table = _factor_tables[half_life_days] = {"_half_life": half_life_days / PERIOD_DAYS}
     return table
 
 
-def _factor(table: dict[str, float], week: str) -> float:
-    value = table[week] = 2.0 ** (int(week) / table["_half_life_weeks"])
+def _factor(table: dict[str, float], period: str) -> float:
+    value: float = 2.0 ** (int(period) / table["_half_life"])
+    table[period] = value
     return value
 
 

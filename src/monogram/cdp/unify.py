@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from monogram.cdp import identity, ingest, profiles
 from monogram.cdp.events import Event
@@ -26,7 +26,7 @@ from monogram.core.clock import now, parse_timestamp
 from monogram.core.errors import FieldError
 from monogram.core.settings import ProjectConfig
 from monogram.store import Store
-from monogram.store.engine import bulk_update
+from monogram.store.engine import bulk_sql, bulk_update
 from monogram.store.tables import events, identifiers, product_stats
 from monogram.store.tables import profiles as profiles_table
 
@@ -117,14 +117,17 @@ def apply_events(
     keys = [identity.identifiers_of(e, config.identity) for e in fresh]
     graph = identity.load_graph(conn, config.identity, (k for ks in keys for k in ks))
     before = set(graph.members)
-    marks = profiles.load_watermarks(conn, before)
+    stored = profiles.load_states(conn, before)
+    marks = {
+        pid: (s.get("watermark") or "", bool(s.get("conflicted"))) for pid, s in stored.items()
+    }
     provisional = [
         graph.resolve(k, e.message_id, e.timestamp) for e, k in zip(fresh, keys, strict=True)
     ]
     identity.save_graph(conn, graph, stored=before)
     owners = [graph.final(pid) for pid in provisional]
     ingest.append(conn, fresh, owners, source)
-    late = _fold_batch(conn, config, graph, fresh, owners, before, marks)
+    late = _fold_batch(conn, config, graph, fresh, owners, stored, marks)
     _count_products(conn, fresh)
     if late:
         replay(conn, config, identity.closure(conn, late))
@@ -137,12 +140,12 @@ def _fold_batch(
     graph: Graph,
     batch: Sequence[Event],
     owners: Sequence[str],
-    before: set[str],
+    states: dict[str, profiles.State],
     marks: dict[str, tuple[str, bool]],
 ) -> set[str]:
     """Fold a resolved batch into its profiles; return profiles that need a replay."""
+    before = set(states)
     touched = {graph.final(pid) for pid in before} | set(owners)
-    states = profiles.load_states(conn, before)
     for merge in graph.merges:
         loser = states.pop(merge.loser, None) or profiles.empty_state()
         states[merge.winner] = profiles.merge_states(
@@ -220,36 +223,20 @@ def _count_products(conn: Connection, batch: Sequence[Event]) -> None:
 
 
 def bump_product_stats(conn: Connection, views: dict[str, int], purchases: dict[str, int]) -> None:
+    """Add view and purchase counts (one upsert; the same SQL on SQLite and PostgreSQL)."""
     ids = sorted(set(views) | set(purchases))
-    if not ids:
-        return
-    known = set()
-    for start in range(0, len(ids), 400):
-        chunk = ids[start : start + 400]
-        known |= set(
-            conn.execute(
-                select(product_stats.c.product_id).where(product_stats.c.product_id.in_(chunk))
-            ).scalars()
-        )
-    rows = [{"pid": i, "v": views.get(i, 0), "p": purchases.get(i, 0)} for i in ids]
-    old = [r for r in rows if r["pid"] in known]
-    new = [
-        {"product_id": r["pid"], "views": r["v"], "purchases": r["p"]}
-        for r in rows
-        if r["pid"] not in known
-    ]
-    if old:
-        conn.execute(
-            update(product_stats)
-            .where(product_stats.c.product_id == bindparam("pid"))
-            .values(
-                views=product_stats.c.views + bindparam("v"),
-                purchases=product_stats.c.purchases + bindparam("p"),
-            ),
-            old,
-        )
-    if new:
-        conn.execute(insert(product_stats), new)
+    bulk_sql(
+        conn,
+        "INSERT INTO product_stats (product_id, views, purchases) VALUES ({mark}, {mark}, {mark}) "
+        "ON CONFLICT (product_id) DO UPDATE SET views = product_stats.views + excluded.views, "
+        "purchases = product_stats.purchases + excluded.purchases",
+        product_stats,
+        ["product_id", "views", "purchases"],
+        [
+            {"product_id": i, "views": views.get(i, 0), "purchases": purchases.get(i, 0)}
+            for i in ids
+        ],
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -136,6 +136,15 @@ def bulk_update(conn: Connection, table: Table, key: str, rows: list[dict[str, A
     conn.exec_driver_sql(sql, _params(conn, table, [*columns, key], rows))
 
 
+def bulk_sql(
+    conn: Connection, sql: str, table: Table, columns: list[str], rows: list[dict[str, Any]]
+) -> None:
+    """Run ``sql`` (placeholders written ``{mark}``) once per row, values converted for
+    ``table``'s column types in the order ``columns`` gives."""
+    if rows:
+        conn.exec_driver_sql(sql.format(mark=_mark(conn)), _params(conn, table, columns, rows))
+
+
 def _mark(conn: Connection) -> str:
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
