@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 import phonenumbers
-from sqlalchemy import Connection, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from monogram.core.clock import now
 from monogram.core.errors import NotFound, ValidationError
@@ -307,14 +307,20 @@ def load_graph(conn: Connection, config: IdentityConfig, keys: Iterable[IdKey]) 
 
 
 def _rows_for_keys(conn: Connection, keys: set[IdKey]) -> Iterator[Any]:
-    ordered = sorted(keys)
-    for start in range(0, len(ordered), CHUNK):
-        chunk = ordered[start : start + CHUNK]
-        yield from conn.execute(
-            select(identifiers.c.profile_id).where(
-                tuple_(identifiers.c.type, identifiers.c.value).in_(chunk)
+    # One query per type, "type = ? AND value IN (...)", so the primary key serves it: SQLite
+    # scans the whole table for a row-value IN over (type, value).
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for kind, value in keys:
+        by_type[kind].append(value)
+    for kind, values in sorted(by_type.items()):
+        values.sort()
+        for start in range(0, len(values), CHUNK):
+            yield from conn.execute(
+                select(identifiers.c.profile_id).where(
+                    identifiers.c.type == kind,
+                    identifiers.c.value.in_(values[start : start + CHUNK]),
+                )
             )
-        )
 
 
 def rows_for_profiles(conn: Connection, profile_ids: Iterable[str]) -> Iterator[Any]:

@@ -158,8 +158,8 @@ identity_refusals = Table(
     Column("at", Ts, nullable=False),
     Column("profile_id", ProfileId, nullable=False, index=True),
     Column("other_profile_id", ProfileId, nullable=False, index=True),
-    Column("identifier", String(600), nullable=False),
-    Column("other_identifier", String(600), nullable=False),
+    Column("identifier", String(600), nullable=False, index=True),
+    Column("other_identifier", String(600), nullable=False, index=True),
     Column("message_id", String(255), nullable=False),
     Column("reason", Text, nullable=False),
 )
