@@ -15,7 +15,8 @@ from monogram.workspace import Workspace, open_workspace
 
 def machine() -> str:
     cpus = os.cpu_count()
-    return f"{platform.processor() or platform.machine()}, {cpus} cores, Python {platform.python_version()}"
+    arch = platform.processor() or platform.machine()
+    return f"{arch}, {cpus} cores, Python {platform.python_version()}"
 
 
 def fresh_workspace(url: str | None = None) -> Workspace:
@@ -48,7 +49,7 @@ def synthetic_people(people: int, seed: int = 1) -> Iterator[dict[str, Any]]:
         user, a1, a2 = f"u{n}", f"a{n}-1", f"a{n}-2"
         at = start + timedelta(minutes=rng.randint(0, 60 * 24 * 600))
 
-        def stamp(minutes: int) -> str:
+        def stamp(minutes: int, at: datetime = at) -> str:
             return (at + timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
 
         category = rng.choice(categories)

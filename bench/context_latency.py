@@ -48,7 +48,8 @@ def main(people: int = 100_000, calls: int = 2000) -> None:
     p99 = timings[int(len(timings) * 0.99) - 1]
     print(f"machine: {machine()}; store: sqlite; {people:,} profiles, {len(defined)} segments")
     print(
-        f"context assembly over {calls:,} calls: p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {timings[-1]:.2f} ms"
+        f"context assembly over {calls:,} calls: p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
+        f"max {timings[-1]:.2f} ms"
     )
 
 

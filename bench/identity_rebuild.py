@@ -33,7 +33,8 @@ def main(people: int = 250_000) -> None:
     seconds = time.perf_counter() - started
     print(f"machine: {machine()}; store: sqlite")
     print(
-        f"loaded {events:,} events ({ids:,} identifiers) in {loaded:.1f} s ({events / loaded:,.0f} events/s)"
+        f"loaded {events:,} events ({ids:,} identifiers) in {loaded:.1f} s "
+        f"({events / loaded:,.0f} events/s)"
     )
     print(
         f"identity rebuild: {ids:,} identifiers, {report.profiles_after:,} profiles, "

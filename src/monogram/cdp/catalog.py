@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,8 +200,6 @@ def cached_catalog(conn: Connection) -> tuple[dict[str, Product], dict[str, floa
         stats = {
             r.product_id: r.views + 5 * r.purchases for r in conn.execute(select(product_stats))
         }
-        import math
-
         top = max((math.log1p(v) for v in stats.values()), default=0.0) or 1.0
         popularity = {pid: round(math.log1p(stats.get(pid, 0)) / top, 4) for pid in catalog}
         _cache.update(key=key, catalog=catalog, popularity=popularity, reads=0)
