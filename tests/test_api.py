@@ -182,3 +182,33 @@ def test_health_catalog_and_segments(api: Api) -> None:
     members = api.client.get("/v1/segments/vip/members", headers=basic(api.read)).json()
     assert members == {"segment": "vip", "count": 0, "profile_ids": []}
     assert api.client.get("/v1/segments/nope/members", headers=basic(api.read)).status_code == 404
+
+
+def test_consent_through_the_api_is_logged_and_applied(api: Api) -> None:
+    post(
+        api,
+        "/v1/identify",
+        {"userId": "u7", "traits": {"consent": {"email_marketing": True}}},
+        api.write,
+    )
+    response = api.client.post(
+        "/v1/profiles/user_id:u7/consent",
+        json={
+            "consent": {"email_marketing": False, "sms_marketing": True},
+            "source": "preference-centre",
+        },
+        headers=basic(api.write),
+    )
+    assert response.status_code == 200, response.text
+    consent = response.json()["consent"]
+    assert consent["email_marketing"]["granted"] is False
+    assert consent["email_marketing"]["source"] == "preference-centre"
+    bad = api.client.post(
+        "/v1/profiles/user_id:u7/consent",
+        json={"consent": {"telepathy": True}},
+        headers=basic(api.write),
+    )
+    assert bad.status_code == 400 and "consent.telepathy" in bad.json()["message"]
+    profile = api.client.get("/v1/profiles/user_id:u7", headers=basic(api.read)).json()
+    assert profile["consent"]["sms_marketing"]["granted"] is True
+    assert "email_marketing" not in profile["trait_sources"]

@@ -54,6 +54,7 @@ def require(scope: Scope) -> Any:
 
 
 ReadKey = Annotated[ApiKey, require("read")]
+WriteKey = Annotated[ApiKey, require("write")]
 AdminKey = Annotated[ApiKey, require("admin")]
 
 

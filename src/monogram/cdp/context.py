@@ -138,6 +138,7 @@ def profile_view(
             for i in identity.identifiers_for(conn, profile_id)
         ],
         "traits": facts.traits,
+        "trait_sources": profiles.trait_sources(state),
         "computed": computed,
         "lifecycle_stage": computed["lifecycle_stage"],
         "segments": segments.segments_of(facts, defined.values(), config),

@@ -12,7 +12,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, delete, or_, select
 
-from monogram.cdp import context, identity, segments
+from monogram.cdp import context, identity, profiles, segments, unify
+from monogram.core.errors import ValidationError
 from monogram.core.settings import ProjectConfig
 from monogram.store import Store
 from monogram.store.tables import (
@@ -113,6 +114,38 @@ def erase(store: Store, ref: str) -> dict[str, int]:
 
 
 FIELDS = {"user_id": "userId", "anonymous_id": "anonymousId", "email": "email", "phone": "phone"}
+
+
+def record_consent(
+    store: Store, config: ProjectConfig, ref: str, consent: dict[str, bool], source: str
+) -> dict[str, Any]:
+    """Record consent for a known person as a ``Consent Updated`` event (so rebuilds keep it).
+
+    Returns the person's consent afterwards.
+    """
+    with store.read() as conn:
+        profile_id = context.resolve(conn, ref)
+        keys = dict(_keys(conn, profile_id))
+    if "user_id" in keys:
+        ids: dict[str, Any] = {"userId": keys["user_id"]}
+    elif "anonymous_id" in keys:
+        ids = {"anonymousId": keys["anonymous_id"]}
+    else:
+        kind, value = identity.parse_key(ref)
+        ids = {"anonymousId": f"{kind}:{value}"}
+    event = {
+        "type": "track",
+        "event": "Consent Updated",
+        **ids,
+        "properties": {"consent": consent, "source": source},
+        "context": {"library": {"name": "monogram-api"}},
+    }
+    report = unify.ingest_batch(store, config, [event], source="consent-api")
+    if report.rejected:
+        raise ValidationError("consent not recorded:", report.rejected[0].errors)
+    with store.read() as conn:
+        state = context.load_state(conn, context.resolve(conn, ref))
+    return profiles.consent_view(state)
 
 
 def _mentions(column: Any, keys: list[identity.IdKey]) -> Any:

@@ -147,12 +147,14 @@ def _fold_track(state: State, event: Any, stamp: str, config: ProjectConfig) -> 
 
 
 def _fold_consent_event(state: State, props: dict[str, Any], stamp: str) -> None:
+    given = props.get("source")
+    source: str = given if isinstance(given, str) else "Consent Updated"
     if isinstance(props.get("purpose"), str):
-        _set_consent(state, props["purpose"], props.get("granted"), stamp, "Consent Updated")
+        _set_consent(state, props["purpose"], props.get("granted"), stamp, source[:64])
     for bucket in ("consent", "consents"):
         if isinstance(props.get(bucket), dict):
             for purpose, granted in props[bucket].items():
-                _set_consent(state, str(purpose), granted, stamp, "Consent Updated")
+                _set_consent(state, str(purpose), granted, stamp, source[:64])
 
 
 def _fold_order(state: State, event: Any, stamp: str, config: ProjectConfig) -> None:
@@ -408,6 +410,15 @@ def _best_hour(state: State) -> int | None:
 
 def plain_traits(state: State) -> dict[str, Any]:
     return {key: entry[0] for key, entry in sorted(state["traits"].items())}
+
+
+def trait_sources(state: State) -> dict[str, dict[str, str]]:
+    """When each trait was last set, and by which event (the latest one wins)."""
+    out = {}
+    for key, entry in sorted(state["traits"].items()):
+        at, _, message_id = entry[1].partition("|")
+        out[key] = {"updated_at": at, "message_id": message_id}
+    return out
 
 
 def consent_view(state: State) -> dict[str, dict[str, Any]]:

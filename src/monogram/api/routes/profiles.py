@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from monogram.api.deps import AdminKey, ReadKey, WorkspaceDep
+from monogram.api.deps import AdminKey, ReadKey, WorkspaceDep, WriteKey
 from monogram.cdp import context, privacy
 from monogram.cdp.context import CustomerContext
+from monogram.core.errors import FieldError, ValidationError
 
 router = APIRouter(prefix="/v1/profiles", tags=["profiles"])
 
@@ -43,6 +45,36 @@ async def get_context(
             )
 
     return await run_in_threadpool(load)
+
+
+class ConsentChange(BaseModel):
+    """Consent decisions to record, by purpose (``{"email_marketing": false}``)."""
+
+    consent: dict[str, bool] = Field(min_length=1)
+    source: str = Field(default="api", max_length=64)
+
+
+@router.post("/{ref}/consent")
+async def set_consent(
+    ref: str, change: ConsentChange, workspace: WorkspaceDep, _key: WriteKey
+) -> dict[str, Any]:
+    """Record consent for this person (as a ``Consent Updated`` event in the log)."""
+    unknown = sorted(set(change.consent) - set(workspace.config.consent_purposes))
+    if unknown:
+        known = ", ".join(workspace.config.consent_purposes)
+        raise ValidationError(
+            "invalid consent:",
+            [FieldError(f"consent.{p}", f"unknown purpose (known: {known})") for p in unknown],
+        )
+    consent = await run_in_threadpool(
+        privacy.record_consent,
+        workspace.store,
+        workspace.config,
+        ref,
+        change.consent,
+        change.source,
+    )
+    return {"success": True, "consent": consent}
 
 
 @router.get("/{ref}/export")
