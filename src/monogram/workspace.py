@@ -13,6 +13,9 @@ from importlib import resources
 from pathlib import Path
 
 from monogram.cdp.segments import Segment, load_segments
+from monogram.content.brand import BrandKit, load_brand
+from monogram.content.llm import LanguageModel, make_model
+from monogram.content.placements import Placement, load_placements
 from monogram.core.settings import PROJECT_FILE, ProjectConfig, Settings, load_project_config
 from monogram.store import Store, migrate
 
@@ -25,6 +28,7 @@ class Workspace:
     config: ProjectConfig
     store: Store
     _segments: tuple[tuple[tuple[str, int], ...], dict[str, Segment]] | None = None
+    _model: LanguageModel | None = None
 
     @property
     def home(self) -> Path:
@@ -46,6 +50,22 @@ class Workspace:
             self._segments = (stamp, load_segments(folder))
         return self._segments[1]
 
+    def brand(self) -> BrandKit:
+        return load_brand(self.home / "brand.yaml")
+
+    def placements(self) -> dict[str, Placement]:
+        return load_placements(self.home / "placements")
+
+    def model(self) -> LanguageModel:
+        """The configured language model, loaded once per workspace."""
+        if self._model is None:
+            self._model = make_model(self.config.llm)
+        return self._model
+
+    def use_model(self, model: LanguageModel) -> None:
+        """Use this model instance (tests, benchmarks, a shared server-side model)."""
+        self._model = model
+
     def close(self) -> None:
         self.store.dispose()
 
@@ -65,18 +85,19 @@ def write_project_files(target: Path, *, overwrite: bool) -> list[Path]:
     """Copy the editable project files (``monogram.yaml``, ``segments/``) into ``target``."""
     target.mkdir(parents=True, exist_ok=True)
     written = []
-    for name in (PROJECT_FILE,):
+    for name in (PROJECT_FILE, "brand.yaml"):
         dest = target / name
         if overwrite or not dest.exists():
             dest.write_text((DEFAULTS / name).read_text(encoding="utf-8"), encoding="utf-8")
             written.append(dest)
-    seg_dir = target / "segments"
-    if overwrite or not seg_dir.exists():
-        seg_dir.mkdir(exist_ok=True)
-        for entry in (DEFAULTS / "segments").iterdir():
-            if entry.name.endswith(".yaml"):
-                dest = seg_dir / entry.name
-                with resources.as_file(entry) as src:
-                    shutil.copyfile(src, dest)
-                written.append(dest)
+    for folder in ("segments", "placements"):
+        dest_dir = target / folder
+        if overwrite or not dest_dir.exists():
+            dest_dir.mkdir(exist_ok=True)
+            for entry in (DEFAULTS / folder).iterdir():
+                if entry.name.endswith(".yaml"):
+                    dest = dest_dir / entry.name
+                    with resources.as_file(entry) as src:
+                        shutil.copyfile(src, dest)
+                    written.append(dest)
     return written

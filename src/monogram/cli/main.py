@@ -10,6 +10,7 @@ import typer
 from monogram import demo as demo_mod
 from monogram.cdp import context, segments
 from monogram.cli import catalog, identity, ingest, keys, privacy, profiles
+from monogram.cli import generate as generate_cli
 from monogram.cli import segments as segments_cli
 from monogram.cli.common import console, new_app, print_json, progress_bar, workspace
 from monogram.core.settings import Settings
@@ -25,6 +26,9 @@ app.add_typer(identity.app, name="identity")
 app.add_typer(profiles.app, name="profiles")
 app.add_typer(segments_cli.app, name="segments")
 app.add_typer(privacy.app, name="privacy")
+app.add_typer(generate_cli.placements_app, name="placements")
+app.command("generate")(generate_cli.generate)
+app.command("preview")(generate_cli.preview)
 
 
 @app.command("init")

