@@ -67,7 +67,8 @@ class BrandKit(_Strict):
 
     def system_prompt(self) -> str:
         """Short and fixed, so its KV cache is reused across customers."""
-        lines = [f"You write marketing copy for {self.name}. {self.description}".strip()]
+        name = self.name if self.name.endswith(".") else f"{self.name}."
+        lines = [f"You write marketing copy for {name} {self.description}".strip()]
         lines += [f"- {rule}" for rule in [*self.voice, *self.tone]]
         if self.avoid_words:
             lines.append(f"- Never use these words: {', '.join(self.avoid_words)}.")

@@ -82,37 +82,65 @@ class OpenAIModel:
         self.breaker = CircuitBreaker(breaker_failures, breaker_cooldown_s)
         self._loop_state = threading.local()
 
-    def _client(self) -> openai.AsyncOpenAI:
+    def _new_client(self) -> openai.AsyncOpenAI:
+        return openai.AsyncOpenAI(
+            base_url=self.base_url, api_key=self._api_key, timeout=self.timeout_s, max_retries=0
+        )
+
+    def _session(self) -> tuple[openai.AsyncOpenAI, asyncio.Semaphore]:
         # One client and semaphore per event loop: asyncio objects belong to the loop they
-        # were made in.
+        # were made in. ``aclose`` closes the current loop's client.
         loop = asyncio.get_running_loop()
         state = getattr(self._loop_state, "state", None)
         if state is None or state[0] is not loop:
-            client = openai.AsyncOpenAI(
-                base_url=self.base_url, api_key=self._api_key, timeout=self.timeout_s, max_retries=0
-            )
-            state = (loop, client, asyncio.Semaphore(self.concurrency))
+            state = (loop, self._new_client(), asyncio.Semaphore(self.concurrency))
             self._loop_state.state = state
-        return state[1]
+        return state[1], state[2]
 
-    def _semaphore(self) -> asyncio.Semaphore:
-        self._client()
-        semaphore: asyncio.Semaphore = self._loop_state.state[2]
-        return semaphore
+    async def aclose(self) -> None:
+        state = getattr(self._loop_state, "state", None)
+        if state is not None:
+            self._loop_state.state = None
+            await state[1].close()
+            await asyncio.sleep(0.01)
 
     def complete(self, messages: list[Message], options: GenerationOptions) -> list[Completion]:
-        return _run(self.acomplete(messages, options))
+        async def once() -> list[Completion]:
+            try:
+                async with self._new_client() as client:
+                    session = (client, asyncio.Semaphore(self.concurrency))
+                    return await self._candidates(session, messages, options)
+            finally:
+                await asyncio.sleep(0.01)  # let closed connections finish before the loop ends
+
+        return _run(once())
 
     async def acomplete(
         self, messages: list[Message], options: GenerationOptions
     ) -> list[Completion]:
-        """Candidates are separate requests (many servers ignore ``n``), run concurrently."""
+        """For callers in an event loop; candidates run concurrently under the limit."""
+        return await self._candidates(self._session(), messages, options)
+
+    async def _candidates(
+        self,
+        session: tuple[openai.AsyncOpenAI, asyncio.Semaphore],
+        messages: list[Message],
+        options: GenerationOptions,
+    ) -> list[Completion]:
+        # Candidates are separate requests: many servers ignore ``n``.
         seeds = [None if options.seed is None else options.seed + i for i in range(options.n)]
-        return list(await asyncio.gather(*(self._one(messages, options, s) for s in seeds)))
+        return list(
+            await asyncio.gather(*(self._one(session, messages, options, s) for s in seeds))
+        )
 
     async def _one(
-        self, messages: list[Message], options: GenerationOptions, seed: int | None
+        self,
+        session: tuple[openai.AsyncOpenAI, asyncio.Semaphore],
+        messages: list[Message],
+        options: GenerationOptions,
+        seed: int | None,
     ) -> Completion:
+        client, semaphore = session
         self.breaker.check()
         kwargs: dict[str, Any] = {
             "model": self.model_id,
@@ -133,8 +161,8 @@ class OpenAIModel:
         for attempt in range(self.retries + 1):
             started = time.perf_counter()
             try:
-                async with self._semaphore():
-                    response = await self._client().chat.completions.create(**kwargs)
+                async with semaphore:
+                    response = await client.chat.completions.create(**kwargs)
             except RETRYABLE as exc:
                 last = exc
                 self.breaker.record(False)
