@@ -207,3 +207,30 @@ def test_every_command_is_documented() -> None:
     assert "identity unmerge" in commands and "ingest replay" in commands
     missing = [c for c in commands if f"monogram {c}" not in docs]
     assert not missing, f"document these in docs/cli.md: {missing}"
+
+
+def test_generate_and_preview_with_the_configured_model(cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "monogram.yaml").write_text("llm: {backend: fake}\n")
+    catalog_file = tmp_path / "catalog.jsonl"
+    samples.write_jsonl(catalog_file, samples.catalog())
+    run(cli, "catalog", "import", str(catalog_file))
+    run(cli, "ingest", str(write_events(tmp_path / "e.jsonl")), "-q")
+    body = as_json(run(cli, "generate", "--placement", "email", "--customer", "user_id:42", "--json"))
+    assert {"customer", "placement", "strategy", "elements", "provenance"} <= set(body)
+    assert body["elements"]["greeting"] == {**body["elements"]["greeting"], "text": "Hi Maya,", "source": "locked"}
+    assert body["elements"]["subject"]["source"] == "generated"
+    assert body["provenance"]["model"] == "fake"
+    listed = as_json(run(cli, "placements", "list", "--json"))
+    assert {p["name"] for p in listed} >= {"email", "ad", "support_reply"}
+    bad = run(cli, "generate", "--placement", "emial", "--customer", "user_id:42", ok=False)
+    assert bad.exit_code == 1 and "no placement named 'emial'" in bad.stderr
+    hostile = tmp_path / "hostile.jsonl"
+    hostile.write_bytes(orjson.dumps(ev("identify", "2026-11-12T00:00:00Z", userId="42",
+                                        traits={"first_name": "<script>x()</script>"})))
+    run(cli, "ingest", str(hostile), "-q")
+    page = tmp_path / "preview.html"
+    run(cli, "preview", "email", "--sample", "3", "-o", str(page))
+    html = page.read_text()
+    assert "user_id:42" in html and "&lt;script&gt;x()&lt;/script&gt;" in html
+    assert "<script" not in html

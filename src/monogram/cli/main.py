@@ -115,6 +115,7 @@ def demo(
         )
         _show_segments(ws)
         _show_examples(ws)
+        _show_generation(ws, ["user_id:cust-00001", "user_id:cust-00004", "user_id:cust-00007"])
     console.print(
         "\nnext: `monogram profiles show user_id:cust-00001`, `monogram serve`, "
         "`monogram segments list`"
@@ -148,6 +149,32 @@ def _show_examples(ws: Workspace) -> None:
                 console.print(
                     f"  email context withheld: missing consent {', '.join(built.missing_consent)}"
                 )
+
+
+def _show_generation(ws: Workspace, refs: list[str]) -> None:
+    """Write the email placement for a few customers with the configured (bundled) model."""
+    from monogram.pipeline import personalize
+
+    console.print(f"\n[bold]generated email[/] (model: {ws.config.llm.backend})")
+    counts = {"generated": 0, "fallback": 0}
+    started = time.perf_counter()
+    for ref in refs:
+        draft = personalize(ws, ref, "email", strategy="warm")
+        console.print(f"[bold]{ref}[/]")
+        for element in draft.elements.values():
+            if element.source == "locked":
+                continue
+            counts[element.source] += 1
+            note = f"  [dim]({element.reason})[/]" if element.reason else ""
+            console.print(f"  {element.name:<10} \\[{element.source}] ", end="")
+            console.print(element.text, markup=False, end="")
+            console.print(note)
+    total = sum(counts.values())
+    console.print(
+        f"{counts['generated']} of {total} elements generated, {counts['fallback']} fell back "
+        f"to approved copy, in {time.perf_counter() - started:.1f} s. "
+        "The bundled model is tiny; the quality gate decides what may be sent."
+    )
 
 
 def main() -> None:

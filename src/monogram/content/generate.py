@@ -33,6 +33,7 @@ LABEL = re.compile(
     re.IGNORECASE,
 )
 QUOTES = "\"'`\u201c\u201d\u2018\u2019\u00ab\u00bb"
+PLACEHOLDER = re.compile(r"\[(?:[A-Z][A-Za-z' ]{1,30}|your [a-z ]{1,30})\]")
 RESIDUE = ("<<<", ">>>", "DATA>>>", "{{", "}}", "{%", "<|im_", "<|")
 
 
@@ -103,6 +104,9 @@ def unusable(text: str, element: GeneratedElement) -> str | None:
     for marker in RESIDUE:
         if marker in text:
             return f"template or prompt residue {marker!r} in the output"
+    placeholder = PLACEHOLDER.search(text)
+    if placeholder:
+        return f"unfilled placeholder {placeholder.group(0)!r} in the output"
     return None
 
 
