@@ -46,6 +46,8 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/ingest_http.py
 	$(BIN)/python bench/identity_rebuild.py
 	$(BIN)/python bench/context_latency.py
+	$(BIN)/python bench/generation.py
+	$(BIN)/python bench/openai_backend.py
 
 clean:
 	rm -rf $(VENV) .monogram .pytest_cache .mypy_cache .ruff_cache
