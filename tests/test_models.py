@@ -155,3 +155,19 @@ def test_circuit_breaker_fails_fast_when_the_server_is_down() -> None:
         model.complete(MESSAGES, GenerationOptions(max_tokens=4))
     with pytest.raises(ModelUnavailable, match="circuit open"):
         model.complete(MESSAGES, GenerationOptions(max_tokens=4))
+
+
+def test_structured_output_follows_the_schema(bundled: LlamaCppModel) -> None:
+    import json
+
+    schema = {
+        "type": "object",
+        "properties": {"subject": {"type": "string"}},
+        "required": ["subject"],
+    }
+    options = GenerationOptions(max_tokens=40, seed=1, temperature=0.5, json_schema=schema)
+    result = bundled.complete(
+        [{"role": "system", "content": "Reply in JSON."}, MESSAGES[1]], options
+    )[0]
+    parsed = json.loads(result.text)
+    assert isinstance(parsed["subject"], str)
