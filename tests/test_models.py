@@ -162,12 +162,12 @@ def test_structured_output_follows_the_schema(bundled: LlamaCppModel) -> None:
 
     schema = {
         "type": "object",
-        "properties": {"subject": {"type": "string"}},
+        "properties": {"subject": {"type": "string", "maxLength": 60}},
         "required": ["subject"],
     }
-    options = GenerationOptions(max_tokens=40, seed=1, temperature=0.5, json_schema=schema)
+    options = GenerationOptions(max_tokens=64, seed=1, temperature=0.5, json_schema=schema)
     result = bundled.complete(
         [{"role": "system", "content": "Reply in JSON."}, MESSAGES[1]], options
     )[0]
     parsed = json.loads(result.text)
-    assert isinstance(parsed["subject"], str)
+    assert isinstance(parsed["subject"], str) and len(parsed["subject"]) <= 60
