@@ -18,6 +18,7 @@ from monogram.content.placements import GeneratedElement, LockedElement, Placeme
 from monogram.content.prompts import clean_text
 from monogram.core.clock import iso, now
 from monogram.core.errors import ValidationError
+from monogram.quality import gate
 from monogram.workspace import Workspace
 
 
@@ -43,6 +44,7 @@ def personalize(
         source["input"] = inputs
         source["brand"] = ws.brand().name
         source["product"] = _product(conn, inputs, built)
+        facts = gate.load_facts(conn, source, profile_id)
     brand = ws.brand()
     elements: dict[str, ElementDraft] = {}
     model_id = None
@@ -50,7 +52,8 @@ def personalize(
         if isinstance(element, LockedElement):
             elements[element.name] = generate.locked(element.name, element.template, source)
             continue
-        elements[element.name] = _fill(ws, brand, spec, element, chosen, source, profile_id, built)
+        draft = _fill(ws, brand, spec, element, chosen, source, profile_id, built)
+        elements[element.name] = _gate(draft, brand, spec, element, source, facts)
         if elements[element.name].source == "generated" or elements[element.name].prompt_hash:
             model_id = ws.model().model_id
     return Draft(
@@ -108,6 +111,73 @@ def _fill(
     return generate.generate_element(
         ws.model(), ws.store, brand, spec, element, chosen, source, seed
     )
+
+
+def _gate(
+    draft: ElementDraft,
+    brand: Any,
+    spec: Placement,
+    element: GeneratedElement,
+    source: dict[str, Any],
+    facts: Any,
+) -> ElementDraft:
+    """Only generated text is gated; approved variants were checked by people."""
+    if draft.source != "generated":
+        return draft
+    candidates = [c for c in draft.candidates if generate.unusable(c, element) is None] or [
+        draft.text
+    ]
+    best, decisions = gate.choose(candidates, element, spec, brand, source, facts)
+    if best is None:
+        fallen = generate.fallback(element, source, f"quality gate: {gate.summary(decisions[0])}")
+        for name in (
+            "candidates",
+            "prompt_hash",
+            "template_hash",
+            "fields",
+            "prompt_tokens",
+            "completion_tokens",
+            "seconds",
+            "cached",
+            "seed",
+        ):
+            setattr(fallen, name, getattr(draft, name))
+        fallen.checks = decisions[0].as_dict()
+        return fallen
+    draft.text = best.text
+    draft.checks = best.as_dict()
+    draft.review, draft.review_reasons = best.review, best.review_reasons
+    return draft
+
+
+def check_text(
+    ws: Workspace,
+    text: str,
+    customer: str,
+    placement: str,
+    element: str | None = None,
+    inputs: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run the gate on any text as ``element`` of ``placement`` for ``customer``."""
+    spec = get_placement(ws.placements(), placement)
+    generated = spec.generated()
+    chosen = (
+        generated[0] if element is None else next((e for e in generated if e.name == element), None)
+    )
+    if chosen is None:
+        names = ", ".join(e.name for e in generated)
+        raise ValidationError(
+            f"placement {placement!r} has no generated element {element!r} ({names})"
+        )
+    with ws.store.read() as conn:
+        profile_id = context.resolve(conn, customer)
+        built = context.customer_context(conn, ws.config, ws.segments(), profile_id, spec.purpose)
+        source = built.model_dump(mode="json", exclude_none=True)
+        source["input"] = _check_inputs(spec, inputs or {}) if inputs else {}
+        source["product"] = _product(conn, inputs or {}, built)
+        facts = gate.load_facts(conn, source, profile_id)
+    decision = gate.evaluate(text, chosen, spec, ws.brand(), source, facts)
+    return {"element": chosen.name, **decision.as_dict(), "seconds": round(decision.seconds, 4)}
 
 
 def _check_inputs(spec: Placement, inputs: dict[str, Any]) -> dict[str, Any]:

@@ -126,3 +126,28 @@ def show_placement(name: str, json_out: bool = typer.Option(False, "--json")) ->
     with workspace() as ws:
         spec = get_placement(ws.placements(), name)
     print_json(spec.model_dump()) if json_out else console.print(spec.model_dump())
+
+
+def check(
+    text: str = typer.Option(..., "--text", help="the text to check"),
+    placement: str = typer.Option(..., "--placement"),
+    customer: str = typer.Option(..., "--customer", help="TYPE:VALUE"),
+    element: str = typer.Option(None, "--element", help="default: the first generated element"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Run the quality gate on any text, as one element of a placement for one customer."""
+    from monogram.pipeline import check_text
+
+    with workspace() as ws:
+        body = check_text(ws, text, customer, placement, element)
+    if json_out:
+        print_json(body)
+        return
+    verdict = "[green]passed[/]" if body["passed"] else "[red]failed[/]"
+    console.print(f"{verdict} as {placement}.{body['element']} (score {body['score']:.2f})")
+    for item in body["checks"]:
+        mark = "ok  " if item["passed"] else "FAIL"
+        console.print(f"  {mark} {item['name']:<12} {item['score']:.2f}", markup=False)
+        for reason in item["reasons"]:
+            span = f" ({reason['span']!r})" if reason["span"] else ""
+            console.print(f"         {reason['message']}{span}", markup=False)

@@ -29,6 +29,7 @@ app.add_typer(privacy.app, name="privacy")
 app.add_typer(generate_cli.placements_app, name="placements")
 app.command("generate")(generate_cli.generate)
 app.command("preview")(generate_cli.preview)
+app.command("check")(generate_cli.check)
 
 
 @app.command("init")

@@ -53,6 +53,9 @@ class ElementDraft:
     seconds: float = 0.0
     cached: bool = False
     seed: int | None = None
+    checks: dict[str, Any] | None = None  # the quality gate's decision on the text sent
+    review: bool = False
+    review_reasons: list[str] = field(default_factory=list)
 
 
 @dataclass

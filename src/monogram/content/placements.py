@@ -98,6 +98,43 @@ class Strategy(_Strict):
     rules: list[dict[str, str]] = Field(default_factory=list)
 
 
+CHECK_NAMES = (
+    "format",
+    "pii",
+    "compliance",
+    "brand_voice",
+    "grounding",
+    "toxicity",
+    "injection",
+    "relevance",
+)
+
+
+class GateConfig(_Strict):
+    """How the quality gate treats this placement's outputs."""
+
+    blocking: list[str] = Field(
+        default_factory=lambda: [c for c in CHECK_NAMES if c != "relevance"],
+        description="checks that must pass; the others only score",
+    )
+    review_band: float = Field(
+        default=0.05, ge=0, le=0.5, description="scores this close to a threshold go to review"
+    )
+    review_sample: float = Field(
+        default=0.0, ge=0, le=1, description="share of passing outputs sampled for QA review"
+    )
+    allow_sensitive: list[Literal["health", "finances", "age", "religion"]] = Field(
+        default_factory=list
+    )
+
+    @model_validator(mode="after")
+    def _known_checks(self) -> GateConfig:
+        unknown = sorted(set(self.blocking) - set(CHECK_NAMES))
+        if unknown:
+            raise ValueError(f"unknown checks {unknown}; known: {', '.join(CHECK_NAMES)}")
+        return self
+
+
 class Placement(_Strict):
     name: str = Field(pattern=NAME)
     description: str = ""
@@ -107,6 +144,7 @@ class Placement(_Strict):
     inputs: list[str] = Field(default_factory=list, description="per-call inputs, e.g. product_id")
     elements: list[Element] = Field(min_length=1)
     strategies: list[Strategy] = Field(min_length=1)
+    gate: GateConfig = Field(default_factory=GateConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> Placement:

@@ -1,0 +1,1 @@
+"""The quality gate: every output is checked before anyone sees it."""

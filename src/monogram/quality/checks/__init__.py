@@ -1,0 +1,91 @@
+"""Checks: one module each, one small protocol.
+
+A check looks at one element's text with what it needs to judge it (the element, placement,
+brand kit, this customer's context and the catalogue's facts) and returns a ``CheckResult``:
+a score in [0, 1], pass or fail, and reasons that point at the offending span.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from monogram.content.brand import BrandKit
+from monogram.content.placements import GeneratedElement, Placement
+
+
+@dataclass(frozen=True)
+class Reason:
+    message: str
+    span: str = ""
+    start: int = -1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"message": self.message, "span": self.span, "start": self.start}
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.span!r})" if self.span else self.message
+
+
+@dataclass
+class CheckResult:
+    name: str
+    passed: bool
+    score: float
+    reasons: list[Reason] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "passed": self.passed,
+            "score": round(self.score, 4),
+            "reasons": [r.as_dict() for r in self.reasons],
+        }
+
+
+@dataclass
+class Facts:
+    """What the catalogue and this customer's offers make true."""
+
+    prices: set[float] = field(default_factory=set)
+    product_names: set[str] = field(default_factory=set)
+    brands: set[str] = field(default_factory=set)
+    url_prefixes: set[str] = field(default_factory=set)
+    offer: dict[str, Any] = field(default_factory=dict)
+    other_names: set[str] = field(default_factory=set)
+
+
+@dataclass
+class CheckInput:
+    text: str
+    element: GeneratedElement
+    placement: Placement
+    brand: BrandKit
+    context: dict[str, Any]
+    facts: Facts
+
+
+class Check(Protocol):
+    name: str
+
+    def __call__(self, item: CheckInput) -> CheckResult: ...
+
+
+def find_all(pattern: re.Pattern[str], text: str, message: str) -> list[Reason]:
+    return [Reason(message, m.group(0), m.start()) for m in pattern.finditer(text)]
+
+
+def phrase_pattern(phrases: list[str]) -> re.Pattern[str] | None:
+    """Whole-word, case-insensitive match of any phrase (spaces match any whitespace/hyphen)."""
+    parts = [r"[\s\-]+".join(re.escape(w) for w in p.split()) for p in phrases if p.strip()]
+    if not parts:
+        return None
+    return re.compile(r"(?<![\w])(?:" + "|".join(parts) + r")(?![\w])", re.IGNORECASE)
+
+
+def result(name: str, reasons: list[Reason], *, soft: float = 0.0) -> CheckResult:
+    """Pass when there is no reason; the score falls with each reason."""
+    if not reasons:
+        return CheckResult(name, True, 1.0 - soft)
+    return CheckResult(name, False, max(0.0, 0.5 - 0.15 * (len(reasons) - 1)), reasons)

@@ -1,0 +1,116 @@
+"""Factual grounding: every price, percentage, discount, promo code, date, delivery promise,
+URL and product name must match the catalogue, the offer, or this customer's context."""
+
+from __future__ import annotations
+
+import re
+
+from monogram.quality.checks import CheckInput, CheckResult, Reason, result
+
+PRICE = re.compile(
+    r"(?:[$€£]|\bUSD\s?|\bEUR\s?)\s?(\d{1,5}(?:[.,]\d{1,2})?)|\b(\d{1,5}(?:\.\d{2})?)\s?(?:dollars|bucks|USD|EUR)\b",
+    re.I,
+)
+PERCENT = re.compile(r"\b(\d{1,3})\s?(?:%|per ?cent)", re.I)
+HALF_OFF = re.compile(r"\b(?:half[\s-]price|half off|buy one,? get one|bogo|\d+ for \d+)\b", re.I)
+FREE = re.compile(
+    r"\bfree\s+(?:shipping|delivery|returns?|gifts?|samples?|items?|pairs?|upgrades?)\b|\bfor free\b|\bon the house\b|\bcomplimentary\b|\bno charge\b",
+    re.I,
+)
+CODE = re.compile(
+    r"\b(?:code|coupon|promo(?:tion)?(?: code)?|voucher)\s*:?\s*([A-Z0-9][A-Z0-9-]{3,15})\b", re.I
+)
+DATE = re.compile(
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?\b"
+    r"|\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b|\b(?:ends?|until|till|expires?)\s+(?:on\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|tonight|midnight)\b",
+    re.I,
+)
+DELIVERY = re.compile(
+    r"\b(?:next|same)[\s-]day (?:delivery|shipping)\b|\bovernight (?:delivery|shipping)\b"
+    r"|\b(?:arrives?|delivered|ships?|shipped|get it)\b[^.!?]{0,25}\b(?:tomorrow|today|tonight|in \d+ (?:hours?|days?)|within \d+ (?:hours?|days?))\b"
+    r"|\b(?:guaranteed|fast|express) delivery\b",
+    re.I,
+)
+URL = re.compile(r"\bhttps?://[^\s)>\]]+|\bwww\.[^\s)>\]]+", re.I)
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", "."))
+
+
+class GroundingCheck:
+    name = "grounding"
+
+    def __call__(self, item: CheckInput) -> CheckResult:
+        text, facts, offer = item.text, item.facts, item.facts.offer
+        reasons: list[Reason] = []
+        for match in PRICE.finditer(text):
+            value = _number(match.group(1) or match.group(2))
+            if not any(
+                abs(value - p) < 0.011 or (value == int(value) and abs(round(p) - value) < 0.51)
+                for p in facts.prices
+            ):
+                reasons.append(
+                    Reason(
+                        "a price not in the catalogue or this customer's products",
+                        match.group(0),
+                        match.start(),
+                    )
+                )
+        for match in PERCENT.finditer(text):
+            if int(match.group(1)) != offer.get("discount_percent"):
+                reasons.append(
+                    Reason("a discount that is not in any offer", match.group(0), match.start())
+                )
+        for match in HALF_OFF.finditer(text):
+            reasons.append(Reason("a deal that is not in any offer", match.group(0), match.start()))
+        for match in FREE.finditer(text):
+            if not offer.get("free_shipping") or (
+                "ship" not in match.group(0).lower() and "deliver" not in match.group(0).lower()
+            ):
+                reasons.append(
+                    Reason("a free offer that does not exist", match.group(0), match.start())
+                )
+        for match in CODE.finditer(text):
+            if match.group(1).upper() != str(offer.get("code", "")).upper():
+                reasons.append(
+                    Reason("a promo code that is not in any offer", match.group(0), match.start())
+                )
+        for match in DATE.finditer(text):
+            if str(offer.get("ends", "")).lower() not in match.group(0).lower() or not offer.get(
+                "ends"
+            ):
+                reasons.append(
+                    Reason("a date no offer or order gives", match.group(0), match.start())
+                )
+        for match in DELIVERY.finditer(text):
+            reasons.append(
+                Reason("a delivery promise the brand does not make", match.group(0), match.start())
+            )
+        for match in URL.finditer(text):
+            url = match.group(0).rstrip(".,;:!?")
+            if not any(
+                url.startswith(prefix) or url.replace("www.", "https://", 1).startswith(prefix)
+                for prefix in facts.url_prefixes
+            ):
+                reasons.append(Reason("a link that is not the brand's", url, match.start()))
+        reasons += self._products(item)
+        return result(self.name, reasons)
+
+    def _products(self, item: CheckInput) -> list[Reason]:
+        """A brand name followed by capitalised words must name a real product."""
+        out = []
+        names = {n.lower() for n in item.facts.product_names}
+        for brand in item.facts.brands:
+            pattern = re.compile(
+                rf"\b{re.escape(brand)}((?:\s+(?:Pro|Lite|[A-Z][a-z]+)){{1,4}})", re.UNICODE
+            )
+            for match in pattern.finditer(item.text):
+                phrase = match.group(0).lower()
+                if not any(name.startswith(phrase) or phrase.startswith(name) for name in names):
+                    out.append(
+                        Reason(
+                            "a product that is not in the catalogue", match.group(0), match.start()
+                        )
+                    )
+        return out

@@ -1,0 +1,80 @@
+"""Toxicity: a bundled linear profanity model (alt-profanity-check), a lexicon of insults
+without swear words, embedding similarity to insult and identity-attack prototypes, and the
+brand's own deny-list; marketing idioms ("killer deal") are allowed."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import numpy as np
+
+from monogram.quality.checks import CheckInput, CheckResult, Reason, find_all, result
+from monogram.quality.embed import embed, embed_one
+
+IDIOMS = re.compile(
+    r"\bkiller (?:deals?|prices?|views?|looks?|app)\b|\bcrush(?:ing)? (?:it|your goals?|the trail|your pb)\b"
+    r"|\bsick (?:deals?|trails?|lines?)\b|\bbeast mode\b|\bslay(?:ing)? (?:it|the day)\b|\bto die for\b|\bdressed to kill\b",
+    re.I,
+)
+INSULTS = re.compile(
+    r"\b(?:stupid|idiot\w*|moron\w*|dumb\w*|loser\w*|pathetic|worthless|clueless|lazy|ugly|fat|disgusting|"
+    r"imbecile\w*|incompetent|useless|brainless|fool(?:s|ish)?|freak\w*|pig|slob|creep|trash|garbage)\b",
+    re.I,
+)
+PROTOTYPES = [
+    "you are stupid and worthless",
+    "only an idiot would buy this",
+    "people like you are pathetic",
+    "you are too fat and lazy to run",
+    "nobody wants someone as ugly as you",
+    "your kind is not welcome here",
+    "go back to where you came from",
+    "women are too weak for real hiking",
+    "old people are useless",
+    "you should be ashamed of yourself, loser",
+    "shut up and buy something for once",
+    "you clearly have no taste",
+]
+SIMILARITY_THRESHOLD = 0.86
+PROFANITY_THRESHOLD = 0.6
+
+
+@lru_cache(maxsize=1)
+def _prototypes() -> np.ndarray:
+    return embed(PROTOTYPES)
+
+
+def _profanity(texts: list[str]) -> list[float]:
+    from profanity_check import predict_prob
+
+    return [float(p) for p in predict_prob(texts)]
+
+
+class ToxicityCheck:
+    name = "toxicity"
+
+    def __call__(self, item: CheckInput) -> CheckResult:
+        masked = IDIOMS.sub(lambda m: "x" * len(m.group(0)), item.text)
+        reasons = find_all(INSULTS, masked, "an insult")
+        deny = [w for w in item.brand.avoid_words if w.lower() in ("idiot", "stupid")]
+        if deny:
+            reasons += find_all(
+                re.compile("|".join(map(re.escape, deny)), re.I), masked, "on the brand's deny-list"
+            )
+        profanity = _profanity([masked])[0]
+        if profanity >= PROFANITY_THRESHOLD:
+            reasons.append(Reason(f"profanity (model score {profanity:.2f})", item.text[:60]))
+        similarity = float(np.max(_prototypes() @ embed_one(masked)))
+        if similarity >= SIMILARITY_THRESHOLD:
+            reasons.append(
+                Reason(
+                    f"reads like an insult or identity attack (similarity {similarity:.2f})",
+                    item.text[:60],
+                )
+            )
+        score = 1.0 - max(profanity, max(0.0, (similarity - 0.7) / 0.3))
+        checked = result(self.name, reasons)
+        if checked.passed:
+            checked.score = max(0.0, min(1.0, score))
+        return checked
