@@ -48,6 +48,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/context_latency.py
 	$(BIN)/python bench/generation.py
 	$(BIN)/python bench/openai_backend.py
+	$(BIN)/python bench/quality.py
 
 clean:
 	rm -rf $(VENV) .monogram .pytest_cache .mypy_cache .ruff_cache

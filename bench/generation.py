@@ -87,7 +87,35 @@ def main(customers: int = 12) -> None:
         f"  raw llama-cpp-python, same calls: {raw_seconds:.1f} s "
         f"({tokens / raw_seconds:.0f} tokens/s); overhead {100 * (ours / raw_seconds - 1):+.1f}%"
     )
+    gate_report(drafts)
     prefix_gain(model.calls)
+
+
+def gate_report(drafts: list) -> None:  # type: ignore[type-arg]
+    """Share of generated elements that passed the gate, fell back, or went to review."""
+    from collections import Counter
+
+    outcome: Counter[str] = Counter()
+    failed_by: Counter[str] = Counter()
+    for draft in drafts:
+        for element in draft.elements.values():
+            if not element.prompt_hash:
+                continue
+            if element.source == "generated":
+                outcome["review" if element.review else "passed"] += 1
+            elif element.checks:
+                outcome["fallback: quality gate"] += 1
+                for check in element.checks["checks"]:
+                    if not check["passed"]:
+                        failed_by[check["name"]] += 1
+            else:
+                outcome["fallback: not usable"] += 1
+    total = sum(outcome.values())
+    shares = ", ".join(f"{k} {v} ({100 * v / total:.0f}%)" for k, v in outcome.most_common())
+    print(f"  gate outcome: {shares}")
+    print(
+        f"  failing checks: {', '.join(f'{k} {v}' for k, v in failed_by.most_common()) or 'none'}"
+    )
 
 
 def prefix_gain(calls: list[tuple[list[Message], GenerationOptions]]) -> None:
