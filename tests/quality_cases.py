@@ -103,12 +103,13 @@ BAD: dict[str, list[str]] = {
     ],
     "format": [
         "Subject: New running gear for you",
-        "\"Fresh trail picks for you\"",
+        '"Fresh trail picks for you"',
         "Hi [First Name], new gear is here",
         "New gear for you {{ first_name }}",
         "**New arrivals** for your next run",
         "",
-        "Fresh picks for your next run and the next and the next, because a subject line can go on far too long",
+        "Fresh picks for your next run and the next and the next, "
+        "because a subject line can go on far too long",
         "<|im_start|>assistant New gear",
     ],
     "injection": [

@@ -29,15 +29,25 @@ def shop(sqlite_workspace: Workspace) -> Workspace:
     from monogram.cdp import unify
     from tests.helpers import ev
 
-    unify.ingest_batch(sqlite_workspace.store, sqlite_workspace.config, [
-        ev("identify", userId="u9", traits={"first_name": "Brandi", "last_name": "Browning"}),
-    ], source="t")
+    unify.ingest_batch(
+        sqlite_workspace.store,
+        sqlite_workspace.config,
+        [
+            ev("identify", userId="u9", traits={"first_name": "Brandi", "last_name": "Browning"}),
+        ],
+        source="t",
+    )
     gate._names.clear()
     return sqlite_workspace
 
 
-def judge(ws: Workspace, text: str, placement: str = "email", element: str = "narrative",
-          inputs: dict[str, Any] | None = None) -> dict[str, Any]:
+def judge(
+    ws: Workspace,
+    text: str,
+    placement: str = "email",
+    element: str = "narrative",
+    inputs: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     return check_text(ws, fill(text), "user_id:u1", placement, element, inputs=inputs)
 
 
@@ -89,7 +99,8 @@ def test_the_gate_replaces_failing_output_and_keeps_the_reason(shop: Workspace) 
 
 def test_high_risk_placements_go_to_review(shop: Workspace) -> None:
     shop.use_model(FakeModel(lambda m, o: "Thanks for getting in touch. Your order is on its way."))
-    draft = personalize(shop, "user_id:u1", "support_reply", inputs={"message": "Where is my order?"})
+    message = {"message": "Where is my order?"}
+    draft = personalize(shop, "user_id:u1", "support_reply", inputs=message)
     reply = draft.elements["support_reply"]
     assert reply.source == "generated" and reply.review
     assert "high-risk" in reply.review_reasons[0]
