@@ -212,3 +212,31 @@ def test_consent_through_the_api_is_logged_and_applied(api: Api) -> None:
     profile = api.client.get("/v1/profiles/user_id:u7", headers=basic(api.read)).json()
     assert profile["consent"]["sms_marketing"]["granted"] is True
     assert "email_marketing" not in profile["trait_sources"]
+
+
+def test_review_queue_over_http(api: Api) -> None:
+    from monogram.content.llm.fake import FakeModel
+    from monogram.pipeline import personalize
+
+    post(api, "/v1/identify", {"userId": "u5", "traits": {"first_name": "Ola"}}, api.write)
+    api.ws.use_model(
+        FakeModel(lambda m, o: "Thanks for getting in touch. Your order is on its way.")
+    )
+    draft = personalize(api.ws, "user_id:u5", "support_reply", inputs={"message": "Where?"})
+    items = api.client.get("/v1/reviews", headers=basic(api.read)).json()
+    assert [i["message_id"] for i in items] == [draft.message_id]
+    decision = {"action": "edit", "reviewer": "kim", "text": "Your order left us today."}
+    denied = api.client.post(
+        f"/v1/reviews/{items[0]['review_id']}", json=decision, headers=basic(api.read)
+    )
+    assert denied.status_code == 403
+    done = api.client.post(
+        f"/v1/reviews/{items[0]['review_id']}", json=decision, headers=basic(api.admin)
+    )
+    assert done.status_code == 200 and done.json()["status"] == "edited"
+    again = api.client.post(
+        f"/v1/reviews/{items[0]['review_id']}", json=decision, headers=basic(api.admin)
+    )
+    assert again.status_code == 409
+    message = api.client.get(f"/v1/messages/{draft.message_id}", headers=basic(api.read)).json()
+    assert message["elements"]["support_reply"]["text"] == "Your order left us today."

@@ -245,3 +245,31 @@ def test_generate_and_preview_with_the_configured_model(cli: CliRunner, tmp_path
     html = page.read_text()
     assert "user_id:42" in html and "&lt;script&gt;x()&lt;/script&gt;" in html
     assert "<script" not in html
+
+
+def test_review_and_explain_commands(cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "monogram.yaml").write_text("llm: {backend: fake}\n")
+    run(cli, "ingest", str(write_events(tmp_path / "e.jsonl")), "-q")
+    body = as_json(
+        run(
+            cli,
+            "generate",
+            "--placement",
+            "support_reply",
+            "--customer",
+            "user_id:42",
+            "--input",
+            "message=Where is my order?",
+            "--json",
+        )
+    )
+    explained = as_json(run(cli, "explain", body["message_id"], "--json"))
+    assert explained["status"] == "review"
+    assert explained["elements"]["support_reply"]["checks"]["passed"] is True
+    items = as_json(run(cli, "review", "list", "--json"))
+    assert [i["element"] for i in items] == ["support_reply"]
+    run(cli, "review", "approve", str(items[0]["review_id"]), "--reviewer", "ola")
+    assert as_json(run(cli, "explain", body["message_id"], "--json"))["status"] == "ready"
+    again = run(cli, "review", "approve", str(items[0]["review_id"]), ok=False)
+    assert again.exit_code == 1 and "already approved" in again.stderr

@@ -104,3 +104,66 @@ def test_high_risk_placements_go_to_review(shop: Workspace) -> None:
     reply = draft.elements["support_reply"]
     assert reply.source == "generated" and reply.review
     assert "high-risk" in reply.review_reasons[0]
+
+
+def test_review_queue_approve_edit_reject_and_library(shop: Workspace) -> None:
+    from monogram.core.errors import ConflictError
+    from monogram.quality import review
+
+    shop.use_model(FakeModel(lambda m, o: "Thanks for getting in touch. Your order is on its way."))
+    first = personalize(shop, "user_id:u1", "support_reply", inputs={"message": "Where is it?"})
+    with shop.store.read() as conn:
+        pending = review.list_reviews(conn)
+        assert [p["message_id"] for p in pending] == [first.message_id]
+        assert review.explain(conn, first.message_id)["status"] == "review"
+    item = pending[0]["review_id"]
+    edited = review.decide(
+        shop.store, item, "edit", "sam", text="Thanks! Your parcel left our warehouse today."
+    )
+    assert (edited["original"], edited["edited"], edited["reviewer"]) == (
+        "Thanks for getting in touch. Your order is on its way.",
+        "Thanks! Your parcel left our warehouse today.",
+        "sam",
+    )
+    with pytest.raises(ConflictError, match="already edited"):
+        review.decide(shop.store, item, "approve", "kim")
+    with shop.store.read() as conn:
+        message = review.explain(conn, first.message_id)
+    assert message["status"] == "ready"
+    assert (
+        message["elements"]["support_reply"]["text"]
+        == "Thanks! Your parcel left our warehouse today."
+    )
+    variant = review.promote(shop.store, item)
+    shop.use_model(FakeModel(lambda m, o: "We cured your order, guaranteed"))  # fails the gate
+    second = personalize(shop, "user_id:u1", "support_reply", inputs={"message": "Hello?"})
+    assert second.elements["support_reply"].source == "fallback"
+    with shop.store.read() as conn:
+        library = review.with_library(conn, shop.placements()["support_reply"])
+    assert variant in [v.id for v in library.generated()[0].fallbacks]
+    shop.use_model(FakeModel(lambda m, o: "Thanks for waiting. Your order ships this week."))
+    third = personalize(shop, "user_id:u1", "support_reply", inputs={"message": "Any news?"})
+    with shop.store.read() as conn:
+        next_item = review.list_reviews(conn)[0]["review_id"]
+    review.decide(
+        shop.store, next_item, "reject", "sam", fallback_text="We will reply within a day."
+    )
+    with shop.store.read() as conn:
+        rejected = review.explain(conn, third.message_id)["elements"]["support_reply"]
+    assert (rejected["source"], rejected["text"]) == ("fallback", "We will reply within a day.")
+
+
+def test_erasing_a_customer_erases_messages_and_reviews(shop: Workspace) -> None:
+    from monogram.cdp import privacy
+    from monogram.quality import review
+
+    shop.use_model(FakeModel(lambda m, o: "Thanks for getting in touch. Your order is on its way."))
+    draft = personalize(shop, "user_id:u1", "support_reply", inputs={"message": "Where is it?"})
+    exported = privacy.export(shop.store, shop.config, shop.segments(), "user_id:u1")
+    assert [m["message_id"] for m in exported["messages"]] == [draft.message_id]
+    counts = privacy.erase(shop.store, "user_id:u1")
+    assert counts["messages"] == 2  # the message and its review item
+    with shop.store.read() as conn:
+        assert review.list_reviews(conn) == []
+        with pytest.raises(Exception, match="no message"):
+            review.explain(conn, draft.message_id)

@@ -18,7 +18,7 @@ from monogram.content.placements import GeneratedElement, LockedElement, Placeme
 from monogram.content.prompts import clean_text
 from monogram.core.clock import iso, now
 from monogram.core.errors import ValidationError
-from monogram.quality import gate
+from monogram.quality import gate, review
 from monogram.workspace import Workspace
 
 
@@ -29,11 +29,18 @@ def personalize(
     *,
     strategy: str | None = None,
     inputs: dict[str, Any] | None = None,
+    record: bool = True,
 ) -> Draft:
-    """Content for ``customer`` (``TYPE:VALUE``) on ``placement``, with provenance."""
+    """Content for ``customer`` (``TYPE:VALUE``) on ``placement``, with provenance.
+
+    With ``record`` (the default) the draft is stored as a message (see ``explain``) and the
+    elements the gate flagged open review items.
+    """
     spec = (
         placement if isinstance(placement, Placement) else get_placement(ws.placements(), placement)
     )
+    with ws.store.read() as conn:
+        spec = review.with_library(conn, spec)
     chosen = spec.strategy(strategy)
     inputs = _check_inputs(spec, inputs or {})
     started = time.perf_counter()
@@ -52,11 +59,11 @@ def personalize(
         if isinstance(element, LockedElement):
             elements[element.name] = generate.locked(element.name, element.template, source)
             continue
-        draft = _fill(ws, brand, spec, element, chosen, source, profile_id, built)
-        elements[element.name] = _gate(draft, brand, spec, element, source, facts)
+        filled = _fill(ws, brand, spec, element, chosen, source, profile_id, built)
+        elements[element.name] = _gate(filled, brand, spec, element, source, facts)
         if elements[element.name].source == "generated" or elements[element.name].prompt_hash:
             model_id = ws.model().model_id
-    return Draft(
+    draft = Draft(
         customer=customer,
         profile_id=profile_id,
         placement=spec.name,
@@ -84,6 +91,9 @@ def personalize(
         },
         context=source,
     )
+    if record:
+        draft.message_id = review.record(ws.store, draft)
+    return draft
 
 
 def _fill(

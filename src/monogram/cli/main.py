@@ -11,6 +11,7 @@ from monogram import demo as demo_mod
 from monogram.cdp import context, segments
 from monogram.cli import catalog, identity, ingest, keys, privacy, profiles
 from monogram.cli import generate as generate_cli
+from monogram.cli import review as review_cli
 from monogram.cli import segments as segments_cli
 from monogram.cli.common import console, new_app, print_json, progress_bar, workspace
 from monogram.core.settings import Settings
@@ -30,6 +31,8 @@ app.add_typer(generate_cli.placements_app, name="placements")
 app.command("generate")(generate_cli.generate)
 app.command("preview")(generate_cli.preview)
 app.command("check")(generate_cli.check)
+app.add_typer(review_cli.app, name="review")
+app.command("explain")(review_cli.explain)
 
 
 @app.command("init")

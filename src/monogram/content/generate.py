@@ -67,9 +67,11 @@ class Draft:
     elements: dict[str, ElementDraft]
     provenance: dict[str, Any]
     context: dict[str, Any] = field(default_factory=dict)
+    message_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "message_id": self.message_id,
             "customer": self.customer,
             "profile_id": self.profile_id,
             "placement": self.placement,

@@ -212,3 +212,50 @@ generations = Table(
     Column("completion_tokens", Integer, nullable=False),
     Column("created_at", Ts, nullable=False),
 )
+
+# A written message (draft) and everything needed to explain it later. Delivery adds its own
+# records; erasing a customer removes these with the rest.
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("created_at", Ts, nullable=False),
+    Column("profile_id", ProfileId, nullable=False, index=True),
+    Column("customer", String(600), nullable=False),
+    Column("placement", String(64), nullable=False),
+    Column("strategy", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # ready | review | rejected
+    Column("elements", Text, nullable=False),
+    Column("provenance", Text, nullable=False),
+)
+
+# One element a person must look at before the message may go out.
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=True),
+    Column("created_at", Ts, nullable=False),
+    Column("message_id", String(40), nullable=False, index=True),
+    Column("profile_id", ProfileId, nullable=False, index=True),
+    Column("placement", String(64), nullable=False),
+    Column("element", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | approved | edited | rejected
+    Column("reasons", Text, nullable=False),
+    Column("original", Text, nullable=False),
+    Column("edited", Text),
+    Column("reviewer", String(200)),
+    Column("note", Text),
+    Column("decided_at", Ts),
+)
+
+# Reviewed edits promoted into a placement's library of approved variants.
+approved_variants = Table(
+    "approved_variants",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("created_at", Ts, nullable=False),
+    Column("placement", String(64), nullable=False),
+    Column("element", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("review_id", BigInteger),
+)

@@ -1,0 +1,96 @@
+"""The review queue over HTTP, and message explanations."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from monogram.api.deps import AdminKey, ReadKey, WorkspaceDep
+from monogram.content.generate import eligible_variants
+from monogram.content.placements import GeneratedElement, get_placement
+from monogram.content.prompts import render_locked
+from monogram.quality import review
+
+router = APIRouter(tags=["reviews"])
+
+
+class Decision(BaseModel):
+    action: Literal["approve", "edit", "reject"]
+    reviewer: str = Field(min_length=1, max_length=200)
+    text: str | None = Field(default=None, description="the corrected text, for edit")
+    note: str | None = None
+    add_to_library: bool = False
+
+
+@router.get("/v1/reviews")
+async def list_reviews(
+    workspace: WorkspaceDep,
+    _key: ReadKey,
+    status: str = Query("pending"),
+    limit: int = Query(50, ge=1, le=1000),
+) -> list[dict[str, Any]]:
+    def load() -> list[dict[str, Any]]:
+        with workspace.store.read() as conn:
+            return review.list_reviews(conn, status, limit)
+
+    return await run_in_threadpool(load)
+
+
+@router.get("/v1/reviews/{review_id}")
+async def get_review(review_id: int, workspace: WorkspaceDep, _key: ReadKey) -> dict[str, Any]:
+    def load() -> dict[str, Any]:
+        with workspace.store.read() as conn:
+            return review.get_review(conn, review_id)
+
+    return await run_in_threadpool(load)
+
+
+@router.post("/v1/reviews/{review_id}")
+async def decide(
+    review_id: int, decision: Decision, workspace: WorkspaceDep, _key: AdminKey
+) -> dict[str, Any]:
+    """Approve, edit or reject one review item (admin scope)."""
+
+    def apply() -> dict[str, Any]:
+        fallback = None
+        if decision.action == "reject":
+            with workspace.store.read() as conn:
+                item = review.get_review(conn, review_id)
+            element = next(
+                e
+                for e in get_placement(workspace.placements(), item["placement"]).elements
+                if e.name == item["element"]
+            )
+            if isinstance(element, GeneratedElement):
+                variant = eligible_variants(element, [])[0]
+                fallback = render_locked(
+                    variant.text, {"brand": workspace.brand().name}, origin="fallback"
+                )
+        result = review.decide(
+            workspace.store,
+            review_id,
+            decision.action,
+            decision.reviewer,
+            text=decision.text,
+            note=decision.note,
+            fallback_text=fallback,
+        )
+        if decision.add_to_library:
+            result["library_variant"] = review.promote(workspace.store, review_id)
+        return result
+
+    return await run_in_threadpool(apply)
+
+
+@router.get("/v1/messages/{message_id}")
+async def explain(message_id: str, workspace: WorkspaceDep, _key: ReadKey) -> dict[str, Any]:
+    """Everything recorded about one message."""
+
+    def load() -> dict[str, Any]:
+        with workspace.store.read() as conn:
+            return review.explain(conn, message_id)
+
+    return await run_in_threadpool(load)

@@ -1,0 +1,245 @@
+"""Messages and the human review queue.
+
+Every draft ``personalize`` writes is recorded as a message with its elements, the gate's
+decisions and provenance, so ``monogram explain`` can answer for it later. Elements the gate
+flagged (high-risk placements, scores near a threshold, QA samples) become review items:
+reviewers approve, edit or reject them. Edits are kept as preference data (original, edited,
+reviewer, time) and can be promoted into the placement's library of approved variants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, delete, insert, select, update
+
+from monogram.cdp import identity, privacy
+from monogram.content.generate import Draft
+from monogram.content.placements import GeneratedElement, Placement, Variant
+from monogram.core.clock import now
+from monogram.core.errors import ConflictError, NotFound, ValidationError
+from monogram.core.ids import new_id
+from monogram.store import Store
+from monogram.store.tables import approved_variants, messages, reviews
+
+STATUSES = ("pending", "approved", "edited", "rejected")
+
+
+def record(store: Store, draft: Draft) -> str:
+    """Store a draft as a message; open a review item for each flagged element."""
+    message_id = new_id("msg")
+    flagged = [e for e in draft.elements.values() if e.review]
+    at = now()
+    with store.write() as conn:
+        conn.execute(
+            insert(messages).values(
+                id=message_id,
+                created_at=at,
+                profile_id=draft.profile_id,
+                customer=draft.customer,
+                placement=draft.placement,
+                strategy=draft.strategy,
+                status="review" if flagged else "ready",
+                elements=orjson.dumps({n: asdict(e) for n, e in draft.elements.items()}).decode(),
+                provenance=orjson.dumps(draft.provenance, default=str).decode(),
+            )
+        )
+        for element in flagged:
+            conn.execute(
+                insert(reviews).values(
+                    created_at=at,
+                    message_id=message_id,
+                    profile_id=draft.profile_id,
+                    placement=draft.placement,
+                    element=element.name,
+                    status="pending",
+                    reasons=orjson.dumps(element.review_reasons).decode(),
+                    original=element.text,
+                )
+            )
+    return message_id
+
+
+def explain(conn: Connection, message_id: str) -> dict[str, Any]:
+    """Everything recorded about one message: content, sources, checks, reviews, provenance."""
+    row = conn.execute(select(messages).where(messages.c.id == message_id)).first()
+    if row is None:
+        raise NotFound(f"no message with id {message_id!r}")
+    items = [
+        review_dict(r)
+        for r in conn.execute(
+            select(reviews).where(reviews.c.message_id == message_id).order_by(reviews.c.id)
+        )
+    ]
+    return {
+        "message_id": row.id,
+        "created_at": row.created_at,
+        "customer": row.customer,
+        "profile_id": row.profile_id,
+        "placement": row.placement,
+        "strategy": row.strategy,
+        "status": row.status,
+        "elements": orjson.loads(row.elements),
+        "provenance": orjson.loads(row.provenance),
+        "reviews": items,
+    }
+
+
+def review_dict(row: Any) -> dict[str, Any]:
+    return {
+        "review_id": row.id,
+        "message_id": row.message_id,
+        "placement": row.placement,
+        "element": row.element,
+        "status": row.status,
+        "reasons": orjson.loads(row.reasons),
+        "original": row.original,
+        "edited": row.edited,
+        "reviewer": row.reviewer,
+        "note": row.note,
+        "created_at": row.created_at,
+        "decided_at": row.decided_at,
+    }
+
+
+def list_reviews(
+    conn: Connection, status: str | None = "pending", limit: int = 50
+) -> list[dict[str, Any]]:
+    if status is not None and status not in STATUSES:
+        raise ValidationError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+    query = select(reviews).order_by(reviews.c.id).limit(limit)
+    if status:
+        query = query.where(reviews.c.status == status)
+    return [review_dict(r) for r in conn.execute(query)]
+
+
+def get_review(conn: Connection, review_id: int) -> dict[str, Any]:
+    row = conn.execute(select(reviews).where(reviews.c.id == review_id)).first()
+    if row is None:
+        raise NotFound(f"no review item with id {review_id}")
+    return review_dict(row)
+
+
+def decide(
+    store: Store,
+    review_id: int,
+    action: str,
+    reviewer: str,
+    *,
+    text: str | None = None,
+    note: str | None = None,
+    fallback_text: str | None = None,
+) -> dict[str, Any]:
+    """Approve, edit (with ``text``) or reject (the element gets ``fallback_text``)."""
+    if not reviewer.strip():
+        raise ValidationError("a reviewer name is required")
+    if action == "edit" and not (text or "").strip():
+        raise ValidationError("an edit needs the new text")
+    status = {"approve": "approved", "edit": "edited", "reject": "rejected"}.get(action)
+    if status is None:
+        raise ValidationError(f"action must be approve, edit or reject, not {action!r}")
+    with store.write() as conn:
+        item = get_review(conn, review_id)
+        if item["status"] != "pending":
+            raise ConflictError(f"review {review_id} was already {item['status']}")
+        conn.execute(
+            update(reviews)
+            .where(reviews.c.id == review_id)
+            .values(
+                status=status,
+                edited=text if action == "edit" else None,
+                reviewer=reviewer.strip(),
+                note=note,
+                decided_at=now(),
+            )
+        )
+        final = {"approve": item["original"], "edit": text, "reject": fallback_text}[action]
+        _apply(conn, item["message_id"], item["element"], status, final)
+        return get_review(conn, review_id)
+
+
+def _apply(conn: Connection, message_id: str, element: str, status: str, text: str | None) -> None:
+    row = conn.execute(select(messages).where(messages.c.id == message_id)).one()
+    elements = orjson.loads(row.elements)
+    entry = elements[element]
+    entry["review"] = False
+    entry["reviewed"] = status
+    if text is not None:
+        entry["text"] = text
+    if status == "rejected":
+        entry["source"] = "fallback"
+        entry["reason"] = "rejected in review"
+    pending = conn.execute(
+        select(reviews.c.id).where(
+            reviews.c.message_id == message_id, reviews.c.status == "pending"
+        )
+    ).first()
+    conn.execute(
+        update(messages)
+        .where(messages.c.id == message_id)
+        .values(
+            elements=orjson.dumps(elements).decode(),
+            status="review" if pending else "ready",
+        )
+    )
+
+
+def promote(store: Store, review_id: int) -> str:
+    """Add an approved edit to the placement's library of approved variants."""
+    with store.write() as conn:
+        item = get_review(conn, review_id)
+        if item["status"] != "edited":
+            raise ConflictError(
+                f"review {review_id} is {item['status']}; only edits can be promoted"
+            )
+        variant_id = f"review_{review_id}"
+        exists = conn.execute(
+            select(approved_variants.c.id).where(approved_variants.c.id == variant_id)
+        ).first()
+        if exists is None:
+            conn.execute(
+                insert(approved_variants).values(
+                    id=variant_id,
+                    created_at=now(),
+                    placement=item["placement"],
+                    element=item["element"],
+                    text=item["edited"],
+                    review_id=review_id,
+                )
+            )
+        return variant_id
+
+
+def with_library(conn: Connection, placement: Placement) -> Placement:
+    """The placement with reviewed edits added to its elements' approved variants."""
+    rows = list(
+        conn.execute(
+            select(approved_variants).where(approved_variants.c.placement == placement.name)
+        )
+    )
+    if not rows:
+        return placement
+    copy = placement.model_copy(deep=True)
+    for element in copy.elements:
+        if isinstance(element, GeneratedElement):
+            element.fallbacks.extend(
+                Variant(id=r.id, text=r.text) for r in rows if r.element == element.name
+            )
+    return copy
+
+
+def _erase(conn: Connection, profile_id: str, _keys: list[identity.IdKey]) -> int:
+    count = conn.execute(delete(reviews).where(reviews.c.profile_id == profile_id)).rowcount
+    return int(
+        count + conn.execute(delete(messages).where(messages.c.profile_id == profile_id)).rowcount
+    )
+
+
+def _export(conn: Connection, profile_id: str, _keys: list[identity.IdKey]) -> list[dict[str, Any]]:
+    ids = conn.execute(select(messages.c.id).where(messages.c.profile_id == profile_id)).scalars()
+    return [explain(conn, message_id) for message_id in ids]
+
+
+privacy.register("messages", eraser=_erase, exporter=_export)
