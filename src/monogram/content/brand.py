@@ -51,6 +51,7 @@ class BrandKit(_Strict):
     disclaimers: dict[str, str] = Field(default_factory=dict, description="per channel")
     exemplars: dict[str, list[str]] = Field(default_factory=dict, description="per element kind")
     reading_level: ReadingLevel = Field(default_factory=ReadingLevel)
+    language: Literal["en"] = Field(default="en", description="the language copy must be in")
     emoji: Literal["never", "allowed"] = "never"
     max_exclamations: int = Field(default=1, ge=0)
     limits: dict[str, Limits] = Field(default_factory=dict, description="per element kind")

@@ -126,6 +126,12 @@ class GateConfig(_Strict):
     allow_sensitive: list[Literal["health", "finances", "age", "religion"]] = Field(
         default_factory=list
     )
+    thresholds: dict[str, float] = Field(
+        default_factory=dict,
+        description="per-check thresholds: toxicity (similarity to insults, default 0.86), "
+        "profanity (model probability, 0.6), relevance (similarity, 0.80), voice (similarity "
+        "to the brand's exemplars below which an output goes to review, 0.75)",
+    )
 
     @model_validator(mode="after")
     def _known_checks(self) -> GateConfig:

@@ -169,6 +169,11 @@ def _review(decision: Decision, placement: Placement) -> None:
         and abs(relevance.score - RELEVANCE_THRESHOLD) <= gate.review_band
     ):
         decision.review_reasons.append(f"relevance {relevance.score:.2f} is near the threshold")
+    voice = next((c for c in decision.checks if c.name == "brand_voice"), None)
+    if voice and voice.score < gate.thresholds.get("voice", 0.75):
+        decision.review_reasons.append(
+            f"reads unlike the brand's approved copy ({voice.score:.2f})"
+        )
     if gate.review_sample > 0:
         roll = int(hashlib.sha256(decision.text.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
         if roll < gate.review_sample:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from monogram.quality.checks import CheckInput, CheckResult, Reason, find_all, result
+from monogram.quality.embed import embed_one
 
 EMOJI = re.compile(
     "[\U0001f300-\U0001faff\U00002600-\U000027bf\U0001f1e6-\U0001f1ff\u2b50\u2b55\u203c\u2049\u2122\u2139\u231a-\u23ff]"
@@ -36,6 +39,15 @@ def grade_level(text: str) -> float | None:
     )
 
 
+def exemplar_similarity(item: CheckInput) -> float | None:
+    """Highest similarity to the brand's approved copy for this element (None without any)."""
+    examples = item.brand.exemplars.get(item.element.exemplars or item.element.name, [])
+    if not examples or not item.text.strip():
+        return None
+    vector = embed_one(item.text)
+    return max(float(np.dot(vector, embed_one(example))) for example in examples)
+
+
 class BrandVoiceCheck:
     name = "brand_voice"
 
@@ -60,6 +72,7 @@ class BrandVoiceCheck:
         negatives = find_all(NEGATIVE, text, "a negative tone")
         if negatives:
             reasons += negatives
+        voice = exemplar_similarity(item)
         grade = grade_level(text)
         if grade is not None and grade > brand.reading_level.max_grade + 2:
             reasons.append(
@@ -67,4 +80,7 @@ class BrandVoiceCheck:
                     f"reading grade {grade:.1f}; the brand aims for at most {brand.reading_level.max_grade:g}"
                 )
             )
-        return result(self.name, reasons)
+        checked = result(self.name, reasons)
+        if checked.passed and voice is not None:
+            checked.score = round(voice, 4)  # how close to the brand's approved copy it reads
+        return checked

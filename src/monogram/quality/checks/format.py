@@ -15,6 +15,10 @@ LABEL = re.compile(
     re.I,
 )
 MARKDOWN = re.compile(r"\*\*|__|^#{1,6}\s|^\s*[-*]\s", re.M)
+ENGLISH = re.compile(
+    r"\b(?:the|a|an|and|or|for|to|of|in|on|with|your|you|our|we|is|are|it|this|that|new|at|by|from|more|all|now|here|just|next|get)\b",
+    re.I,
+)
 QUOTED = re.compile(r"^\s*[\"'\u201c\u2018].*[\"'\u201d\u2019]\s*$", re.S)
 
 
@@ -47,6 +51,9 @@ class FormatCheck:
             match = pattern.search(text)
             if match:
                 reasons.append(Reason(message, match.group(0), match.start()))
+        words = re.findall(r"[^\W\d_]+", text)
+        if item.brand.language == "en" and len(words) >= 5 and not ENGLISH.search(text):
+            reasons.append(Reason("does not read as English, the brand's language", text[:40], 0))
         if QUOTED.match(text):
             reasons.append(Reason("the whole text is wrapped in quotes", text[:1], 0))
         return result(self.name, reasons)

@@ -44,7 +44,7 @@ class RelevanceCheck:
                 return CheckResult(self.name, True, 1.0)
         profile = "Interested in " + ", ".join(topics[:12])
         similarity = float(np.dot(embed_one(item.text), embed_one(profile)))
-        passed = similarity >= THRESHOLD
+        passed = similarity >= item.placement.gate.thresholds.get("relevance", THRESHOLD)
         reasons = (
             []
             if passed

@@ -62,11 +62,12 @@ class ToxicityCheck:
             reasons += find_all(
                 re.compile("|".join(map(re.escape, deny)), re.I), masked, "on the brand's deny-list"
             )
+        limits = item.placement.gate.thresholds
         profanity = _profanity([masked])[0]
-        if profanity >= PROFANITY_THRESHOLD:
+        if profanity >= limits.get("profanity", PROFANITY_THRESHOLD):
             reasons.append(Reason(f"profanity (model score {profanity:.2f})", item.text[:60]))
         similarity = float(np.max(_prototypes() @ embed_one(masked)))
-        if similarity >= SIMILARITY_THRESHOLD:
+        if similarity >= limits.get("toxicity", SIMILARITY_THRESHOLD):
             reasons.append(
                 Reason(
                     f"reads like an insult or identity attack (similarity {similarity:.2f})",
