@@ -167,3 +167,24 @@ def test_erasing_a_customer_erases_messages_and_reviews(shop: Workspace) -> None
         assert review.list_reviews(conn) == []
         with pytest.raises(Exception, match="no message"):
             review.explain(conn, draft.message_id)
+
+
+def test_required_disclaimer_is_checked_on_the_whole_message(shop: Workspace) -> None:
+    shop.use_model(FakeModel())
+    email = shop.placements()["email"]
+    full = personalize(shop, "user_id:u1", email, record=False)
+    assert full.provenance["message_checks"][0] == {
+        "name": "disclaimer",
+        "passed": True,
+        "score": 1.0,
+        "reasons": [],
+    }
+    no_footer = email.model_copy(
+        update={"elements": [e for e in email.elements if e.name != "footer"]}
+    )
+    bare = personalize(shop, "user_id:u1", no_footer, record=False)
+    check = bare.provenance["message_checks"][0]
+    assert (
+        check["passed"] is False and "email disclaimer is missing" in check["reasons"][0]["message"]
+    )
+    assert bare.message_id is None

@@ -63,6 +63,7 @@ def personalize(
         elements[element.name] = _gate(filled, brand, spec, element, source, facts)
         if elements[element.name].source == "generated" or elements[element.name].prompt_hash:
             model_id = ws.model().model_id
+    disclaimer = gate.disclaimer_check(brand, spec.channel, [e.text for e in elements.values()])
     draft = Draft(
         customer=customer,
         profile_id=profile_id,
@@ -88,6 +89,7 @@ def personalize(
                 if isinstance(e, GeneratedElement)
             },
             "seconds": round(time.perf_counter() - started, 4),
+            "message_checks": [disclaimer.as_dict()],
         },
         context=source,
     )

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select
 from monogram.cdp.catalog import cached_catalog
 from monogram.content.brand import BrandKit
 from monogram.content.placements import GeneratedElement, Placement
-from monogram.quality.checks import CheckInput, CheckResult, Facts
+from monogram.quality.checks import CheckInput, CheckResult, Facts, Reason, toxicity
 from monogram.quality.checks.brand_voice import BrandVoiceCheck
 from monogram.quality.checks.compliance import ComplianceCheck
 from monogram.quality.checks.format import FormatCheck
@@ -190,12 +190,24 @@ def choose(
     facts: Facts,
 ) -> tuple[Decision | None, list[Decision]]:
     """The best candidate that passes, by mean score (None if none passes), and all decisions."""
-    decisions = [
-        evaluate(t, element, placement, brand, context, facts) for t in dict.fromkeys(candidates)
-    ]
+    unique = list(dict.fromkeys(candidates))
+    toxicity.prime(unique)  # one batched call to the profanity model for all candidates
+    decisions = [evaluate(t, element, placement, brand, context, facts) for t in unique]
     passing = [d for d in decisions if d.passed]
     best = max(passing, key=lambda d: d.score) if passing else None
     return best, decisions
+
+
+def disclaimer_check(brand: BrandKit, channel: str, texts: list[str]) -> CheckResult:
+    """The channel's required disclaimer must appear somewhere in the whole message."""
+    required = brand.disclaimers.get(channel)
+    if not required:
+        return CheckResult("disclaimer", True, 1.0)
+    normalised = " ".join(required.lower().split())
+    if any(normalised in " ".join(t.lower().split()) for t in texts):
+        return CheckResult("disclaimer", True, 1.0)
+    reason = Reason(f"the {channel} disclaimer is missing", required[:60])
+    return CheckResult("disclaimer", False, 0.0, [reason])
 
 
 def summary(decision: Decision) -> str:

@@ -45,10 +45,27 @@ def _prototypes() -> np.ndarray:
     return embed(PROTOTYPES)
 
 
-def _profanity(texts: list[str]) -> list[float]:
-    from profanity_check import predict_prob
+_scores: dict[str, float] = {}
 
-    return [float(p) for p in predict_prob(texts)]
+
+def prime(texts: list[str]) -> None:
+    """Score many texts in one batch (the model is much faster batched); later lookups hit."""
+    missing = [
+        t
+        for t in dict.fromkeys(IDIOMS.sub(lambda m: "x" * len(m.group(0)), t) for t in texts)
+        if t not in _scores
+    ]
+    if missing:
+        from profanity_check import predict_prob
+
+        if len(_scores) > 10_000:
+            _scores.clear()
+        _scores.update(zip(missing, (float(p) for p in predict_prob(missing)), strict=True))
+
+
+def _profanity(texts: list[str]) -> list[float]:
+    prime(texts)
+    return [_scores[t] for t in texts]
 
 
 class ToxicityCheck:
