@@ -188,3 +188,38 @@ def test_required_disclaimer_is_checked_on_the_whole_message(shop: Workspace) ->
         check["passed"] is False and "email disclaimer is missing" in check["reasons"][0]["message"]
     )
     assert bare.message_id is None
+
+
+def test_claims_banned_in_one_jurisdiction(shop: Workspace) -> None:
+    text = "Our climate neutral jacket, ready for the trail"
+    here = check_text(shop, text, "user_id:u1", "email", "opening")
+    assert next(c for c in here["checks"] if c["name"] == "compliance")["passed"]
+    there = check_text(
+        shop,
+        text,
+        "user_id:u1",
+        "support_reply",
+        "support_reply",
+        inputs={"message": "Hallo", "jurisdiction": "DE"},
+    )
+    compliance = next(c for c in there["checks"] if c["name"] == "compliance")
+    assert not compliance["passed"] and "banned in DE" in compliance["reasons"][0]["message"]
+
+
+def test_offers_make_discounts_and_codes_grounded(shop: Workspace) -> None:
+    text = "Take 20% off your next run with code TRAIL20"
+    without = check_text(shop, text, "user_id:u1", "email", "opening")
+    assert not next(c for c in without["checks"] if c["name"] == "grounding")["passed"]
+    offer = {"discount_percent": 20, "code": "TRAIL20"}
+    grounded = check_text(shop, text, "user_id:u1", "email", "opening", inputs={"offer": offer})
+    assert next(c for c in grounded["checks"] if c["name"] == "grounding")["passed"]
+    wrong = check_text(
+        shop,
+        "Take 30% off with code TRAIL20",
+        "user_id:u1",
+        "email",
+        "opening",
+        inputs={"offer": offer},
+    )
+    reasons = next(c for c in wrong["checks"] if c["name"] == "grounding")["reasons"]
+    assert [r["span"] for r in reasons] == ["30%"]

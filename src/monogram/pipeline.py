@@ -192,13 +192,22 @@ def check_text(
     return {"element": chosen.name, **decision.as_dict(), "seconds": round(decision.seconds, 4)}
 
 
+# Inputs every placement takes: the offer this message may mention (the facts grounding
+# checks discounts, codes and dates against) and the customer's jurisdiction.
+COMMON_INPUTS = ("offer", "jurisdiction")
+OFFER_KEYS = {"code", "discount_percent", "free_shipping", "ends", "description"}
+
+
 def _check_inputs(spec: Placement, inputs: dict[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(inputs) - set(spec.inputs))
+    unknown = sorted(set(inputs) - set(spec.inputs) - set(COMMON_INPUTS))
     if unknown:
-        allowed = ", ".join(spec.inputs) or "none"
+        allowed = ", ".join([*spec.inputs, *COMMON_INPUTS])
         raise ValidationError(
             f"placement {spec.name!r} takes inputs {allowed}; unknown: {', '.join(unknown)}"
         )
+    offer = inputs.get("offer")
+    if offer is not None and (not isinstance(offer, dict) or set(offer) - OFFER_KEYS):
+        raise ValidationError(f"input offer must be a mapping with keys from {sorted(OFFER_KEYS)}")
     return {k: clean_text(str(v), 2000) if isinstance(v, str) else v for k, v in inputs.items()}
 
 

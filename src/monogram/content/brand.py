@@ -40,6 +40,23 @@ class ReadingLevel(_Strict):
         return self
 
 
+class JurisdictionRules(_Strict):
+    """Extra rules where a customer lives (on top of the brand's own)."""
+
+    banned_claims: list[str] = Field(default_factory=list)
+    banned_patterns: list[str] = Field(default_factory=list)
+
+    @field_validator("banned_patterns")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from exc
+        return patterns
+
+
 class BrandKit(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
@@ -55,6 +72,10 @@ class BrandKit(_Strict):
     emoji: Literal["never", "allowed"] = "never"
     max_exclamations: int = Field(default=1, ge=0)
     limits: dict[str, Limits] = Field(default_factory=dict, description="per element kind")
+    jurisdiction: str = Field(default="US", description="where customers are, unless known")
+    jurisdictions: dict[str, JurisdictionRules] = Field(
+        default_factory=dict, description="extra banned claims by country code (US, GB, DE ...)"
+    )
 
     @field_validator("banned_patterns")
     @classmethod

@@ -25,6 +25,13 @@ _families = {name: re.compile(p, re.IGNORECASE) for name, p in CLAIM_FAMILIES.it
 _sensitive = {name: re.compile(p, re.IGNORECASE) for name, p in SENSITIVE.items()}
 
 
+def jurisdiction(item: CheckInput) -> str:
+    """The customer's country when the context has it, else the brand's default."""
+    given = (item.context.get("input") or {}).get("jurisdiction")
+    country = (item.context.get("location") or {}).get("country")
+    return str(given or country or item.brand.jurisdiction).upper()
+
+
 class ComplianceCheck:
     name = "compliance"
 
@@ -38,6 +45,15 @@ class ComplianceCheck:
             reasons += find_all(
                 re.compile(pattern, re.IGNORECASE), text, "matches a banned pattern"
             )
+        where = jurisdiction(item)
+        local = brand.jurisdictions.get(where)
+        if local:
+            extra = phrase_pattern(local.banned_claims)
+            if extra:
+                reasons += find_all(extra, text, f"a claim banned in {where}")
+            for pattern in local.banned_patterns:
+                local_pattern = re.compile(pattern, re.IGNORECASE)
+                reasons += find_all(local_pattern, text, f"a pattern banned in {where}")
         for family, claim in _families.items():
             reasons += find_all(claim, text, f"makes {family}")
         allowed = set(item.placement.gate.allow_sensitive)
