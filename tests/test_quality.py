@@ -93,6 +93,7 @@ def test_the_gate_replaces_failing_output_and_keeps_the_reason(shop: Workspace) 
     subject = draft.elements["subject"]
     assert subject.source == "fallback"
     assert subject.reason and subject.reason.startswith("quality gate:")
+    assert subject.variant_id == "subject_running"  # the best-matching approved variant
     assert subject.checks and subject.checks["passed"] is False
     assert subject.candidates == ["Guaranteed lowest price ever, only an idiot would wait"]
 

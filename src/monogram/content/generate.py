@@ -234,7 +234,11 @@ def eligible_variants(element: GeneratedElement, segments: list[str]) -> list[Va
 
 
 def fallback(element: GeneratedElement, source: dict[str, Any], reason: str) -> ElementDraft:
-    variant = eligible_variants(element, source.get("segments") or [])[0]
+    """The best matching approved variant: one for the customer's segments if there is one,
+    else the variant whose tags best fit the customer (the default when nothing fits)."""
+    segments = set(source.get("segments") or [])
+    specific = [v for v in element.fallbacks if v.segments and set(v.segments) & segments]
+    variant = specific[0] if specific else select_variant(element, source)[0]
     return approved(element, variant, source, reason)
 
 
