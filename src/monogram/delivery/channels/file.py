@@ -1,0 +1,48 @@
+"""File export for ESPs and ad platforms: JSONL or CSV, appended, one row a message."""
+
+from __future__ import annotations
+
+import csv
+import threading
+from pathlib import Path
+
+import orjson
+
+from monogram.delivery.channels import Delivery, Outbound
+
+CSV_FIELDS = ["message_id", "recipient", "channel", "subject", "text"]
+
+
+class FileChannel:
+    name = "file"
+
+    def __init__(self, path: Path) -> None:
+        suffix = path.suffix.lower()
+        if suffix not in (".jsonl", ".csv"):
+            raise ValueError(f"{path}: export to .jsonl or .csv")
+        self.path, self.format = path, suffix[1:]
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def send(self, message: Outbound) -> Delivery:
+        row = {
+            "message_id": message.message_id,
+            "recipient": message.recipient,
+            "channel": message.channel,
+            "subject": message.subject,
+            "text": message.text,
+        }
+        try:
+            with self._lock, self.path.open("a", encoding="utf-8", newline="") as handle:
+                if self.format == "jsonl":
+                    handle.write(
+                        orjson.dumps({**row, "data": message.data}, default=str).decode() + "\n"
+                    )
+                else:
+                    writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS)
+                    if handle.tell() == 0:
+                        writer.writeheader()
+                    writer.writerow(row)
+        except OSError as exc:
+            return Delivery(message.message_id, "failed", detail=f"file: {exc}")
+        return Delivery(message.message_id, "sent")

@@ -1,0 +1,58 @@
+"""Email over SMTP: multipart text and HTML, List-Unsubscribe, STARTTLS and auth optional."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from monogram.delivery.channels import Delivery, Outbound
+
+
+class SMTPChannel:
+    name = "smtp"
+
+    def __init__(
+        self,
+        host: str,
+        port: int = 25,
+        *,
+        sender: str,
+        starttls: bool = False,
+        username: str | None = None,
+        password: str | None = None,
+        timeout_s: float = 30.0,
+    ) -> None:
+        self.host, self.port, self.sender = host, port, sender
+        self.starttls, self.username, self.password = starttls, username, password
+        self.timeout_s = timeout_s
+
+    def build(self, message: Outbound) -> EmailMessage:
+        email = EmailMessage()
+        email["From"] = self.sender
+        email["To"] = message.recipient
+        email["Subject"] = message.subject
+        email["Message-ID"] = make_msgid(idstring=message.message_id)
+        email["X-Monogram-Message"] = message.message_id
+        for name, value in message.headers.items():
+            email[name] = value
+        email.set_content(message.text)
+        if message.html:
+            email.add_alternative(message.html, subtype="html")
+        return email
+
+    def send(self, message: Outbound) -> Delivery:
+        email = self.build(message)
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as server:
+                if self.starttls:
+                    server.starttls(context=ssl.create_default_context())
+                if self.username:
+                    server.login(self.username, self.password or "")
+                refused = server.send_message(email)
+        except (smtplib.SMTPException, OSError) as exc:
+            return Delivery(message.message_id, "failed", detail=f"smtp: {exc}")
+        if refused:
+            return Delivery(message.message_id, "failed", detail=f"smtp refused: {refused}")
+        return Delivery(message.message_id, "sent", provider_id=email["Message-ID"])
