@@ -90,7 +90,7 @@ def write_project_files(target: Path, *, overwrite: bool) -> list[Path]:
         if overwrite or not dest.exists():
             dest.write_text((DEFAULTS / name).read_text(encoding="utf-8"), encoding="utf-8")
             written.append(dest)
-    for folder in ("segments", "placements"):
+    for folder in ("segments", "placements", "campaigns"):
         dest_dir = target / folder
         if overwrite or not dest_dir.exists():
             dest_dir.mkdir(exist_ok=True)

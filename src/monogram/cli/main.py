@@ -9,6 +9,7 @@ import typer
 
 from monogram import demo as demo_mod
 from monogram.cdp import context, segments
+from monogram.cli import campaign as campaign_cli
 from monogram.cli import catalog, identity, ingest, keys, privacy, profiles
 from monogram.cli import generate as generate_cli
 from monogram.cli import review as review_cli
@@ -33,6 +34,7 @@ app.command("preview")(generate_cli.preview)
 app.command("check")(generate_cli.check)
 app.add_typer(review_cli.app, name="review")
 app.command("explain")(review_cli.explain)
+app.add_typer(campaign_cli.app, name="campaign")
 
 
 @app.command("init")

@@ -259,3 +259,53 @@ approved_variants = Table(
     Column("text", Text, nullable=False),
     Column("review_id", BigInteger),
 )
+
+# Every choice of strategy: what was possible, what was chosen, with what probability.
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("created_at", Ts, nullable=False),
+    Column("profile_id", ProfileId, nullable=False, index=True),
+    Column("placement", String(64), nullable=False),
+    Column("campaign", String(64), index=True),
+    Column("strategies", Text, nullable=False),
+    Column("chosen", String(64)),
+    Column("probability", Float),
+    Column("policy", String(64), nullable=False),
+    Column("features", Text, nullable=False),
+    Column("holdout", Boolean, nullable=False, default=False),
+    Column("message_id", String(40)),
+)
+
+# One row per (campaign, customer, placement): the unit a campaign run plans, writes and sends
+# exactly once. Its state moves forward only.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(300), nullable=False, unique=True),
+    Column("campaign", String(64), nullable=False, index=True),
+    Column("profile_id", ProfileId, nullable=False, index=True),
+    Column("placement", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("reason", Text),
+    Column("decision_id", String(40)),
+    Column("message_id", String(40)),
+    Column("channel", String(300)),
+    Column("recipient", String(600)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("detail", Text),
+    Column("created_at", Ts, nullable=False),
+    Column("updated_at", Ts, nullable=False),
+    Column("sent_at", Ts),
+)
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("type", String(64), primary_key=True),
+    Column("value", String(512), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("created_at", Ts, nullable=False),
+)

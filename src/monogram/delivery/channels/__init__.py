@@ -38,3 +38,38 @@ class Channel(Protocol):
     name: str
 
     def send(self, message: Outbound) -> Delivery: ...
+
+
+def channel_from_url(url: str, *, sender: str, webhook_secret: str | None = None) -> Channel:
+    """``smtp://host:port``, ``file:///path/out.jsonl`` (or .csv), ``https://...`` (webhook)."""
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
+    from monogram.core.errors import ValidationError
+
+    parts = urlsplit(url)
+    if parts.scheme == "smtp":
+        from monogram.delivery.channels.smtp import SMTPChannel
+
+        return SMTPChannel(
+            parts.hostname or "127.0.0.1",
+            parts.port or 25,
+            sender=sender,
+            username=parts.username,
+            password=parts.password,
+        )
+    if parts.scheme == "file":
+        from monogram.delivery.channels.file import FileChannel
+
+        return FileChannel(
+            Path(parts.netloc + parts.path) if parts.netloc == "." else Path(parts.path)
+        )
+    if parts.scheme in ("http", "https"):
+        from monogram.delivery.channels.webhook import WebhookChannel
+
+        if not webhook_secret:
+            raise ValidationError("a webhook channel needs MONOGRAM_WEBHOOK_SECRET to sign with")
+        return WebhookChannel(url, webhook_secret)
+    raise ValidationError(
+        f"channel {url!r}: use smtp://host:port, file:///path.jsonl or https://..."
+    )

@@ -1,0 +1,47 @@
+"""Campaigns: one placement to an audience, run as resumable batches (see ``run``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
+
+from monogram.core.errors import ConfigError
+
+
+class FrequencyCap(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max: int = Field(default=3, ge=1)
+    days: int = Field(default=7, ge=1)
+
+
+class Campaign(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,63}$")
+    description: str = ""
+    placement: str
+    audience: str = Field(description="a segment name")
+    channel: str = Field(default="file://{home}/outbox/{campaign}.jsonl")
+    sender: str = "Trailhead & Co. <news@trailhead.example>"
+    holdout: float = Field(default=0.1, ge=0, lt=1)
+    frequency_cap: FrequencyCap = Field(default_factory=FrequencyCap)
+    strategies: list[str] = Field(default_factory=list, description="default: all the placement's")
+
+
+def load_campaign(path: Path) -> Campaign:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no such campaign file") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        return Campaign.model_validate(data or {})
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(
+            f"{path}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        ) from exc

@@ -1,0 +1,82 @@
+"""`monogram campaign run|status`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from monogram.campaigns import load_campaign
+from monogram.campaigns.run import run_campaign
+from monogram.cli.common import console, new_app, print_json, progress_bar, workspace
+from monogram.delivery import outbox
+from monogram.delivery.channels import channel_from_url
+
+app = new_app("Campaigns: one placement to an audience, resumable.")
+
+
+@app.command("run")
+def run(
+    path: Path = typer.Argument(..., help="a campaign YAML file, e.g. campaigns/demo.yaml"),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="plan only: eligibility, holdout, strategy"
+    ),
+    limit: int = typer.Option(None, "--limit", help="at most N customers"),
+    concurrency: int = typer.Option(1, "--concurrency", help="customers in flight at once"),
+    channel: str = typer.Option(
+        None, "--channel", help="smtp://host:port, file:///out.jsonl, https://..."
+    ),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Run (or resume) a campaign; rerunning after a crash sends nothing twice."""
+    spec = load_campaign(path)
+    with workspace() as ws:
+        url = (channel or spec.channel).format(home=ws.home.resolve(), campaign=spec.name)
+        target = channel_from_url(
+            url, sender=spec.sender, webhook_secret=os.environ.get("MONOGRAM_WEBHOOK_SECRET")
+        )
+        with progress_bar(unit="customers", quiet=json_out) as bar:
+            task = bar.add_task(f"campaign {spec.name}", total=None, rate="-")
+
+            def advance(_outcome: str) -> None:
+                bar.advance(task)
+                done, elapsed = bar.tasks[task].completed, bar.tasks[task].elapsed or 1e-9
+                bar.update(task, rate=f"{done / elapsed:.1f}")
+
+            summary = run_campaign(
+                ws,
+                spec,
+                target,
+                dry_run=dry_run,
+                limit=limit,
+                concurrency=concurrency,
+                progress=advance,
+            )
+    body = {**summary.as_dict(), "channel": url}
+    if json_out:
+        print_json(body)
+        return
+    console.print(
+        f"[bold]{spec.name}[/]: {summary.audience} in the audience, "
+        f"{summary.seconds:.1f} s, channel {url}"
+    )
+    for outcome, count in summary.outcomes.most_common():
+        console.print(f"  {outcome:<12} {count:>6}")
+    for reason, count in summary.reasons.most_common(8):
+        console.print(f"  [dim]{count:>6}  {reason}[/]")
+
+
+@app.command("status")
+def status(name: str, json_out: bool = typer.Option(False, "--json")) -> None:
+    """Counts per outbox state and per reason."""
+    with workspace() as ws, ws.store.read() as conn:
+        body = outbox.status(conn, name)
+    if json_out:
+        print_json(body)
+        return
+    console.print(f"[bold]{name}[/]: {body['total']} customers")
+    for state, count in sorted(body["states"].items()):
+        console.print(f"  {state:<12} {count:>6}")
+    for reason, count in sorted(body["reasons"].items(), key=lambda x: -x[1]):
+        console.print(f"  [dim]{count:>6}  {reason}[/]")

@@ -1,0 +1,106 @@
+"""The outbox: one row per (campaign, customer, placement) with an idempotency key and a state
+that only moves forward, so a run killed at any moment can be rerun without writing or sending
+anything twice.
+
+States: planned -> generated -> (review ->) approved -> sending -> sent; or held_out,
+suppressed, failed. A row found in ``sending`` after a crash may or may not have reached the
+server; it is marked failed rather than sent again (at most once beats a duplicate email).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from monogram.core.clock import now
+from monogram.store.tables import outbox
+
+TERMINAL = {"sent", "delivered", "bounced", "failed", "held_out", "suppressed"}
+
+
+def key(campaign: str, profile_id: str, placement: str) -> str:
+    return f"{campaign}|{profile_id}|{placement}"
+
+
+def get(conn: Connection, idempotency_key: str) -> Any:
+    return conn.execute(select(outbox).where(outbox.c.idempotency_key == idempotency_key)).first()
+
+
+def plan(conn: Connection, campaign: str, profile_id: str, placement: str) -> Any:
+    """The row for this unit, created in ``planned`` if it is new."""
+    ikey = key(campaign, profile_id, placement)
+    row = get(conn, ikey)
+    if row is None:
+        at = now()
+        conn.execute(
+            insert(outbox).values(
+                idempotency_key=ikey,
+                campaign=campaign,
+                profile_id=profile_id,
+                placement=placement,
+                state="planned",
+                attempts=0,
+                created_at=at,
+                updated_at=at,
+            )
+        )
+        row = get(conn, ikey)
+    return row
+
+
+def move(conn: Connection, row_id: int, state: str, **values: Any) -> None:
+    if state in ("generated", "approved", "sending"):
+        values.setdefault("reason", None)
+    stamp = {"sent_at": now()} if state == "sent" else {}
+    conn.execute(
+        update(outbox)
+        .where(outbox.c.id == row_id)
+        .values(state=state, updated_at=now(), **stamp, **values)
+    )
+
+
+def recover_interrupted(conn: Connection, campaign: str) -> int:
+    """Rows left in ``sending`` by a crash: not retried (they may have gone out)."""
+    result = conn.execute(
+        update(outbox)
+        .where(outbox.c.campaign == campaign, outbox.c.state == "sending")
+        .values(
+            state="failed",
+            reason="interrupted while sending; not retried to avoid a duplicate",
+            updated_at=now(),
+        )
+    )
+    return int(result.rowcount)
+
+
+def sent_recently(conn: Connection, profile_id: str, since: Any) -> int:
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(outbox)
+            .where(
+                outbox.c.profile_id == profile_id,
+                outbox.c.state.in_(("sent", "delivered")),
+                outbox.c.sent_at >= since,
+            )
+        ).scalar_one()
+    )
+
+
+def status(conn: Connection, campaign: str) -> dict[str, Any]:
+    states: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    for row in conn.execute(
+        select(outbox.c.state, outbox.c.reason).where(outbox.c.campaign == campaign)
+    ):
+        states[row.state] += 1
+        if row.reason:
+            reasons[row.reason.split(":")[0]] += 1
+    return {
+        "campaign": campaign,
+        "total": sum(states.values()),
+        "states": dict(states),
+        "reasons": dict(reasons),
+    }

@@ -1,0 +1,1 @@
+"""Learning: the decision log now; policies, rewards and evaluation build on it."""

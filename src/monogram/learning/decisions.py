@@ -1,0 +1,58 @@
+"""The decision log: every choice of strategy with the options, the chosen one and its
+probability (Personalizer-style), so outcomes can later be joined and policies evaluated."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, insert, update
+
+from monogram.core.clock import now
+from monogram.core.ids import new_id
+from monogram.store.tables import decisions
+
+
+def uniform_choice(strategies: list[str], *key: str) -> tuple[str, float]:
+    """A uniformly random strategy, reproducible from ``key`` (so a resumed run agrees)."""
+    roll = int(hashlib.sha256("|".join(key).encode()).hexdigest()[:8], 16)
+    return strategies[roll % len(strategies)], 1.0 / len(strategies)
+
+
+def log_decision(
+    conn: Connection,
+    *,
+    profile_id: str,
+    placement: str,
+    campaign: str | None,
+    strategies: list[str],
+    chosen: str | None,
+    probability: float | None,
+    policy: str,
+    features: dict[str, Any],
+    holdout: bool = False,
+) -> str:
+    decision_id = new_id("dec")
+    conn.execute(
+        insert(decisions).values(
+            id=decision_id,
+            created_at=now(),
+            profile_id=profile_id,
+            placement=placement,
+            campaign=campaign,
+            strategies=orjson.dumps(strategies).decode(),
+            chosen=chosen,
+            probability=probability,
+            policy=policy,
+            features=orjson.dumps(features, default=str).decode(),
+            holdout=holdout,
+        )
+    )
+    return decision_id
+
+
+def attach_message(conn: Connection, decision_id: str, message_id: str) -> None:
+    conn.execute(
+        update(decisions).where(decisions.c.id == decision_id).values(message_id=message_id)
+    )
