@@ -90,6 +90,7 @@ def personalize(
             },
             "seconds": round(time.perf_counter() - started, 4),
             "message_checks": [disclaimer.as_dict()],
+            "links": _links(source),
         },
         context=source,
     )
@@ -209,6 +210,13 @@ def _check_inputs(spec: Placement, inputs: dict[str, Any]) -> dict[str, Any]:
     if offer is not None and (not isinstance(offer, dict) or set(offer) - OFFER_KEYS):
         raise ValidationError(f"input offer must be a mapping with keys from {sorted(OFFER_KEYS)}")
     return {k: clean_text(str(v), 2000) if isinstance(v, str) else v for k, v in inputs.items()}
+
+
+def _links(source: dict[str, Any]) -> list[str]:
+    """The product pages a message may link to (the first recommendation, the product)."""
+    found = [p.get("url") for p in (source.get("recommended_products") or [])[:1]]
+    found.append((source.get("product") or {}).get("url"))
+    return [u for u in dict.fromkeys(found) if u]
 
 
 def _product(

@@ -7,6 +7,7 @@ SQLite database. ``MONOGRAM_DATABASE_URL`` points the store elsewhere (PostgreSQ
 
 from __future__ import annotations
 
+import secrets
 import shutil
 from dataclasses import dataclass
 from importlib import resources
@@ -16,6 +17,7 @@ from monogram.cdp.segments import Segment, load_segments
 from monogram.content.brand import BrandKit, load_brand
 from monogram.content.llm import LanguageModel, make_model
 from monogram.content.placements import Placement, load_placements
+from monogram.core.errors import ConfigError
 from monogram.core.settings import PROJECT_FILE, ProjectConfig, Settings, load_project_config
 from monogram.store import Store, migrate
 
@@ -66,6 +68,19 @@ class Workspace:
         """Use this model instance (tests, benchmarks, a shared server-side model)."""
         self._model = model
 
+    def secret(self) -> str:
+        """The signing secret: ``MONOGRAM_SECRET_KEY``; in development and test only, a random
+        one kept in the workspace (never a built-in default)."""
+        if self.settings.secret_key:
+            return self.settings.secret_key
+        if self.settings.env == "production":
+            raise ConfigError("MONOGRAM_SECRET_KEY must be set in production")
+        path = self.home / ".secret"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+            path.chmod(0o600)
+        return path.read_text(encoding="utf-8").strip()
+
     def close(self) -> None:
         self.store.dispose()
 
@@ -73,6 +88,8 @@ class Workspace:
 def open_workspace(settings: Settings | None = None, *, create: bool = True) -> Workspace:
     """Open (and on first use create) the workspace; migrations run automatically."""
     settings = settings or Settings()
+    if settings.env == "production" and not settings.secret_key:
+        raise ConfigError("MONOGRAM_SECRET_KEY must be set in production (it signs tracking links)")
     if create:
         write_project_files(settings.home, overwrite=False)
     config = load_project_config(settings.home / PROJECT_FILE)

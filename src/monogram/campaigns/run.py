@@ -26,7 +26,7 @@ from monogram.campaigns import Campaign
 from monogram.cdp import context, identity, segments
 from monogram.content.placements import get_placement
 from monogram.core.clock import now
-from monogram.delivery import outbox
+from monogram.delivery import outbox, tracking
 from monogram.delivery.channels import Channel, Outbound
 from monogram.learning import decisions
 from monogram.pipeline import personalize
@@ -232,7 +232,25 @@ def _send(ws: Workspace, spec: Campaign, channel: Channel, row_id: int, profile_
             recipient=recipient,
             attempts=row.attempts + 1,
         )
-    delivery = channel.send(compose(message, recipient, row.decision_id))
+    links = tracking.links(
+        ws.secret(),
+        ws.settings.public_url,
+        message_id=message["message_id"],
+        decision_id=row.decision_id,
+        profile_id=profile_id,
+    )
+
+    def tracked(url: str) -> str:
+        return tracking.click_url(
+            ws.secret(),
+            ws.settings.public_url,
+            url,
+            message_id=message["message_id"],
+            decision_id=row.decision_id,
+            profile_id=profile_id,
+        )
+
+    delivery = channel.send(compose(message, recipient, row.decision_id, links, tracked))
     with ws.store.write() as conn:
         if delivery.status == "sent":
             outbox.move(conn, row_id, "sent", detail=delivery.provider_id)
@@ -241,19 +259,33 @@ def _send(ws: Workspace, spec: Campaign, channel: Channel, row_id: int, profile_
         return "failed"
 
 
-def compose(message: dict[str, Any], recipient: str, decision_id: str) -> Outbound:
+def compose(
+    message: dict[str, Any],
+    recipient: str,
+    decision_id: str,
+    links: dict[str, str],
+    tracked: Callable[[str], str],
+) -> Outbound:
+    """Text and HTML with a signed unsubscribe link, tracked product links and an open pixel."""
     elements = message["elements"]
     subject = elements.get("subject", {}).get("text") or message["placement"]
+    skip = ("subject", "preheader")
     body = [elements[n]["text"] for n in BODY_ORDER if n in elements]
-    body += [
-        e["text"]
-        for n, e in elements.items()
-        if n not in BODY_ORDER and n not in ("subject", "preheader")
-    ]
-    text = "\n\n".join(body)
+    body += [e["text"] for n, e in elements.items() if n not in BODY_ORDER and n not in skip]
+    unsubscribe = links["unsubscribe"]
+    text = "\n\n".join(body).replace("{{unsubscribe_url}}", unsubscribe)
     preheader = elements.get("preheader", {}).get("text", "")
-    html_body = "".join(f"<p>{html.escape(part)}</p>" for part in body)
-    page = f'<div style="display:none">{html.escape(preheader)}</div>{html_body}'
+    page = "".join(f"<p>{html.escape(part)}</p>" for part in body)
+    page = page.replace(
+        "{{unsubscribe_url}}", f'<a href="{html.escape(unsubscribe)}">unsubscribe</a>'
+    )
+    targets = message["provenance"].get("links") or []
+    if targets:
+        cta = tracked(targets[0])
+        text += f"\n\nShop now: {cta}"
+        page += f'<p><a href="{html.escape(cta)}">Shop now</a></p>'
+    pixel = f'<img src="{html.escape(links["open"])}" width="1" height="1" alt="">'
+    page = f'<div style="display:none">{html.escape(preheader)}</div>{page}{pixel}'
     return Outbound(
         message_id=message["message_id"],
         recipient=recipient,
@@ -261,5 +293,9 @@ def compose(message: dict[str, Any], recipient: str, decision_id: str) -> Outbou
         subject=subject,
         text=text,
         html=page,
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
         data={"decision_id": decision_id, "placement": message["placement"]},
     )

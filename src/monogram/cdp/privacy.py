@@ -116,6 +116,33 @@ def erase(store: Store, ref: str) -> dict[str, int]:
 FIELDS = {"user_id": "userId", "anonymous_id": "anonymousId", "email": "email", "phone": "phone"}
 
 
+def track_for_profile(
+    store: Store,
+    config: ProjectConfig,
+    profile_id: str,
+    event: str,
+    properties: dict[str, Any],
+    message_id: str,
+) -> None:
+    """Record a server-side event (an open, a click, an unsubscribe) on a known profile."""
+    with store.read() as conn:
+        keys = dict(_keys(conn, profile_id))
+    if "user_id" in keys:
+        ids: dict[str, Any] = {"userId": keys["user_id"]}
+    elif "anonymous_id" in keys:
+        ids = {"anonymousId": keys["anonymous_id"]}
+    else:
+        return  # the person was erased since the message went out
+    raw = {
+        "type": "track",
+        "event": event,
+        "messageId": message_id,
+        **ids,
+        "properties": properties,
+    }
+    unify.ingest_batch(store, config, [raw], source="tracking")
+
+
 def record_consent(
     store: Store, config: ProjectConfig, ref: str, consent: dict[str, bool], source: str
 ) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from monogram.campaigns.run import run_campaign
 from monogram.cli.common import console, new_app, print_json, progress_bar, workspace
 from monogram.delivery import outbox
 from monogram.delivery.channels import channel_from_url
+from monogram.learning.outcomes import campaign_outcomes
 
 app = new_app("Campaigns: one placement to an audience, resumable.")
 
@@ -72,6 +73,7 @@ def status(name: str, json_out: bool = typer.Option(False, "--json")) -> None:
     """Counts per outbox state and per reason."""
     with workspace() as ws, ws.store.read() as conn:
         body = outbox.status(conn, name)
+        body["outcomes"] = campaign_outcomes(conn, name)
     if json_out:
         print_json(body)
         return
@@ -80,3 +82,6 @@ def status(name: str, json_out: bool = typer.Option(False, "--json")) -> None:
         console.print(f"  {state:<12} {count:>6}")
     for reason, count in sorted(body["reasons"].items(), key=lambda x: -x[1]):
         console.print(f"  [dim]{count:>6}  {reason}[/]")
+    for group in ("treated", "holdout"):
+        counts = body["outcomes"][group]
+        console.print(f"  {group}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))

@@ -31,6 +31,14 @@ class Settings(BaseSettings):
     home: Path = Field(default=Path(".monogram"), description="workspace folder")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite in home")
     env: Literal["development", "test", "production"] = "development"
+    secret_key: str | None = Field(
+        default=None,
+        description="signs tracking links; required in production, "
+        "generated per workspace in development",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="where tracking links point"
+    )
     sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
         default="FULL",
         description="FULL fsyncs every commit, so an acknowledged event survives power loss too",

@@ -1,0 +1,74 @@
+"""Tracking endpoints: the open pixel, click redirects and one-click unsubscribe.
+
+No API key: the signed token is the credential. A click only ever redirects to the URL signed
+into its token, so the endpoint cannot be used as an open redirect.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from monogram.api.deps import WorkspaceDep
+from monogram.cdp import privacy
+from monogram.delivery import tracking
+
+router = APIRouter(prefix="/t", tags=["tracking links"], include_in_schema=True)
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+
+
+def _event_id(token: str, kind: str, per_seconds: int = 60) -> str:
+    # Repeated hits within a minute (prefetchers, double clicks) count once.
+    window = int(time.time() // per_seconds)
+    return f"{kind}-" + hashlib.sha256(f"{token}|{window}".encode()).hexdigest()[:24]
+
+
+async def _record(workspace: WorkspaceDep, token: str, kind: str, event: str) -> dict[str, object]:
+    payload = tracking.read_token(workspace.secret(), token)
+    if payload.get("k") != kind:
+        from monogram.core.errors import AuthError
+
+        raise AuthError("invalid tracking link")
+    properties = {"decision_id": payload["d"], "message_id": payload["m"], "channel": "email"}
+    if kind == "click":
+        properties["url"] = payload["u"]
+    await run_in_threadpool(
+        privacy.track_for_profile,
+        workspace.store,
+        workspace.config,
+        payload["p"],
+        event,
+        properties,
+        _event_id(token, kind),
+    )
+    return payload
+
+
+@router.get("/o/{token}")
+async def opened(token: str, workspace: WorkspaceDep) -> Response:
+    await _record(workspace, token, "open", "Email Opened")
+    return Response(PIXEL, media_type="image/gif", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/c/{token}")
+async def clicked(token: str, workspace: WorkspaceDep) -> Response:
+    payload = await _record(workspace, token, "click", "Email Link Clicked")
+    return RedirectResponse(str(payload["u"]), status_code=302)
+
+
+@router.api_route("/u/{token}", methods=["GET", "POST"])
+async def unsubscribe(token: str, request: Request, workspace: WorkspaceDep) -> Response:
+    """GET shows a confirmation; POST (RFC 8058 one-click, or the form) unsubscribes at once."""
+    tracking.read_token(workspace.secret(), token)
+    if request.method == "GET":
+        return HTMLResponse(
+            '<form method="post"><p>Stop marketing email from us?</p>'
+            '<button type="submit">Unsubscribe</button></form>'
+        )
+    await _record(workspace, token, "unsubscribe", "Unsubscribed")
+    return HTMLResponse("<p>You are unsubscribed. It takes effect at once.</p>")

@@ -1,0 +1,63 @@
+"""Outcomes joined back to decisions: opens, clicks and unsubscribes carry the decision id;
+a conversion is an ``Order Completed`` carrying it, or arriving within the attribution window
+after a click on that decision's message."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, select
+
+from monogram.store.tables import decisions, events
+
+ENGAGEMENT = {
+    "Email Opened": "opened",
+    "Email Link Clicked": "clicked",
+    "Unsubscribed": "unsubscribed",
+}
+
+
+def outcomes(conn: Connection, decision: Any, window: timedelta) -> set[str]:
+    """What followed one decision: opened, clicked, unsubscribed, converted."""
+    found: set[str] = set()
+    clicks: list[datetime] = []
+    rows = conn.execute(
+        select(events.c.name, events.c.ts, events.c.payload)
+        .where(
+            events.c.profile_id == decision.profile_id,
+            events.c.ts >= decision.created_at,
+            events.c.type == "track",
+        )
+        .order_by(events.c.ts)
+    )
+    for name, ts, payload in rows:
+        props = orjson.loads(payload).get("properties") or {}
+        mine = props.get("decision_id") == decision.id
+        if name in ENGAGEMENT and mine:
+            found.add(ENGAGEMENT[name])
+            if name == "Email Link Clicked":
+                clicks.append(ts)
+        elif name == "Order Completed":
+            if mine or any(ts - click <= window for click in clicks if ts >= click):
+                found.add("converted")
+            elif decision.holdout and ts - decision.created_at <= window:
+                found.add("converted")  # held-out customers convert on their own: the baseline
+    return found
+
+
+def campaign_outcomes(conn: Connection, campaign: str, window_hours: float = 72) -> dict[str, Any]:
+    window = timedelta(hours=window_hours)
+    treated: Counter[str] = Counter()
+    held: Counter[str] = Counter()
+    for decision in conn.execute(select(decisions).where(decisions.c.campaign == campaign)):
+        bucket = held if decision.holdout else treated
+        bucket["decisions"] += 1
+        bucket.update(outcomes(conn, decision, window))
+    return {
+        "treated": dict(treated),
+        "holdout": dict(held),
+        "attribution_window_hours": window_hours,
+    }
