@@ -240,3 +240,95 @@ def test_review_queue_over_http(api: Api) -> None:
     assert again.status_code == 409
     message = api.client.get(f"/v1/messages/{draft.message_id}", headers=basic(api.read)).json()
     assert message["elements"]["support_reply"]["text"] == "Your order left us today."
+
+
+def test_realtime_personalize_budget_cache_and_support(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time as clock
+
+    from monogram.content.llm.fake import FakeModel
+
+    post(
+        api,
+        "/v1/identify",
+        {
+            "userId": "rt",
+            "traits": {
+                "first_name": "Rita",
+                "consent": {
+                    "personalization": True,
+                    "email_marketing": True,
+                    "ai_generation": True,
+                },
+            },
+        },
+        api.write,
+    )
+    api.ws.config.realtime.budget_ms = 5000
+    api.ws.use_model(
+        FakeModel(lambda m, o: "Everything you need for your next trail, picked for you")
+    )
+    read = basic(api.read)
+    first = api.client.post(
+        "/v1/personalize", json={"userId": "rt", "placement": "landing_page"}, headers=read
+    ).json()
+    assert first["served"] == "generated" and first["decision_id"] and first["message_id"]
+    again = api.client.post(
+        "/v1/personalize", json={"userId": "rt", "placement": "landing_page"}, headers=read
+    ).json()
+    assert again["served"] == "cache" and again["message_id"] == first["message_id"]
+    assert again["elements"] == first["elements"]
+
+    post(
+        api,
+        "/v1/identify",
+        {"userId": "slow", "traits": {"consent": {"personalization": True}}},
+        api.write,
+    )
+    api.ws.config.realtime.budget_ms = 50
+
+    def slow(_m: object, _o: object) -> str:
+        clock.sleep(0.5)
+        return "Everything you need for your next trail, picked for you"
+
+    api.ws.use_model(FakeModel(slow))  # type: ignore[arg-type]
+    from monogram import realtime
+
+    # The generative strategy, so the (slow) model is called.
+    monkeypatch.setattr(
+        realtime.decisions, "uniform_choice", lambda s, *k: ("interests", 1 / len(s))
+    )
+    late = api.client.post(
+        "/v1/personalize", json={"userId": "slow", "placement": "landing_page"}, headers=read
+    ).json()
+    assert late["served"].startswith("fallback: over the latency budget")
+    assert late["elements"]["hero"]["source"] == "fallback"
+    deadline = clock.monotonic() + 20
+    while True:  # the background writer finishes; then the personal version is served
+        later = api.client.post(
+            "/v1/personalize", json={"userId": "slow", "placement": "landing_page"}, headers=read
+        ).json()
+        if later["served"] == "cache" or clock.monotonic() > deadline:
+            break
+        clock.sleep(0.2)
+    assert later["served"] == "cache" and later["elements"]["hero"]["source"] == "generated"
+    stranger = api.client.post(
+        "/v1/personalize",
+        json={"anonymousId": "new-visitor", "placement": "landing_page"},
+        headers=read,
+    ).json()
+    assert (
+        stranger["served"] == "fallback: unknown visitor" and stranger["elements"]["hero"]["text"]
+    )
+    bad = api.client.post("/v1/personalize", json={"placement": "landing_page"}, headers=read)
+    assert bad.status_code == 400
+
+    api.ws.use_model(
+        FakeModel(lambda m, o: "Thanks for getting in touch. Your order is on its way.")
+    )
+    reply = api.client.post(
+        "/v1/support/reply", json={"userId": "rt", "message": "Where is my order?"}, headers=read
+    ).json()
+    assert reply["source"] == "generated" and reply["review"] is True
+    assert reply["reply"].startswith("Hi Rita,")

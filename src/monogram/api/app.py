@@ -10,7 +10,16 @@ from fastapi.exceptions import RequestValidationError
 
 from monogram import __version__
 from monogram.api.responses import JSON
-from monogram.api.routes import catalog, health, links, profiles, reviews, segments, tracking
+from monogram.api.routes import (
+    catalog,
+    health,
+    links,
+    personalize,
+    profiles,
+    reviews,
+    segments,
+    tracking,
+)
 from monogram.core.errors import MonogramError
 from monogram.workspace import Workspace, open_workspace
 
@@ -36,7 +45,7 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
         default_response_class=JSON,
     )
     app.state.workspace = workspace
-    for module in (health, tracking, profiles, catalog, segments, reviews, links):
+    for module in (health, tracking, profiles, catalog, segments, reviews, links, personalize):
         app.include_router(module.router)
 
     @app.exception_handler(MonogramError)

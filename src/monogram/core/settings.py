@@ -233,6 +233,13 @@ class LLMConfig(_Strict):
         return self
 
 
+class RealtimeConfig(_Strict):
+    budget_ms: int = Field(
+        default=800, ge=10, description="answer within this, with fallback if need be"
+    )
+    cache_hours: float = Field(default=24, ge=0, description="reuse a customer's content this long")
+
+
 class ContextConfig(_Strict):
     recent_events: int = 10
     recommendations: int = 5
@@ -259,6 +266,7 @@ class ProjectConfig(_Strict):
     purposes: dict[str, PurposeConfig] = Field(default_factory=_default_purposes)
     context: ContextConfig = Field(default_factory=ContextConfig)
     llm: LLMConfig = Field(default_factory=LLMConfig)
+    realtime: RealtimeConfig = Field(default_factory=RealtimeConfig)
 
     @model_validator(mode="after")
     def _purposes_use_known_consents(self) -> ProjectConfig:
