@@ -49,6 +49,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/generation.py
 	$(BIN)/python bench/openai_backend.py
 	$(BIN)/python bench/quality.py
+	$(BIN)/python bench/campaign.py
 
 clean:
 	rm -rf $(VENV) .monogram .pytest_cache .mypy_cache .ruff_cache

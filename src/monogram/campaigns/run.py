@@ -76,6 +76,7 @@ def run_campaign(
     limit: int | None = None,
     concurrency: int = 1,
     progress: Progress | None = None,
+    on_audience: Callable[[int], None] | None = None,
 ) -> Summary:
     started = time.perf_counter()
     summary = Summary(spec.name)
@@ -85,6 +86,8 @@ def run_campaign(
         summary.reasons["interrupted while sending (not retried)"] += interrupted
     members = audience(ws, spec, limit)
     summary.audience = len(members)
+    if on_audience:
+        on_audience(len(members))
 
     def one(profile_id: str) -> str:
         outcome = process(ws, spec, channel, profile_id, dry_run=dry_run)

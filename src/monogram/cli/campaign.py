@@ -53,6 +53,7 @@ def run(
                 limit=limit,
                 concurrency=concurrency,
                 progress=advance,
+                on_audience=lambda total: bar.update(task, total=total),
             )
     body = {**summary.as_dict(), "channel": url}
     if json_out:

@@ -122,6 +122,7 @@ def demo(
         _show_segments(ws)
         _show_examples(ws)
         _show_generation(ws, ["user_id:cust-00001", "user_id:cust-00004", "user_id:cust-00007"])
+        _run_demo_campaign(ws)
     console.print(
         "\nnext: `monogram profiles show user_id:cust-00001`, `monogram serve`, "
         "`monogram segments list`"
@@ -180,6 +181,34 @@ def _show_generation(ws: Workspace, refs: list[str]) -> None:
         f"{counts['generated']} of {total} elements generated, {counts['fallback']} fell back "
         f"to approved copy, in {time.perf_counter() - started:.1f} s. "
         "The bundled model is tiny; the quality gate decides what may be sent."
+    )
+
+
+def _run_demo_campaign(ws: Workspace, customers: int = 8) -> None:
+    """Send the demo campaign (to a file export unless campaigns/demo.yaml says otherwise)."""
+    import os
+
+    from monogram.campaigns import load_campaign
+    from monogram.campaigns.run import run_campaign
+    from monogram.delivery.channels import channel_from_url
+
+    spec = load_campaign(ws.home / "campaigns" / "demo.yaml")
+    url = spec.channel.format(home=ws.home.resolve(), campaign=spec.name)
+    channel = channel_from_url(
+        url, sender=spec.sender, webhook_secret=os.environ.get("MONOGRAM_WEBHOOK_SECRET")
+    )
+    console.print(f"\n[bold]demo campaign[/] ({customers} customers of {spec.audience}) to {url}")
+    summary = run_campaign(ws, spec, channel, limit=customers)
+    console.print(
+        "  "
+        + ", ".join(f"{k} {v}" for k, v in summary.outcomes.most_common())
+        + f" in {summary.seconds:.1f} s"
+    )
+    for reason, count in summary.reasons.most_common(4):
+        console.print(f"  [dim]{count:>4}  {reason}[/]")
+    console.print(
+        "  `monogram campaign status demo` shows it; "
+        "`monogram review list` what waits for a person."
     )
 
 
