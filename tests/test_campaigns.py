@@ -172,3 +172,28 @@ def test_kill_9_mid_run_then_rerun_sends_each_message_once(tmp_path: Path) -> No
     assert states.count("failed") <= 1
     assert len({r.profile_id for r in rows}) == len(rows) == summary["audience"]
     _ = samples
+
+
+def test_suppression_list_and_fallback_summary(shop: Workspace, tmp_path: Path) -> None:
+    from monogram.cdp import context as ctx
+    from monogram.cdp import segments
+    from monogram.delivery import outbox as box
+
+    with shop.store.read() as conn:
+        first = segments.members(conn, shop.segments()["demo_audience"], shop.config, limit=1)[0]
+        email_address = ctx.load_state(conn, first)["traits"]["email"][0]
+    with shop.store.write() as conn:
+        box.add_suppression(conn, "email", email_address, "hard bounce")
+    shop.use_model(FakeModel(lambda m, o: "x" * 400))  # never usable: every element falls back
+    summary = run_campaign(
+        shop,
+        Campaign(name="supp", placement="email", audience="demo_audience", holdout=0),
+        FileChannel(tmp_path / "o.jsonl"),
+        limit=10,
+    )
+    with shop.store.read() as conn:
+        row = conn.execute(
+            select(outbox).where(outbox.c.campaign == "supp", outbox.c.profile_id == first)
+        ).one()
+    assert (row.state, row.reason) == ("suppressed", "suppression list")
+    assert summary.fallback_elements.get("no usable candidate", 0) > 0

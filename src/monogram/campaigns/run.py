@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import select
 
 from monogram.campaigns import Campaign
@@ -32,6 +33,7 @@ from monogram.learning import decisions
 from monogram.pipeline import personalize
 from monogram.quality import review
 from monogram.store.tables import decisions as decisions_table
+from monogram.store.tables import messages as messages_table
 from monogram.store.tables import outbox as outbox_table
 from monogram.store.tables import suppressions
 from monogram.workspace import Workspace
@@ -56,6 +58,7 @@ class Summary:
     outcomes: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    fallback_elements: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +66,7 @@ class Summary:
             "audience": self.audience,
             "outcomes": dict(self.outcomes),
             "reasons": dict(self.reasons),
+            "fallback_elements": self.fallback_elements,
             "seconds": round(self.seconds, 2),
         }
 
@@ -100,8 +104,24 @@ def run_campaign(
             summary.outcomes[outcome] += 1
     with ws.store.read() as conn:
         summary.reasons.update(outbox.status(conn, spec.name)["reasons"])
+        summary.fallback_elements = _fallbacks(conn, spec.name)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _fallbacks(conn: Any, campaign: str) -> dict[str, int]:
+    """Generated elements that went out as approved copy instead, by reason."""
+    counts: Counter[str] = Counter()
+    ids = select(outbox_table.c.message_id).where(
+        outbox_table.c.campaign == campaign, outbox_table.c.message_id.is_not(None)
+    )
+    for (elements,) in conn.execute(
+        select(messages_table.c.elements).where(messages_table.c.id.in_(ids))
+    ):
+        for element in orjson.loads(elements).values():
+            if element["source"] == "fallback":
+                counts[(element.get("reason") or "fallback").split(":")[0]] += 1
+    return dict(counts)
 
 
 def audience(ws: Workspace, spec: Campaign, limit: int | None) -> list[str]:

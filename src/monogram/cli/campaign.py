@@ -9,6 +9,7 @@ import typer
 
 from monogram.campaigns import load_campaign
 from monogram.campaigns.run import run_campaign
+from monogram.cdp import identity
 from monogram.cli.common import console, new_app, print_json, progress_bar, workspace
 from monogram.delivery import outbox
 from monogram.delivery.channels import channel_from_url
@@ -67,6 +68,9 @@ def run(
         console.print(f"  {outcome:<12} {count:>6}")
     for reason, count in summary.reasons.most_common(8):
         console.print(f"  [dim]{count:>6}  {reason}[/]")
+    if summary.fallback_elements:
+        fallbacks = ", ".join(f"{k} {v}" for k, v in summary.fallback_elements.items())
+        console.print(f"  elements sent as approved copy: {fallbacks}")
 
 
 @app.command("status")
@@ -86,3 +90,30 @@ def status(name: str, json_out: bool = typer.Option(False, "--json")) -> None:
     for group in ("treated", "holdout"):
         counts = body["outcomes"][group]
         console.print(f"  {group}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+suppress_app = new_app("The suppression list: identifiers never sent to.")
+
+
+@suppress_app.command("add")
+def suppress_add(
+    ref: str = typer.Argument(..., help="TYPE:VALUE, e.g. email:maya@example.com"),
+    reason: str = typer.Option("added by an operator", "--reason"),
+) -> None:
+    """Never send to this identifier again (hard bounce, complaint, legal request)."""
+    kind, value = identity.parse_key(ref)
+    with workspace() as ws, ws.store.write() as conn:
+        outbox.add_suppression(conn, kind, value, reason)
+    console.print(f"suppressed {kind}:{value}")
+
+
+@suppress_app.command("list")
+def suppress_list(json_out: bool = typer.Option(False, "--json")) -> None:
+    """Suppressed identifiers with the reason."""
+    with workspace() as ws, ws.store.read() as conn:
+        rows = outbox.list_suppressions(conn)
+    if json_out:
+        print_json(rows)
+        return
+    for row in rows:
+        console.print(f"{row['type']}:{row['value']}  {row['reason']}", markup=False)

@@ -35,6 +35,7 @@ app.command("check")(generate_cli.check)
 app.add_typer(review_cli.app, name="review")
 app.command("explain")(review_cli.explain)
 app.add_typer(campaign_cli.app, name="campaign")
+app.add_typer(campaign_cli.suppress_app, name="suppress")
 
 
 @app.command("init")

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from monogram.core.clock import now
-from monogram.store.tables import outbox
+from monogram.store.tables import outbox, suppressions
 
 TERMINAL = {"sent", "delivered", "bounced", "failed", "held_out", "suppressed"}
 
@@ -104,3 +104,23 @@ def status(conn: Connection, campaign: str) -> dict[str, Any]:
         "states": dict(states),
         "reasons": dict(reasons),
     }
+
+
+def add_suppression(conn: Connection, kind: str, value: str, reason: str) -> None:
+    """Never send to this identifier again (hard bounces, complaints, legal requests)."""
+    exists = conn.execute(
+        select(suppressions.c.type).where(
+            suppressions.c.type == kind, suppressions.c.value == value
+        )
+    ).first()
+    if exists is None:
+        conn.execute(
+            insert(suppressions).values(type=kind, value=value, reason=reason, created_at=now())
+        )
+
+
+def list_suppressions(conn: Connection) -> list[dict[str, Any]]:
+    return [
+        {"type": r.type, "value": r.value, "reason": r.reason, "created_at": r.created_at}
+        for r in conn.execute(select(suppressions).order_by(suppressions.c.created_at))
+    ]

@@ -55,6 +55,7 @@ def channel_from_url(url: str, *, sender: str, webhook_secret: str | None = None
             parts.hostname or "127.0.0.1",
             parts.port or 25,
             sender=sender,
+            starttls="starttls=1" in parts.query or "starttls=true" in parts.query,
             username=parts.username,
             password=parts.password,
         )
