@@ -14,7 +14,7 @@ import hashlib
 import html
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -39,6 +39,9 @@ from monogram.store.tables import suppressions
 from monogram.workspace import Workspace
 
 Progress = Callable[[str], None]
+# Maps the per-customer step over the audience and yields each outcome. Any executor that can
+# run a Python callable per item (threads here; Ray Data's map later) fits.
+Executor = Callable[[Callable[[str], str], list[str]], Iterable[str]]
 BODY_ORDER = (
     "greeting",
     "opening",
@@ -81,6 +84,7 @@ def run_campaign(
     concurrency: int = 1,
     progress: Progress | None = None,
     on_audience: Callable[[int], None] | None = None,
+    executor: Executor | None = None,
 ) -> Summary:
     started = time.perf_counter()
     summary = Summary(spec.name)
@@ -99,14 +103,24 @@ def run_campaign(
             progress(outcome)
         return outcome
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        for outcome in pool.map(one, members):
-            summary.outcomes[outcome] += 1
+    run_all = executor or local_executor(concurrency)
+    for outcome in run_all(one, members):
+        summary.outcomes[outcome] += 1
     with ws.store.read() as conn:
         summary.reasons.update(outbox.status(conn, spec.name)["reasons"])
         summary.fallback_elements = _fallbacks(conn, spec.name)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def local_executor(concurrency: int) -> Executor:
+    """The default executor: a bounded thread pool in this process."""
+
+    def run_all(work: Callable[[str], str], profile_ids: list[str]) -> Iterator[str]:
+        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+            yield from pool.map(work, profile_ids)
+
+    return run_all
 
 
 def _fallbacks(conn: Any, campaign: str) -> dict[str, int]:
