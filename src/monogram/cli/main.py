@@ -12,6 +12,7 @@ from monogram.cdp import context, segments
 from monogram.cli import campaign as campaign_cli
 from monogram.cli import catalog, identity, ingest, keys, privacy, profiles
 from monogram.cli import generate as generate_cli
+from monogram.cli import learn as learn_cli
 from monogram.cli import review as review_cli
 from monogram.cli import segments as segments_cli
 from monogram.cli.common import console, new_app, print_json, progress_bar, workspace
@@ -36,6 +37,7 @@ app.add_typer(review_cli.app, name="review")
 app.command("explain")(review_cli.explain)
 app.add_typer(campaign_cli.app, name="campaign")
 app.add_typer(campaign_cli.suppress_app, name="suppress")
+app.add_typer(learn_cli.app, name="learn")
 
 
 @app.command("init")

@@ -1,0 +1,40 @@
+"""`monogram learn simulate`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from monogram.cli.common import console, new_app, print_json
+from monogram.learning.simulator import load_world, simulate
+
+app = new_app("The learning loop: which strategy works for whom.")
+
+
+@app.command("simulate")
+def simulate_command(
+    rounds: int = typer.Option(50_000, "--rounds", min=1),
+    config: Path = typer.Option(None, "--config", help="a world YAML (default: the shipped one)"),
+    seed: int = typer.Option(0, "--seed"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Run the policy against simulated customers with known preferences; report regret."""
+    result = simulate(load_world(config), rounds, seed=seed)
+    if json_out:
+        print_json(result)
+        return
+    share = 100 * result["regret"] / max(result["uniform_regret"], 1e-9)
+    r = result
+    console.print(
+        f"{rounds:,} decisions: reward {r['reward']:.0f} (oracle {r['oracle_reward']:.0f}, "
+        f"uniform {r['uniform_reward']:.0f}, best single strategy {r['best_single_reward']:.0f})"
+    )
+    console.print(
+        f"regret {r['regret']:.0f}: {share:.0f}% of uniform random's ({r['uniform_regret']:.0f})"
+    )
+    for segment, best in result["best_strategy_per_segment"].items():
+        mark = "ok" if best["true"] == best["learned"] else "MISSED"
+        console.print(
+            f"  {segment:<18} true {best['true']:<10} learned {best['learned']:<10} {mark}"
+        )
