@@ -51,3 +51,32 @@ def test_drift_and_world_files(tmp_path: Path) -> None:
     path.write_text("strategies: [a, b]\nsegments: {s: {share: 1, rates: {a: 0.1}}}\n")
     with pytest.raises(ConfigError, match="rate for every strategy"):
         load_world(path)
+
+
+def test_off_policy_estimates_cover_the_truth() -> None:
+    from monogram.learning.evaluation import Unsupported, evaluate
+    from monogram.learning.simulator import logged_data, true_value
+
+    world = DEFAULT_WORLD
+    segments, actions = len(world.segments), len(world.strategies)
+    logging = np.full((segments, actions), 1 / actions)  # uniform logging policy
+    target = np.full((segments, actions), 0.05)  # a candidate: each segment's best, mostly
+    for row, name in enumerate(world.segments):
+        rates = world.segments[name].rates
+        target[row, world.strategies.index(max(rates, key=rates.get))] = 1 - 0.05 * (actions - 1)
+    truth = true_value(world, target)
+    covered = {"ips": 0, "snips": 0, "dr": 0}
+    runs = 20
+    for seed in range(runs):
+        logs, _ = logged_data(world, 20_000, logging, seed=seed)
+        result = evaluate(logs, target, boot=200, seed=seed)
+        for name in covered:
+            covered[name] += result[name]["low"] <= truth <= result[name]["high"]
+    assert covered["dr"] / runs >= 0.9 and covered["snips"] / runs >= 0.9, covered
+    greedy = np.zeros((segments, actions))
+    greedy[:, 0] = 1.0
+    narrow_logging = np.full((segments, actions), 0.001)
+    narrow_logging[:, 1] = 1 - 0.003
+    logs, _ = logged_data(world, 5_000, narrow_logging, seed=1)
+    with pytest.raises(Unsupported, match="effective sample size"):
+        evaluate(logs, greedy)

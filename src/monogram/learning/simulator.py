@@ -126,3 +126,29 @@ def simulate(world: World, rounds: int, *, seed: int = 0, floor: float = 0.01) -
             for name in names
         },
     }
+
+
+def logged_data(
+    world: World, n: int, logging: np.ndarray, *, seed: int = 0
+) -> tuple[Any, np.ndarray]:
+    """Logs of ``n`` decisions made by a ``logging`` policy (probabilities per segment and
+    strategy), with the true reward rates (segments x strategies) to judge estimates by."""
+    from monogram.learning.evaluation import Logs
+
+    rng = np.random.default_rng(seed)
+    names = list(world.segments)
+    shares = np.array([world.segments[s].share for s in names])
+    shares = shares / shares.sum()
+    rates = np.array([[world.segments[s].rates[a] for a in world.strategies] for s in names])
+    buckets = rng.choice(len(names), size=n, p=shares)
+    actions = np.array([rng.choice(len(world.strategies), p=logging[b]) for b in buckets])
+    rewards = (rng.random(n) < rates[buckets, actions]).astype(float)
+    return Logs(buckets, actions, logging[buckets, actions], rewards), rates
+
+
+def true_value(world: World, target: np.ndarray) -> float:
+    names = list(world.segments)
+    shares = np.array([world.segments[s].share for s in names])
+    shares = shares / shares.sum()
+    rates = np.array([[world.segments[s].rates[a] for a in world.strategies] for s in names])
+    return float(np.sum(shares[:, None] * target * rates))

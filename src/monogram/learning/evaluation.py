@@ -1,0 +1,95 @@
+"""Off-policy evaluation: what would a candidate policy have earned, judged from logs of
+another policy's decisions (their propensities make it possible).
+
+IPS, self-normalised IPS and doubly robust estimators, with the effective sample size and
+bootstrap percentile intervals. When the logs cannot support an estimate (too few effective
+samples, or the candidate choosing what the logger never could), it refuses, saying why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Logs:
+    """One row per logged decision: its context bucket, action, propensity and reward."""
+
+    buckets: np.ndarray  # int, shape (n,)
+    actions: np.ndarray  # int, shape (n,)
+    propensities: np.ndarray  # float, shape (n,)
+    rewards: np.ndarray  # float, shape (n,)
+
+
+class Unsupported(ValueError):
+    """The logs cannot support an estimate for this policy."""
+
+
+def _reward_model(logs: Logs, n_buckets: int, n_actions: int) -> np.ndarray:
+    """Mean logged reward per (bucket, action), shrunk towards the bucket mean (for DR)."""
+    model = np.zeros((n_buckets, n_actions))
+    for b in range(n_buckets):
+        in_bucket = logs.buckets == b
+        base = logs.rewards[in_bucket].mean() if in_bucket.any() else logs.rewards.mean()
+        for a in range(n_actions):
+            mask = in_bucket & (logs.actions == a)
+            count = mask.sum()
+            model[b, a] = (logs.rewards[mask].sum() + 5 * base) / (count + 5)
+    return model
+
+
+def _estimates(
+    logs: Logs, target: np.ndarray, model: np.ndarray
+) -> tuple[float, float, float, np.ndarray]:
+    weights = target[logs.buckets, logs.actions] / logs.propensities
+    ips = float(np.mean(weights * logs.rewards))
+    snips = float(np.sum(weights * logs.rewards) / max(np.sum(weights), 1e-12))
+    direct = np.sum(target[logs.buckets] * model[logs.buckets], axis=1)
+    correction = weights * (logs.rewards - model[logs.buckets, logs.actions])
+    dr = float(np.mean(direct + correction))
+    return ips, snips, dr, weights
+
+
+def evaluate(
+    logs: Logs,
+    target: np.ndarray,
+    *,
+    boot: int = 300,
+    level: float = 0.95,
+    min_ess: float = 200.0,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Estimate the value of ``target`` (probabilities, shape (buckets, actions)) from ``logs``."""
+    if np.any(logs.propensities <= 0):
+        raise Unsupported("a logged decision has no propensity; such logs cannot be reweighted")
+    n_buckets, n_actions = target.shape
+    model = _reward_model(logs, n_buckets, n_actions)
+    ips, snips, dr, weights = _estimates(logs, target, model)
+    ess = float(weights.sum() ** 2 / max(np.sum(weights**2), 1e-12))
+    if ess < min_ess:
+        raise Unsupported(
+            f"effective sample size {ess:.0f} is below {min_ess:.0f}: the candidate differs too "
+            "much from the logging policy for these logs to say what it would earn"
+        )
+    rng = np.random.default_rng(seed)
+    samples = []
+    n = len(logs.actions)
+    for _ in range(boot):
+        pick = rng.integers(0, n, n)
+        part = Logs(
+            logs.buckets[pick], logs.actions[pick], logs.propensities[pick], logs.rewards[pick]
+        )
+        samples.append(_estimates(part, target, model)[:3])
+    table = np.array(samples)
+    low, high = (1 - level) / 2 * 100, (1 + level) / 2 * 100
+    out: dict[str, Any] = {"n": n, "effective_sample_size": round(ess, 1), "level": level}
+    for column, (name, value) in enumerate((("ips", ips), ("snips", snips), ("dr", dr))):
+        out[name] = {
+            "estimate": value,
+            "low": float(np.percentile(table[:, column], low)),
+            "high": float(np.percentile(table[:, column], high)),
+        }
+    return out
