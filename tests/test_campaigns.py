@@ -197,3 +197,68 @@ def test_suppression_list_and_fallback_summary(shop: Workspace, tmp_path: Path) 
         ).one()
     assert (row.state, row.reason) == ("suppressed", "suppression list")
     assert summary.fallback_elements.get("no usable candidate", 0) > 0
+
+
+def test_learning_in_shadow_then_serving(shop: Workspace, tmp_path: Path) -> None:
+    from monogram.cdp import unify
+    from monogram.learning.update import update_policies
+    from monogram.store.tables import policy_states
+
+    channel = FileChannel(tmp_path / "o.jsonl")
+    run_campaign(
+        shop,
+        Campaign(name="learn1", placement="email", audience="demo_audience", holdout=0),
+        channel,
+    )
+    with shop.store.read() as conn:
+        rows = list(conn.execute(select(decisions).where(decisions.c.campaign == "learn1")))
+    assert rows and all(r.policy == "uniform" for r in rows)
+    assert all(
+        orjson.loads(r.features)["shadow"] in ("warm", "practical", "select", "rule") for r in rows
+    )
+    clicked = [r for r in rows if r.chosen == "select"]
+    for row in clicked:  # customers only ever click the 'select' variant
+        with shop.store.read() as conn:
+            from monogram.cdp import identity
+
+            user = next(
+                i["value"]
+                for i in identity.identifiers_for(conn, row.profile_id)
+                if i["type"] == "user_id"
+            )
+        unify.ingest_batch(
+            shop.store,
+            shop.config,
+            [
+                {
+                    "type": "track",
+                    "userId": user,
+                    "event": "Email Link Clicked",
+                    "properties": {"decision_id": row.id},
+                }
+            ],
+            source="test",
+        )
+    result = update_policies(shop, window_hours=0)
+    assert result["rewarded"]["email"] == len(rows) and result["versions"]["email"] == 1
+    assert update_policies(shop, window_hours=0)["rewarded"] == {}  # each decision once
+    with shop.store.read() as conn:
+        state = orjson.loads(conn.execute(select(policy_states.c.state)).scalar_one())
+        rewards = {
+            r.id: r.reward
+            for r in conn.execute(select(decisions).where(decisions.c.campaign == "learn1"))
+        }
+    assert all(
+        rewards[r.id] == pytest.approx(0.2) for r in clicked
+    )  # a click: 1 of a top reward of 5
+    assert state["strategies"] == ["warm", "practical", "select", "rule"]
+    shop.config.learning.policy = "thompson"
+    run_campaign(
+        shop,
+        Campaign(name="learn2", placement="email", audience="demo_audience", holdout=0),
+        channel,
+    )
+    with shop.store.read() as conn:
+        served = list(conn.execute(select(decisions).where(decisions.c.campaign == "learn2")))
+    assert served and all(r.policy == "thompson-v1" for r in served)
+    assert all(0 < r.probability <= 1 for r in served)

@@ -38,3 +38,27 @@ def simulate_command(
         console.print(
             f"  {segment:<18} true {best['true']:<10} learned {best['learned']:<10} {mark}"
         )
+
+
+@app.command("update")
+def update(
+    window_hours: float = typer.Option(
+        None, "--window-hours", help="default: learning.window_hours"
+    ),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Reward decisions whose window has passed and update each placement's policy."""
+    from monogram.cli.common import workspace
+    from monogram.learning.update import update_policies
+
+    with workspace() as ws:
+        body = update_policies(ws, window_hours)
+    if json_out:
+        print_json(body)
+        return
+    for placement, count in body["rewarded"].items():
+        console.print(
+            f"{placement}: {count} decisions rewarded; policy now v{body['versions'][placement]}"
+        )
+    if not body["rewarded"]:
+        console.print("no decision is past its reward window yet")

@@ -240,6 +240,25 @@ class RealtimeConfig(_Strict):
     cache_hours: float = Field(default=24, ge=0, description="reuse a customer's content this long")
 
 
+class LearningConfig(_Strict):
+    policy: Literal["uniform", "thompson"] = Field(
+        default="uniform",
+        description="uniform serves while thompson learns in shadow; switch to thompson to use it",
+    )
+    floor: float = Field(default=0.02, ge=0, le=0.2, description="least probability per strategy")
+    rewards: dict[str, float] = Field(
+        default_factory=lambda: {
+            "clicked": 1.0,
+            "converted": 5.0,
+            "unsubscribed": -5.0,
+            "opened": 0.0,
+        }
+    )
+    window_hours: float = Field(
+        default=72, ge=0, description="outcomes counted this long after a decision"
+    )
+
+
 class ContextConfig(_Strict):
     recent_events: int = 10
     recommendations: int = 5
@@ -267,6 +286,7 @@ class ProjectConfig(_Strict):
     context: ContextConfig = Field(default_factory=ContextConfig)
     llm: LLMConfig = Field(default_factory=LLMConfig)
     realtime: RealtimeConfig = Field(default_factory=RealtimeConfig)
+    learning: LearningConfig = Field(default_factory=LearningConfig)
 
     @model_validator(mode="after")
     def _purposes_use_known_consents(self) -> ProjectConfig:

@@ -276,6 +276,8 @@ decisions = Table(
     Column("features", Text, nullable=False),
     Column("holdout", Boolean, nullable=False, default=False),
     Column("message_id", String(40)),
+    Column("rewarded_at", Ts),
+    Column("reward", Float),
 )
 
 # One row per (campaign, customer, placement): the unit a campaign run plans, writes and sends
@@ -308,4 +310,14 @@ suppressions = Table(
     Column("value", String(512), primary_key=True),
     Column("reason", Text, nullable=False),
     Column("created_at", Ts, nullable=False),
+)
+
+# The learned policy per placement, versioned: each update writes the next version.
+policy_states = Table(
+    "policy_states",
+    metadata,
+    Column("placement", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("updated_at", Ts, nullable=False),
 )
