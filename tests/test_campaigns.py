@@ -262,3 +262,27 @@ def test_learning_in_shadow_then_serving(shop: Workspace, tmp_path: Path) -> Non
         served = list(conn.execute(select(decisions).where(decisions.c.campaign == "learn2")))
     assert served and all(r.policy == "thompson-v1" for r in served)
     assert all(0 < r.probability <= 1 for r in served)
+
+
+def test_learning_report_and_uplift(shop: Workspace, tmp_path: Path) -> None:
+    from monogram.learning.report import html_report, strategy_report, uplift
+    from monogram.learning.update import update_policies
+
+    run_campaign(
+        shop,
+        Campaign(name="lift", placement="email", audience="demo_audience", holdout=0.3),
+        FileChannel(tmp_path / "o.jsonl"),
+    )
+    update_policies(shop, window_hours=0)
+    with shop.store.read() as conn:
+        rows = strategy_report(conn, "email")
+        lift = uplift(conn, "lift")
+    assert rows and sum(r["decisions"] for r in rows) > 0
+    assert all(0 <= r["interval"][0] <= r["reward_rate"] <= r["interval"][1] <= 1 for r in rows)
+    assert lift["treated"]["n"] > 0 and lift["holdout"]["n"] > 0
+    assert (
+        0 <= lift["p_value"] <= 1
+        and lift["uplift_interval"][0] <= lift["uplift"] <= lift["uplift_interval"][1]
+    )
+    page = html_report(rows, "Strategies <email>")
+    assert "data:image/png;base64," in page and "&lt;email&gt;" in page

@@ -62,3 +62,37 @@ def update(
         )
     if not body["rewarded"]:
         console.print("no decision is past its reward window yet")
+
+
+@app.command("report")
+def report(
+    placement: str = typer.Option(None, "--placement"),
+    campaign: str = typer.Option(None, "--campaign", help="also the uplift over the holdout"),
+    html: Path = typer.Option(None, "--html", help="write an HTML page with a chart"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Strategy performance per segment (and a campaign's uplift over its holdout)."""
+    from monogram.cli.common import workspace
+    from monogram.learning.report import html_report, strategy_report, uplift
+
+    with workspace() as ws, ws.store.read() as conn:
+        rows = strategy_report(conn, placement)
+        lift = uplift(conn, campaign) if campaign else None
+    if html:
+        html.write_text(
+            html_report(rows, f"Strategies{' for ' + placement if placement else ''}"),
+            encoding="utf-8",
+        )
+    if json_out:
+        print_json({"strategies": rows, "uplift": lift})
+        return
+    for row in rows:
+        low, high = row["interval"]
+        console.print(
+            f"{row['placement']:<14} {row['segment']:<10} {row['strategy']:<10} "
+            f"{row['decisions']:>6}  {row['reward_rate']:.3f} ({low:.3f}-{high:.3f})"
+        )
+    if lift:
+        console.print(lift)
+    if html:
+        console.print(f"wrote {html}")
