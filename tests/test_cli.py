@@ -273,3 +273,33 @@ def test_review_and_explain_commands(cli: CliRunner, tmp_path: Path) -> None:
     assert as_json(run(cli, "explain", body["message_id"], "--json"))["status"] == "ready"
     again = run(cli, "review", "approve", str(items[0]["review_id"]), ok=False)
     assert again.exit_code == 1 and "already approved" in again.stderr
+
+
+def test_learn_commands(cli: CliRunner, tmp_path: Path) -> None:
+    simulated = as_json(run(cli, "learn", "simulate", "--rounds", "3000", "--json"))
+    for key in (
+        "rounds",
+        "reward",
+        "oracle_reward",
+        "uniform_reward",
+        "regret",
+        "uniform_regret",
+        "best_strategy_per_segment",
+    ):
+        assert key in simulated
+    assert simulated["regret"] < simulated["uniform_regret"]
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "monogram.yaml").write_text("llm: {backend: fake}\n")
+    run(cli, "ingest", str(write_events(tmp_path / "e.jsonl")), "-q")
+    run(cli, "campaign", "run", str(tmp_path / "home" / "campaigns" / "demo.yaml"), "--json")
+    updated = as_json(run(cli, "learn", "update", "--window-hours", "0", "--json"))
+    assert updated["rewarded"].get("email", 0) <= 1
+    report = as_json(run(cli, "learn", "report", "--placement", "email", "--json"))
+    assert "strategies" in report
+    estimate = (
+        as_json(run(cli, "learn", "evaluate", "--placement", "email", "--json"))
+        if updated["rewarded"]
+        else None
+    )
+    if estimate is not None:
+        assert "refused" in estimate  # one decision cannot support an estimate

@@ -96,3 +96,65 @@ def report(
         console.print(lift)
     if html:
         console.print(f"wrote {html}")
+
+
+@app.command("evaluate")
+def evaluate_command(
+    placement: str = typer.Option(..., "--placement"),
+    policy: str = typer.Option("learned", "--policy", help="learned, or always:STRATEGY"),
+    min_ess: float = typer.Option(
+        200.0, "--min-ess", help="refuse below this effective sample size"
+    ),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Off-policy estimate (IPS, SNIPS, doubly robust) of a policy from the decision log."""
+    import numpy as np
+    from sqlalchemy import select
+
+    from monogram.cli.common import workspace
+    from monogram.core.errors import ValidationError
+    from monogram.learning.evaluation import Unsupported, evaluate, logs_from_decisions
+    from monogram.learning.store import load_policy
+    from monogram.store.tables import decisions
+
+    with workspace() as ws, ws.store.read() as conn:
+        strategies = [s.name for s in ws.placements()[placement].strategies]
+        rows = list(
+            conn.execute(
+                select(decisions).where(
+                    decisions.c.placement == placement, decisions.c.rewarded_at.is_not(None)
+                )
+            )
+        )
+        learned, _ = load_policy(conn, placement, strategies, ws.config.learning.floor)
+    logs, buckets = logs_from_decisions(rows, strategies)
+    if len(logs.actions) == 0:
+        raise ValidationError(
+            f"no rewarded decisions for {placement!r} yet: run `monogram learn update`"
+        )
+    if policy == "learned":
+        target = np.array([learned.probabilities(b) for b in buckets])
+    elif policy.startswith("always:") and policy[7:] in strategies:
+        target = np.zeros((len(buckets), len(strategies)))
+        target[:, strategies.index(policy[7:])] = 1.0
+    else:
+        raise ValidationError(
+            f"--policy is learned or always:STRATEGY with one of {', '.join(strategies)}"
+        )
+    try:
+        result = evaluate(logs, target, min_ess=min_ess)
+    except Unsupported as exc:
+        result = {"refused": str(exc), "n": len(logs.actions)}
+    if json_out:
+        print_json(result)
+        return
+    if "refused" in result:
+        console.print(f"no estimate: {result['refused']}")
+        return
+    console.print(
+        f"{placement}, policy {policy}: {result['n']} logged decisions, "
+        f"ESS {result['effective_sample_size']}"
+    )
+    for name in ("ips", "snips", "dr"):
+        est = result[name]
+        console.print(f"  {name:<6} {est['estimate']:.4f}  ({est['low']:.4f} - {est['high']:.4f})")

@@ -126,6 +126,7 @@ def demo(
         _show_examples(ws)
         _show_generation(ws, ["user_id:cust-00001", "user_id:cust-00004", "user_id:cust-00007"])
         _run_demo_campaign(ws)
+        _show_learning()
     console.print(
         "\nnext: `monogram profiles show user_id:cust-00001`, `monogram serve`, "
         "`monogram segments list`"
@@ -212,6 +213,22 @@ def _run_demo_campaign(ws: Workspace, customers: int = 8) -> None:
     console.print(
         "  `monogram campaign status demo` shows it; "
         "`monogram review list` what waits for a person."
+    )
+
+
+def _show_learning(rounds: int = 20_000) -> None:
+    """The learning loop against simulated customers whose preferences are known."""
+    from monogram.learning.simulator import DEFAULT_WORLD, simulate
+
+    result = simulate(DEFAULT_WORLD, rounds, seed=7)
+    share = 100 * result["regret"] / max(result["uniform_regret"], 1e-9)
+    found = sum(
+        1 for b in result["best_strategy_per_segment"].values() if b["true"] == b["learned"]
+    )
+    console.print(
+        f"\n[bold]learning[/] ({rounds:,} simulated decisions): regret {share:.0f}% of uniform "
+        f"random's; best strategy found for {found} of {len(result['best_strategy_per_segment'])} "
+        "segments. `monogram learn simulate` runs it; `monogram learn update` learns from real outcomes."
     )
 
 

@@ -93,3 +93,25 @@ def evaluate(
             "high": float(np.percentile(table[:, column], high)),
         }
     return out
+
+
+def logs_from_decisions(rows: list[Any], strategies: list[str]) -> tuple[Logs, list[str]]:
+    """Rewarded decisions of one placement as ``Logs`` (and the bucket names, in index order)."""
+    import orjson
+
+    buckets: list[str] = []
+    index: dict[str, int] = {}
+    b, a, p, r = [], [], [], []
+    for row in rows:
+        if row.chosen not in strategies or not row.probability:
+            continue
+        bucket = orjson.loads(row.features).get("bucket", "all")
+        if bucket not in index:
+            index[bucket] = len(buckets)
+            buckets.append(bucket)
+        b.append(index[bucket])
+        a.append(strategies.index(row.chosen))
+        p.append(float(row.probability))
+        r.append(float(row.reward or 0.0))
+    logs = Logs(np.array(b, dtype=int), np.array(a, dtype=int), np.array(p), np.array(r))
+    return logs, buckets
