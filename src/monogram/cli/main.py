@@ -228,7 +228,8 @@ def _show_learning(rounds: int = 20_000) -> None:
     console.print(
         f"\n[bold]learning[/] ({rounds:,} simulated decisions): regret {share:.0f}% of uniform "
         f"random's; best strategy found for {found} of {len(result['best_strategy_per_segment'])} "
-        "segments. `monogram learn simulate` runs it; `monogram learn update` learns from real outcomes."
+        "segments. `monogram learn simulate` runs it; "
+        "`monogram learn update` learns from real outcomes."
     )
 
 
