@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from typing import Any
 
 import orjson
 import pytest
@@ -332,3 +333,25 @@ def test_realtime_personalize_budget_cache_and_support(
     ).json()
     assert reply["source"] == "generated" and reply["review"] is True
     assert reply["reply"].startswith("Hi Rita,")
+
+
+def test_server_updates_policies_on_a_schedule(
+    sqlite_workspace: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from monogram.api import app as app_module
+    from monogram.learning import update as update_module
+
+    calls: list[object] = []
+    monkeypatch.setattr(
+        update_module, "update_policies", lambda ws: calls.append(ws) or {"rewarded": {}}
+    )
+
+    async def run_briefly() -> None:
+        task = asyncio.create_task(app_module._update_policies(sqlite_workspace, 0.0005))
+        await asyncio.sleep(0.3)
+        task.cancel()
+
+    asyncio.run(run_briefly())
+    assert len(calls) >= 2 and calls[0] is sqlite_workspace

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,6 +26,24 @@ from monogram.core.errors import MonogramError
 from monogram.workspace import Workspace, open_workspace
 
 
+async def _update_policies(workspace: Workspace, minutes: float) -> None:
+    """Reward decisions past their window and update policies, every ``minutes``."""
+    from starlette.concurrency import run_in_threadpool
+
+    from monogram.learning.update import update_policies
+
+    log = logging.getLogger("monogram.learning")
+    while True:
+        await asyncio.sleep(minutes * 60)
+        try:
+            result = await run_in_threadpool(update_policies, workspace)
+        except MonogramError as exc:  # a bad config must not stop the server; say so
+            log.error("policy update failed: %s", exc.message)
+        else:
+            if result["rewarded"]:
+                log.info("policies updated: %s", result)
+
+
 def create_app(workspace: Workspace | None = None) -> FastAPI:
     """Build the app; without a workspace it opens the one the environment names at start."""
 
@@ -32,9 +52,15 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
         owned = app.state.workspace is None
         if owned:
             app.state.workspace = open_workspace()
+        updater = None
+        minutes = app.state.workspace.config.learning.update_minutes
+        if owned and minutes > 0:
+            updater = asyncio.create_task(_update_policies(app.state.workspace, minutes))
         try:
             yield
         finally:
+            if updater is not None:
+                updater.cancel()
             if owned:
                 app.state.workspace.close()
 

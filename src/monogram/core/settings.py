@@ -257,6 +257,9 @@ class LearningConfig(_Strict):
     window_hours: float = Field(
         default=72, ge=0, description="outcomes counted this long after a decision"
     )
+    update_minutes: float = Field(
+        default=15, ge=0, description="`monogram serve` updates policies this often (0: never)"
+    )
 
 
 class ContextConfig(_Strict):
