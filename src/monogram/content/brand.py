@@ -21,6 +21,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def compiled(patterns: list[str]) -> list[str]:
+    """The patterns, once each is known to compile; ValueError names the bad one."""
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from exc
+    return patterns
+
+
 class Limits(_Strict):
     max_chars: int | None = Field(default=None, ge=1)
     max_words: int | None = Field(default=None, ge=1)
@@ -49,12 +59,7 @@ class JurisdictionRules(_Strict):
     @field_validator("banned_patterns")
     @classmethod
     def _compiles(cls, patterns: list[str]) -> list[str]:
-        for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from exc
-        return patterns
+        return compiled(patterns)
 
 
 class BrandKit(_Strict):
@@ -80,12 +85,7 @@ class BrandKit(_Strict):
     @field_validator("banned_patterns")
     @classmethod
     def _compiles(cls, patterns: list[str]) -> list[str]:
-        for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from exc
-        return patterns
+        return compiled(patterns)
 
     def system_prompt(self) -> str:
         """Short and fixed, so its KV cache is reused across customers."""
