@@ -8,7 +8,6 @@ object in the ``attributes`` column, or extra columns named ``attr_*``).
 from __future__ import annotations
 
 import csv
-import io
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -205,14 +204,3 @@ def cached_catalog(conn: Connection) -> tuple[dict[str, Product], dict[str, floa
         _cache.update(key=key, catalog=catalog, popularity=popularity, reads=0)
     _cache["reads"] = _cache.get("reads", 0) + 1
     return _cache["catalog"], _cache["popularity"]
-
-
-def products_from_text(text: str, fmt: str) -> Iterator[tuple[int, Any]]:
-    """Rows from an uploaded body (API), same formats as files."""
-    if fmt == "csv":
-        for number, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
-            yield number, _csv_product(row)
-    else:
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                yield number, orjson.loads(line)

@@ -249,9 +249,3 @@ def _event_time(model: _EventModel, received_at: datetime) -> datetime:
             return received_at - (to_utc(model.sentAt) - original)
         return original
     return received_at
-
-
-def event_from_row(payload: str | bytes, received_at: datetime) -> Event:
-    """Rebuild an ``Event`` from a stored payload (already validated when it was accepted)."""
-    raw = orjson.loads(payload)
-    return parse_event(raw, received_at)

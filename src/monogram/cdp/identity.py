@@ -473,9 +473,10 @@ def closure(conn: Connection, profile_ids: set[str]) -> set[str]:
     frontier = set(profile_ids)
     while frontier:
         keys = {key_text((r.type, r.value)) for r in rows_for_profiles(conn, frontier)}
+        ordered = sorted(keys)
         others: set[str] = set()
-        for start in range(0, len(keys), CHUNK):
-            chunk = sorted(keys)[start : start + CHUNK]
+        for start in range(0, len(ordered), CHUNK):
+            chunk = ordered[start : start + CHUNK]
             for row in conn.execute(
                 select(identity_refusals.c.identifier, identity_refusals.c.other_identifier).where(
                     identity_refusals.c.identifier.in_(chunk)

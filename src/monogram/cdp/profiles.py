@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -41,7 +41,6 @@ ENGAGEMENT_ACTIONS = {
     "Clicked": "clicked",
     "Bounced": "bounced",
 }
-FACET_KINDS = ("category", "brand", "interest")
 
 
 def empty_state() -> State:
@@ -547,7 +546,3 @@ def bump_watermark(state: State, event: Any) -> None:
     stamp = _stamp(event)
     if stamp > (state.get("watermark") or ""):
         state["watermark"] = stamp
-
-
-def days_ago(at: datetime, days: int) -> datetime:
-    return at - timedelta(days=days)

@@ -208,17 +208,7 @@ def _count_products(conn: Connection, batch: Sequence[Event]) -> None:
     views: dict[str, int] = defaultdict(int)
     purchases: dict[str, int] = defaultdict(int)
     for event in batch:
-        if event.type != "track":
-            continue
-        props = event.properties
-        if event.name == "Product Viewed":
-            pid = props.get("product_id") or props.get("sku")
-            if pid:
-                views[str(pid)] += 1
-        elif event.name == "Order Completed" and isinstance(props.get("products"), list):
-            for item in props["products"]:
-                if isinstance(item, dict) and (item.get("product_id") or item.get("sku")):
-                    purchases[str(item.get("product_id") or item.get("sku"))] += 1
+        _tally(event, views, purchases)
     bump_product_stats(conn, views, purchases)
 
 
@@ -442,6 +432,9 @@ def _rows_in_scope(conn: Connection, query: Any, scope: set[str] | None) -> Iter
 
 
 def _tally(event: Event, views: dict[str, int], purchases: dict[str, int]) -> None:
+    """Count a product view or the products of an order (the same in-stream and in a rebuild)."""
+    if event.type != "track":
+        return
     props = event.properties
     if event.name == "Product Viewed" and (props.get("product_id") or props.get("sku")):
         views[str(props.get("product_id") or props.get("sku"))] += 1
@@ -478,7 +471,3 @@ def unmerge(store: Store, config: ProjectConfig, merge_id: int, reason: str) -> 
 
 def event_count(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(events)).scalar_one())
-
-
-def dumps(value: Any) -> str:
-    return orjson.dumps(value, default=str).decode()
