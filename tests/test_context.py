@@ -145,3 +145,24 @@ def test_export_then_erase_removes_everything(workspace: Workspace) -> None:
     from monogram.demo import stats
 
     assert stats(workspace)["events"] == 1  # only u2's event is left
+
+
+def test_consent_reaches_a_profile_known_only_by_email(workspace: Workspace) -> None:
+    # The placeholder anonymousId is junk, so the profile holds only the email address.
+    unify.ingest_batch(
+        workspace.store,
+        workspace.config,
+        [ev("identify", anonymousId="undefined", traits={"email": "solo@example.com"})],
+        source="t",
+    )
+    consent = privacy.record_consent(
+        workspace.store,
+        workspace.config,
+        "email:solo@example.com",
+        {"email_marketing": False},
+        "api",
+    )
+    assert consent["email_marketing"]["granted"] is False
+    from monogram.demo import stats
+
+    assert stats(workspace)["profiles"] == 1

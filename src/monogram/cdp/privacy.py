@@ -116,6 +116,25 @@ def erase(store: Store, ref: str) -> dict[str, int]:
 FIELDS = {"user_id": "userId", "anonymous_id": "anonymousId", "email": "email", "phone": "phone"}
 
 
+def _addressed_to(keys: list[identity.IdKey]) -> dict[str, Any] | None:
+    """Event fields that identity resolution attaches to the profile holding ``keys``."""
+    by_type = dict(keys)
+    if "user_id" in by_type:
+        return {"userId": by_type["user_id"]}
+    if "anonymous_id" in by_type:
+        return {"anonymousId": by_type["anonymous_id"]}
+    # Known only by email, phone or a custom id: carry it, with a stable anonymous id.
+    traits = {t: by_type[t] for t in ("email", "phone") if t in by_type}
+    external = [{"id": v, "type": t} for t, v in keys if t not in identity.BUILTIN_TYPES]
+    if not traits and not external:
+        return None
+    kind, value = keys[0]
+    return {
+        "anonymousId": f"monogram-{kind}-{value}",
+        "context": {"traits": traits, "externalIds": external},
+    }
+
+
 def track_for_profile(
     store: Store,
     config: ProjectConfig,
@@ -126,12 +145,8 @@ def track_for_profile(
 ) -> None:
     """Record a server-side event (an open, a click, an unsubscribe) on a known profile."""
     with store.read() as conn:
-        keys = dict(_keys(conn, profile_id))
-    if "user_id" in keys:
-        ids: dict[str, Any] = {"userId": keys["user_id"]}
-    elif "anonymous_id" in keys:
-        ids = {"anonymousId": keys["anonymous_id"]}
-    else:
+        ids = _addressed_to(_keys(conn, profile_id))
+    if ids is None:
         return  # the person was erased since the message went out
     raw = {
         "type": "track",
@@ -151,21 +166,15 @@ def record_consent(
     Returns the person's consent afterwards.
     """
     with store.read() as conn:
-        profile_id = context.resolve(conn, ref)
-        keys = dict(_keys(conn, profile_id))
-    if "user_id" in keys:
-        ids: dict[str, Any] = {"userId": keys["user_id"]}
-    elif "anonymous_id" in keys:
-        ids = {"anonymousId": keys["anonymous_id"]}
-    else:
-        kind, value = identity.parse_key(ref)
-        ids = {"anonymousId": f"{kind}:{value}"}
+        ids = _addressed_to(_keys(conn, context.resolve(conn, ref)))
+    if ids is None:
+        raise ValidationError(f"{ref} has no identifier an event can carry")
     event = {
         "type": "track",
         "event": "Consent Updated",
         **ids,
         "properties": {"consent": consent, "source": source},
-        "context": {"library": {"name": "monogram-api"}},
+        "context": {**ids.get("context", {}), "library": {"name": "monogram-api"}},
     }
     report = unify.ingest_batch(store, config, [event], source="consent-api")
     if report.rejected:
