@@ -17,14 +17,14 @@ from typing import Any
 import orjson
 from sqlalchemy import select
 
-from monogram.cdp import context, profiles
+from monogram.cdp import context
 from monogram.content import generate
 from monogram.content.placements import GeneratedElement, LockedElement, get_placement
 from monogram.content.prompts import render_locked
 from monogram.core.clock import now
 from monogram.core.errors import NotFound
 from monogram.learning import decisions
-from monogram.learning.store import load_policy
+from monogram.learning.store import bucket_of, choose_strategy
 from monogram.pipeline import personalize
 from monogram.store.tables import decisions as decisions_table
 from monogram.store.tables import messages
@@ -52,18 +52,18 @@ def serve(
         return _answer(cached["elements"], cached["id"], cached["decision_id"], "cache", started)
     strategies = [s.name for s in placement.strategies]
     with ws.store.read() as conn:
-        bucket = str(
-            profiles.summarize(context.load_state(conn, profile_id), ws.config)["lifecycle_stage"]
+        bucket = bucket_of(conn, ws.config, profile_id)
+        choice = choose_strategy(
+            conn,
+            ws.config,
+            placement.name,
+            strategies,
+            bucket,
+            profile_id,
+            placement.name,
+            str(time.time_ns()),
         )
-        policy, version = load_policy(conn, placement.name, strategies, ws.config.learning.floor)
-    learned, learned_p = policy.choose(bucket)
-    if ws.config.learning.policy == "thompson":
-        chosen, probability, policy_name, shadow = learned, learned_p, f"thompson-v{version}", None
-    else:
-        chosen, probability = decisions.uniform_choice(
-            strategies, profile_id, placement.name, str(time.time_ns())
-        )
-        policy_name, shadow = "uniform", learned
+    chosen = choice.strategy
     with ws.store.write() as conn:
         decision_id = decisions.log_decision(
             conn,
@@ -72,9 +72,9 @@ def serve(
             campaign=None,
             strategies=strategies,
             chosen=chosen,
-            probability=probability,
-            policy=policy_name,
-            features={"realtime": True, "bucket": bucket, "shadow": shadow},
+            probability=choice.probability,
+            policy=choice.policy,
+            features={"realtime": True, "bucket": bucket, "shadow": choice.shadow},
         )
     key = (profile_id, placement.name)
     future = _inflight.get(key)

@@ -30,7 +30,7 @@ from monogram.core.clock import now
 from monogram.delivery import outbox, tracking
 from monogram.delivery.channels import Channel, Outbound
 from monogram.learning import decisions
-from monogram.learning.store import load_policy
+from monogram.learning.store import bucket_of, choose_strategy
 from monogram.pipeline import personalize
 from monogram.quality import review
 from monogram.store.tables import decisions as decisions_table
@@ -171,9 +171,13 @@ def process(
                 outbox.move(conn, row.id, "suppressed", reason=verdict)
                 return "suppressed"
             held = _roll(spec.name, profile_id, "holdout") < spec.holdout
-            bucket = _bucket(conn, ws, profile_id)
-            chosen, probability, policy_name, shadow = _choose(
-                ws, spec, strategies, profile_id, bucket, held
+            bucket = bucket_of(conn, ws.config, profile_id)
+            choice = (
+                None
+                if held
+                else choose_strategy(
+                    conn, ws.config, spec.placement, strategies, bucket, spec.name, profile_id
+                )
             )
             decision_id = decisions.log_decision(
                 conn,
@@ -181,10 +185,14 @@ def process(
                 placement=spec.placement,
                 campaign=spec.name,
                 strategies=strategies,
-                chosen=chosen,
-                probability=probability,
-                policy=policy_name,
-                features={"segment": spec.audience, "bucket": bucket, "shadow": shadow},
+                chosen=choice.strategy if choice else None,
+                probability=choice.probability if choice else None,
+                policy=choice.policy if choice else "holdout",
+                features={
+                    "segment": spec.audience,
+                    "bucket": bucket,
+                    "shadow": choice.shadow if choice else None,
+                },
                 holdout=held,
             )
             if held:
@@ -213,31 +221,6 @@ def process(
         if state == "review":
             return "review"
     return _send(ws, spec, channel, row.id, profile_id)
-
-
-def _bucket(conn: Any, ws: Workspace, profile_id: str) -> str:
-    """The context a policy learns per: the customer's lifecycle stage."""
-    from monogram.cdp import profiles
-
-    return str(
-        profiles.summarize(context.load_state(conn, profile_id), ws.config)["lifecycle_stage"]
-    )
-
-
-def _choose(
-    ws: Workspace, spec: Campaign, strategies: list[str], profile_id: str, bucket: str, held: bool
-) -> tuple[str | None, float | None, str, str | None]:
-    """(chosen, probability, policy name, what the learned policy would choose)."""
-    if held:
-        return None, None, "holdout", None
-    settings = ws.config.learning
-    with ws.store.read() as conn:
-        policy, version = load_policy(conn, spec.placement, strategies, settings.floor)
-    learned, learned_p = policy.choose(bucket)
-    if settings.policy == "thompson":
-        return learned, learned_p, f"thompson-v{version}", None
-    chosen, probability = decisions.uniform_choice(strategies, spec.name, profile_id)
-    return chosen, probability, "uniform", learned  # shadow: logged, not served
 
 
 def decisions_for(conn: Any, decision_id: str) -> str | None:
