@@ -15,7 +15,7 @@ from monogram.cdp import catalog, context
 from monogram.content import generate
 from monogram.content.generate import Draft, ElementDraft
 from monogram.content.placements import GeneratedElement, LockedElement, Placement, get_placement
-from monogram.content.prompts import clean_text
+from monogram.content.prompts import clean_text, template_hash
 from monogram.core.clock import iso, now
 from monogram.core.errors import ValidationError
 from monogram.quality import gate, review
@@ -79,7 +79,7 @@ def personalize(
             "context_fields": sorted({f for e in elements.values() for f in e.fields}),
             "model": model_id,
             "templates": {
-                e.name: generate.prompts_hash(e)
+                e.name: template_hash(e.instruction)
                 for e in spec.elements
                 if isinstance(e, GeneratedElement)
             },

@@ -7,9 +7,7 @@ import getpass
 import typer
 
 from monogram.cli.common import console, new_app, print_json, workspace
-from monogram.content.generate import eligible_variants
-from monogram.content.placements import GeneratedElement, get_placement
-from monogram.content.prompts import render_locked
+from monogram.content.placements import get_placement
 from monogram.quality import review
 
 app = new_app("The human review queue.")
@@ -94,11 +92,7 @@ def reject(
             item = review.get_review(conn, review_id)
             message = review.explain(conn, item["message_id"])
         spec = get_placement(ws.placements(), item["placement"])
-        element = next(e for e in spec.elements if e.name == item["element"])
-        fallback = None
-        if isinstance(element, GeneratedElement):
-            variant = eligible_variants(element, [])[0]
-            fallback = render_locked(variant.text, {"brand": ws.brand().name}, origin="fallback")
+        fallback = review.default_copy(spec, item["element"], ws.brand().name)
         review.decide(
             ws.store, review_id, "reject", _reviewer(reviewer), note=note, fallback_text=fallback
         )

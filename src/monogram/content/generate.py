@@ -287,12 +287,6 @@ def rule_variant(
     return eligible_variants(element, list(segments))[0], "rule: no segment matched, default"
 
 
-def prompts_hash(element: GeneratedElement) -> str:
-    from monogram.content.prompts import template_hash
-
-    return template_hash(element.instruction)
-
-
 def locked(name: str, template: str, source: dict[str, Any]) -> ElementDraft:
     return ElementDraft(
         name=name, text=render_locked(template, source, origin=f"element {name}"), source="locked"

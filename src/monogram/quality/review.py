@@ -16,8 +16,9 @@ import orjson
 from sqlalchemy import Connection, delete, insert, select, update
 
 from monogram.cdp import identity, privacy
-from monogram.content.generate import Draft
+from monogram.content.generate import Draft, eligible_variants
 from monogram.content.placements import GeneratedElement, Placement, Variant
+from monogram.content.prompts import render_locked
 from monogram.core.clock import now
 from monogram.core.errors import ConflictError, NotFound, ValidationError
 from monogram.core.ids import new_id
@@ -184,6 +185,15 @@ def _apply(conn: Connection, message_id: str, element: str, status: str, text: s
             status="review" if pending else "ready",
         )
     )
+
+
+def default_copy(placement: Placement, element_name: str, brand: str) -> str | None:
+    """The approved default an element falls back to when its review is rejected."""
+    element = next((e for e in placement.elements if e.name == element_name), None)
+    if not isinstance(element, GeneratedElement):
+        return None
+    variant = eligible_variants(element, [])[0]
+    return render_locked(variant.text, {"brand": brand}, origin=f"{placement.name}.{element_name}")
 
 
 def promote(store: Store, review_id: int) -> str:

@@ -9,9 +9,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from monogram.api.deps import AdminKey, ReadKey, WorkspaceDep
-from monogram.content.generate import eligible_variants
-from monogram.content.placements import GeneratedElement, get_placement
-from monogram.content.prompts import render_locked
+from monogram.content.placements import get_placement
 from monogram.quality import review
 
 router = APIRouter(tags=["reviews"])
@@ -59,16 +57,8 @@ async def decide(
         if decision.action == "reject":
             with workspace.store.read() as conn:
                 item = review.get_review(conn, review_id)
-            element = next(
-                e
-                for e in get_placement(workspace.placements(), item["placement"]).elements
-                if e.name == item["element"]
-            )
-            if isinstance(element, GeneratedElement):
-                variant = eligible_variants(element, [])[0]
-                fallback = render_locked(
-                    variant.text, {"brand": workspace.brand().name}, origin="fallback"
-                )
+            spec = get_placement(workspace.placements(), item["placement"])
+            fallback = review.default_copy(spec, item["element"], workspace.brand().name)
         result = review.decide(
             workspace.store,
             review_id,
