@@ -451,22 +451,17 @@ def load_states(conn: Connection, profile_ids: Iterable[str]) -> dict[str, State
     return out
 
 
-def load_watermarks(conn: Connection, profile_ids: Iterable[str]) -> dict[str, tuple[str, bool]]:
-    """Per profile: the stamp of its latest event and whether it was ever in a refused merge."""
-    ordered = sorted(set(profile_ids))
-    out: dict[str, tuple[str, bool]] = {}
+def conflict_flags(conn: Connection, scope: Iterable[str] | None) -> dict[str, bool]:
+    """Stored profiles (all, or those in ``scope``) and whether each was in a refused merge."""
+    query = select(profiles.c.profile_id, profiles.c.conflicted)
+    if scope is None:
+        return {row.profile_id: bool(row.conflicted) for row in conn.execute(query)}
+    ordered = sorted(set(scope))
+    out: dict[str, bool] = {}
     for start in range(0, len(ordered), 400):
         chunk = ordered[start : start + 400]
-        for row in conn.execute(
-            select(
-                profiles.c.profile_id,
-                profiles.c.watermark_ts,
-                profiles.c.watermark_id,
-                profiles.c.conflicted,
-            ).where(profiles.c.profile_id.in_(chunk))
-        ):
-            stamp = f"{iso(row.watermark_ts)}|{row.watermark_id}" if row.watermark_ts else ""
-            out[row.profile_id] = (stamp, bool(row.conflicted))
+        for row in conn.execute(query.where(profiles.c.profile_id.in_(chunk))):
+            out[row.profile_id] = bool(row.conflicted)
     return out
 
 

@@ -379,15 +379,10 @@ def refold(
 ) -> int:
     """Recompute profile states from the log (identities unchanged); returns profiles written."""
     if existing is None:
-        existing = (
-            set(conn.execute(select(profiles_table.c.profile_id)).scalars())
-            if scope is None
-            else set(profiles.load_states(conn, scope))
-        )
+        flags = profiles.conflict_flags(conn, scope)
+        existing = set(flags)
         if conflicted is None:
-            conflicted = {
-                pid for pid, (_, flag) in profiles.load_watermarks(conn, existing).items() if flag
-            }
+            conflicted = {pid for pid, flag in flags.items() if flag}
     conflicted = conflicted or set()
     query = select(events).order_by(events.c.profile_id, events.c.ts, events.c.message_id)
     if scope is None:
