@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import secrets
 import shutil
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from monogram.cdp.segments import Segment, load_segments
 from monogram.content.brand import BrandKit, load_brand
@@ -22,6 +24,7 @@ from monogram.core.settings import PROJECT_FILE, ProjectConfig, Settings, load_p
 from monogram.store import Store, migrate
 
 DEFAULTS = resources.files("monogram") / "defaults"
+Stamp = tuple[tuple[str, int], ...]
 
 
 @dataclass
@@ -29,7 +32,7 @@ class Workspace:
     settings: Settings
     config: ProjectConfig
     store: Store
-    _segments: tuple[tuple[tuple[str, int], ...], dict[str, Segment]] | None = None
+    _files: dict[str, tuple[Stamp, Any]] = field(default_factory=dict)
     _model: LanguageModel | None = None
 
     @property
@@ -40,23 +43,29 @@ class Workspace:
     def segments_dir(self) -> Path:
         return self.home / "segments"
 
+    def _load(self, path: Path, loader: Callable[[Path], Any]) -> Any:
+        """``loader(path)``, read again only when the file (or a YAML file in the folder)
+        changes: these are read for every customer, so not parsed every time."""
+        files = sorted(path.glob("*.yaml")) if path.is_dir() else [path] if path.exists() else []
+        stamp = tuple((p.name, p.stat().st_mtime_ns) for p in files)
+        cached = self._files.get(str(path))
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, loader(path))
+            self._files[str(path)] = cached
+        return cached[1]
+
     def segments(self) -> dict[str, Segment]:
         """Segment definitions from ``segments/*.yaml``, reloaded when a file changes."""
-        folder = self.segments_dir
-        stamp = (
-            tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.yaml")))
-            if folder.exists()
-            else ()
-        )
-        if self._segments is None or self._segments[0] != stamp:
-            self._segments = (stamp, load_segments(folder))
-        return self._segments[1]
+        segments: dict[str, Segment] = self._load(self.segments_dir, load_segments)
+        return segments
 
     def brand(self) -> BrandKit:
-        return load_brand(self.home / "brand.yaml")
+        brand: BrandKit = self._load(self.home / "brand.yaml", load_brand)
+        return brand
 
     def placements(self) -> dict[str, Placement]:
-        return load_placements(self.home / "placements")
+        placements: dict[str, Placement] = self._load(self.home / "placements", load_placements)
+        return placements
 
     def model(self) -> LanguageModel:
         """The configured language model, loaded once per workspace."""
