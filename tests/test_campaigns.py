@@ -252,7 +252,7 @@ def test_learning_in_shadow_then_serving(shop: Workspace, tmp_path: Path) -> Non
         rewards[r.id] == pytest.approx(0.2) for r in clicked
     )  # a click: 1 of a top reward of 5
     assert state["strategies"] == ["warm", "practical", "select", "rule"]
-    shop.config.learning.policy = "thompson"
+    shop.config.learning.policy = "learned"
     run_campaign(
         shop,
         Campaign(name="learn2", placement="email", audience="demo_audience", holdout=0),

@@ -69,7 +69,7 @@ def test_off_policy_estimates_cover_the_truth() -> None:
     runs = 20
     for seed in range(runs):
         logs, _ = logged_data(world, 20_000, logging, seed=seed)
-        result = evaluate(logs, target, boot=200, seed=seed)
+        result = evaluate(logs, target[logs.buckets], boot=200, seed=seed)
         for name in covered:
             covered[name] += result[name]["low"] <= truth <= result[name]["high"]
     assert covered["dr"] / runs >= 0.9 and covered["snips"] / runs >= 0.9, covered
@@ -79,4 +79,4 @@ def test_off_policy_estimates_cover_the_truth() -> None:
     narrow_logging[:, 1] = 1 - 0.003
     logs, _ = logged_data(world, 5_000, narrow_logging, seed=1)
     with pytest.raises(Unsupported, match="effective sample size"):
-        evaluate(logs, greedy)
+        evaluate(logs, greedy[logs.buckets])

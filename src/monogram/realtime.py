@@ -24,7 +24,8 @@ from monogram.content.prompts import render_locked
 from monogram.core.clock import now
 from monogram.core.errors import NotFound
 from monogram.learning import decisions
-from monogram.learning.store import bucket_of, choose_strategy
+from monogram.learning import store as learning
+from monogram.learning.features import customer_features
 from monogram.pipeline import personalize
 from monogram.store.tables import decisions as decisions_table
 from monogram.store.tables import messages
@@ -50,32 +51,17 @@ def serve(
         cached = _recent(conn, profile_id, placement.name, ws.config.realtime.cache_hours)
     if cached is not None:
         return _answer(cached["elements"], cached["id"], cached["decision_id"], "cache", started)
-    strategies = [s.name for s in placement.strategies]
-    with ws.store.read() as conn:
-        bucket = bucket_of(conn, ws.config, profile_id)
-        choice = choose_strategy(
+    with ws.store.write() as conn:
+        decision = learning.choose(
             conn,
             ws.config,
-            placement.name,
-            strategies,
-            bucket,
-            profile_id,
-            placement.name,
-            str(time.time_ns()),
-        )
-    chosen = choice.strategy
-    with ws.store.write() as conn:
-        decision_id = decisions.log_decision(
-            conn,
+            placement,
+            customer_features(conn, ws.config, ws.segments(), placement, profile_id),
             profile_id=profile_id,
-            placement=placement.name,
-            campaign=None,
-            strategies=strategies,
-            chosen=chosen,
-            probability=choice.probability,
-            policy=choice.policy,
-            features={"realtime": True, "bucket": bucket, "shadow": choice.shadow},
+            key=(profile_id, placement.name, str(time.time_ns())),
+            extra={"realtime": True},
         )
+    chosen, decision_id = decision.strategy or placement.baseline(), decision.decision_id
     key = (profile_id, placement.name)
     future = _inflight.get(key)
     if future is None or future.done():

@@ -21,6 +21,12 @@ from monogram.content.llm import LanguageModel, make_model
 from monogram.content.placements import Placement, load_placements
 from monogram.core.errors import ConfigError
 from monogram.core.settings import PROJECT_FILE, ProjectConfig, Settings, load_project_config
+
+# Stages that keep records about a person register an eraser and an exporter with
+# cdp.privacy when imported; importing them here means every workspace erases everything.
+from monogram.delivery import outbox as _outbox  # noqa: F401
+from monogram.learning import decisions as _decisions  # noqa: F401
+from monogram.quality import review as _review  # noqa: F401
 from monogram.store import Store, migrate
 
 DEFAULTS = resources.files("monogram") / "defaults"

@@ -30,7 +30,8 @@ from monogram.core.clock import now
 from monogram.delivery import outbox, tracking
 from monogram.delivery.channels import Channel, Outbound
 from monogram.learning import decisions
-from monogram.learning.store import bucket_of, choose_strategy
+from monogram.learning import store as learning
+from monogram.learning.features import customer_features
 from monogram.pipeline import personalize
 from monogram.quality import review
 from monogram.store.tables import decisions as decisions_table
@@ -154,7 +155,10 @@ def process(
 ) -> str:
     """Take one customer as far as it can go; returns the outbox state it ended in."""
     placement = get_placement(ws.placements(), spec.placement)
-    strategies = spec.strategies or [s.name for s in placement.strategies]
+    choosing = placement  # the strategies this campaign lets the policy choose among
+    if spec.strategies:
+        kept = [s for s in placement.strategies if s.name in spec.strategies]
+        choosing = placement.model_copy(update={"strategies": kept})
     with ws.store.write() as conn:
         row = outbox.plan(conn, spec.name, profile_id, spec.placement)
         if row.state in outbox.TERMINAL:
@@ -171,30 +175,18 @@ def process(
                 outbox.move(conn, row.id, "suppressed", reason=verdict)
                 return "suppressed"
             held = _roll(spec.name, profile_id, "holdout") < spec.holdout
-            bucket = bucket_of(conn, ws.config, profile_id)
-            choice = (
-                None
-                if held
-                else choose_strategy(
-                    conn, ws.config, spec.placement, strategies, bucket, spec.name, profile_id
-                )
-            )
-            decision_id = decisions.log_decision(
+            decision = learning.choose(
                 conn,
+                ws.config,
+                choosing,
+                customer_features(conn, ws.config, ws.segments(), placement, profile_id),
                 profile_id=profile_id,
-                placement=spec.placement,
+                key=(spec.name, profile_id),
                 campaign=spec.name,
-                strategies=strategies,
-                chosen=choice.strategy if choice else None,
-                probability=choice.probability if choice else None,
-                policy=choice.policy if choice else "holdout",
-                features={
-                    "segment": spec.audience,
-                    "bucket": bucket,
-                    "shadow": choice.shadow if choice else None,
-                },
                 holdout=held,
+                extra={"segment": spec.audience},
             )
+            decision_id = decision.decision_id
             if held:
                 outbox.move(
                     conn, row.id, "held_out", decision_id=decision_id, reason="holdout group"

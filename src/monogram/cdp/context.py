@@ -101,9 +101,10 @@ def load_state(conn: Connection, profile_id: str) -> profiles.State:
     return states[profile_id]
 
 
-def _facts(
+def profile_facts(
     conn: Connection, config: ProjectConfig, profile_id: str, state: profiles.State, at: datetime
 ) -> segments.Facts:
+    """What segment rules can look at for one profile (see ``segments.Facts``)."""
     facets: dict[str, set[str]] = {}
     for kind, value in profiles.facets(state, config):
         facets.setdefault(kind, set()).add(value)
@@ -124,7 +125,7 @@ def profile_view(
     """The whole unified profile, as ``monogram profiles show`` and the API print it."""
     at = now()
     state = load_state(conn, profile_id)
-    facts = _facts(conn, config, profile_id, state, at)
+    facts = profile_facts(conn, config, profile_id, state, at)
     computed = facts.summary
     return {
         "profile_id": profile_id,
@@ -178,7 +179,7 @@ def customer_context(
     if missing:
         context.recommended_products = recommend(catalog, popularity, None, config, [])
         return context
-    facts = _facts(conn, config, profile_id, state, at)
+    facts = profile_facts(conn, config, profile_id, state, at)
     _fill(context, conn, config, defined, facts, state, list(spec.fields), catalog, popularity)
     return context
 

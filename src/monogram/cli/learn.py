@@ -16,14 +16,30 @@ app = new_app("The learning loop: which strategy works for whom.")
 def simulate_command(
     rounds: int = typer.Option(50_000, "--rounds", min=1),
     config: Path = typer.Option(None, "--config", help="a world YAML (default: the shipped one)"),
+    backend: str = typer.Option("thompson", "--backend", help="thompson or vw"),
+    floor: float = typer.Option(0.01, "--floor", min=0, max=0.2, help="exploration floor"),
     seed: int = typer.Option(0, "--seed"),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Run the policy against simulated customers with known preferences; report regret."""
-    result = simulate(load_world(config), rounds, seed=seed)
+    from monogram.cli.common import progress_bar
+    from monogram.core.errors import ValidationError
+
+    if backend not in ("thompson", "vw"):
+        raise ValidationError(f"--backend: thompson or vw, not {backend!r}")
+    world = load_world(config)
     if json_out:
+        result = simulate(world, rounds, seed=seed, floor=floor, backend=backend)
         print_json(result)
         return
+    with progress_bar(unit="decisions") as bar:
+        task = bar.add_task("simulating", total=rounds, rate="0")
+
+        def advance(done: int, _total: int) -> None:
+            elapsed = max(bar.tasks[task].elapsed or 1e-9, 1e-9)
+            bar.update(task, completed=done, rate=f"{done / elapsed:,.0f}")
+
+        result = simulate(world, rounds, seed=seed, floor=floor, backend=backend, progress=advance)
     share = 100 * result["regret"] / max(result["uniform_regret"], 1e-9)
     r = result
     console.print(
@@ -101,55 +117,27 @@ def report(
 @app.command("evaluate")
 def evaluate_command(
     placement: str = typer.Option(..., "--placement"),
-    policy: str = typer.Option("learned", "--policy", help="learned, or always:STRATEGY"),
+    policy: str = typer.Option(
+        "learned", "--policy", help="learned, uniform, baseline, or always:STRATEGY"
+    ),
     min_ess: float = typer.Option(
         200.0, "--min-ess", help="refuse below this effective sample size"
     ),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Off-policy estimate (IPS, SNIPS, doubly robust) of a policy from the decision log."""
-    import numpy as np
-    from sqlalchemy import select
-
     from monogram.cli.common import workspace
-    from monogram.core.errors import ValidationError
-    from monogram.learning.evaluation import Unsupported, evaluate, logs_from_decisions
-    from monogram.learning.store import load_policy
-    from monogram.store.tables import decisions
+    from monogram.content.placements import get_placement
+    from monogram.learning.evaluation import evaluate_candidate
 
     with workspace() as ws, ws.store.read() as conn:
-        strategies = [s.name for s in ws.placements()[placement].strategies]
-        rows = list(
-            conn.execute(
-                select(decisions).where(
-                    decisions.c.placement == placement, decisions.c.rewarded_at.is_not(None)
-                )
-            )
-        )
-        learned, _ = load_policy(conn, placement, strategies, ws.config.learning.floor)
-    logs, buckets = logs_from_decisions(rows, strategies)
-    if len(logs.actions) == 0:
-        raise ValidationError(
-            f"no rewarded decisions for {placement!r} yet: run `monogram learn update`"
-        )
-    if policy == "learned":
-        target = np.array([learned.probabilities(b) for b in buckets])
-    elif policy.startswith("always:") and policy[7:] in strategies:
-        target = np.zeros((len(buckets), len(strategies)))
-        target[:, strategies.index(policy[7:])] = 1.0
-    else:
-        raise ValidationError(
-            f"--policy is learned or always:STRATEGY with one of {', '.join(strategies)}"
-        )
-    try:
-        result = evaluate(logs, target, min_ess=min_ess)
-    except Unsupported as exc:
-        result = {"refused": str(exc), "n": len(logs.actions)}
+        spec = get_placement(ws.placements(), placement)
+        result = evaluate_candidate(conn, ws.config, spec, policy, min_ess=min_ess)
     if json_out:
         print_json(result)
         return
     if "refused" in result:
-        console.print(f"no estimate: {result['refused']}")
+        console.print(f"no estimate from {result['n']} rewarded decisions: {result['refused']}")
         return
     console.print(
         f"{placement}, policy {policy}: {result['n']} logged decisions, "

@@ -141,6 +141,54 @@ class GateConfig(_Strict):
         return self
 
 
+OUTCOMES = ("opened", "clicked", "converted", "unsubscribed")
+LEARNING_FEATURES = {
+    "lifecycle_stage": "the customer's lifecycle stage",
+    "segment": "the first of `learning.segments` the customer belongs to (else `other`)",
+    "channel": "the placement's channel",
+    "preferred_channel": "the channel the customer engages with most",
+    "top_category": "the customer's favourite category",
+    "rfm": "the RFM label (champion, loyal, ...)",
+    "order_count": "number of orders (numeric, log-scaled)",
+    "lifetime_value": "lifetime value (numeric, log-scaled)",
+    "days_since_last_order": "days since the last order (numeric, log-scaled)",
+    "email_click_rate": "email click rate (numeric)",
+}
+
+
+class PlacementLearning(_Strict):
+    """How the learning loop treats this placement: what counts as a reward, for how long
+    outcomes are counted, and which context features a policy learns per."""
+
+    rewards: dict[str, float] | None = Field(
+        default=None, description="reward per outcome; default: learning.rewards (monogram.yaml)"
+    )
+    window_hours: float | None = Field(
+        default=None, ge=0, description="default: learning.window_hours (monogram.yaml)"
+    )
+    features: list[str] = Field(default_factory=lambda: ["lifecycle_stage"])
+    segments: list[str] = Field(
+        default_factory=list, description="for the `segment` feature, in order of priority"
+    )
+    baseline: str | None = Field(
+        default=None,
+        description="the strategy served in apprentice mode (learning.policy: baseline); "
+        "default: the first rule strategy, else the first strategy",
+    )
+
+    @model_validator(mode="after")
+    def _known(self) -> PlacementLearning:
+        unknown = sorted(set(self.rewards or {}) - set(OUTCOMES))
+        if unknown:
+            raise ValueError(f"rewards: unknown outcomes {unknown}; known: {', '.join(OUTCOMES)}")
+        unknown = sorted(set(self.features) - set(LEARNING_FEATURES))
+        if unknown:
+            raise ValueError(f"features: unknown {unknown}; known: {', '.join(LEARNING_FEATURES)}")
+        if "segment" in self.features and not self.segments:
+            raise ValueError("features: `segment` needs `segments`, the segment names to use")
+        return self
+
+
 class Placement(_Strict):
     name: str = Field(pattern=NAME)
     description: str = ""
@@ -151,6 +199,7 @@ class Placement(_Strict):
     elements: list[Element] = Field(min_length=1)
     strategies: list[Strategy] = Field(min_length=1)
     gate: GateConfig = Field(default_factory=GateConfig)
+    learning: PlacementLearning = Field(default_factory=PlacementLearning)
 
     @model_validator(mode="after")
     def _consistent(self) -> Placement:
@@ -160,6 +209,9 @@ class Placement(_Strict):
         strategies = [s.name for s in self.strategies]
         if len(strategies) != len(set(strategies)):
             raise ValueError("two strategies share a name")
+        baseline = self.learning.baseline
+        if baseline is not None and baseline not in strategies:
+            raise ValueError(f"learning.baseline: no strategy {baseline!r}")
         variant_ids = {v.id for e in self.generated() for v in e.fallbacks}
         for strategy in self.strategies:
             for rule in strategy.rules:
@@ -173,6 +225,13 @@ class Placement(_Strict):
                         f"among the elements' fallbacks"
                     )
         return self
+
+    def baseline(self) -> str:
+        """The strategy apprentice mode serves."""
+        if self.learning.baseline:
+            return self.learning.baseline
+        rules = [s.name for s in self.strategies if s.kind == "rule"]
+        return rules[0] if rules else self.strategies[0].name
 
     def generated(self) -> list[GeneratedElement]:
         return [e for e in self.elements if isinstance(e, GeneratedElement)]

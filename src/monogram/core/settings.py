@@ -241,11 +241,22 @@ class RealtimeConfig(_Strict):
 
 
 class LearningConfig(_Strict):
-    policy: Literal["uniform", "thompson"] = Field(
+    policy: Literal["uniform", "baseline", "learned"] = Field(
         default="uniform",
-        description="uniform serves while thompson learns in shadow; switch to thompson to use it",
+        description="what serves while the learned policy records its own choice in shadow: "
+        "uniform (random, the best logs for evaluation) or baseline (each placement's baseline "
+        "strategy, apprentice mode); learned serves the learned policy",
+    )
+    backend: Literal["thompson", "vw"] = Field(
+        default="thompson",
+        description="thompson (numpy, per context bucket) or vw (Vowpal Wabbit cb_explore_adf, "
+        "needs `pip install 'monogram[vw]'`)",
     )
     floor: float = Field(default=0.02, ge=0, le=0.2, description="least probability per strategy")
+    vw_args: str = Field(
+        default="--cb_type ips -l 0.05",
+        description="extra Vowpal Wabbit options for backend vw (exploration and -q UA are set)",
+    )
     rewards: dict[str, float] = Field(
         default_factory=lambda: {
             "clicked": 1.0,
@@ -260,6 +271,14 @@ class LearningConfig(_Strict):
     update_minutes: float = Field(
         default=15, ge=0, description="`monogram serve` updates policies this often (0: never)"
     )
+
+    @model_validator(mode="after")
+    def _known_outcomes(self) -> LearningConfig:
+        known = ("opened", "clicked", "converted", "unsubscribed")
+        unknown = sorted(set(self.rewards) - set(known))
+        if unknown:
+            raise ValueError(f"rewards: unknown outcomes {unknown}; known: {', '.join(known)}")
+        return self
 
 
 class ContextConfig(_Strict):

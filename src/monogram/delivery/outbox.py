@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
+from monogram.cdp import identity, privacy
 from monogram.core.clock import now
 from monogram.store.tables import outbox, suppressions
 
@@ -124,3 +125,27 @@ def list_suppressions(conn: Connection) -> list[dict[str, Any]]:
         {"type": r.type, "value": r.value, "reason": r.reason, "created_at": r.created_at}
         for r in conn.execute(select(suppressions).order_by(suppressions.c.created_at))
     ]
+
+
+def _erase(conn: Connection, profile_id: str, _keys: list[identity.IdKey]) -> int:
+    """A person's outbox rows (recipient address included) go; the suppression list stays, as
+    it must to keep honouring an opt-out."""
+    return int(conn.execute(delete(outbox).where(outbox.c.profile_id == profile_id)).rowcount)
+
+
+def _export(conn: Connection, profile_id: str, _keys: list[identity.IdKey]) -> list[dict[str, Any]]:
+    rows = conn.execute(select(outbox).where(outbox.c.profile_id == profile_id))
+    return [
+        {
+            "campaign": r.campaign,
+            "placement": r.placement,
+            "state": r.state,
+            "channel": r.channel,
+            "recipient": r.recipient,
+            "sent_at": r.sent_at,
+        }
+        for r in rows
+    ]
+
+
+privacy.register("outbox", eraser=_erase, exporter=_export)

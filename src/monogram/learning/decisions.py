@@ -7,8 +7,9 @@ import hashlib
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, delete, insert, select, update
 
+from monogram.cdp import identity, privacy
 from monogram.core.clock import now
 from monogram.core.ids import new_id
 from monogram.store.tables import decisions
@@ -30,6 +31,7 @@ def log_decision(
     chosen: str | None,
     probability: float | None,
     policy: str,
+    probabilities: dict[str, float] | None = None,
     features: dict[str, Any],
     holdout: bool = False,
 ) -> str:
@@ -44,6 +46,7 @@ def log_decision(
             strategies=orjson.dumps(strategies).decode(),
             chosen=chosen,
             probability=probability,
+            probabilities=orjson.dumps(probabilities).decode() if probabilities else None,
             policy=policy,
             features=orjson.dumps(features, default=str).decode(),
             holdout=holdout,
@@ -56,3 +59,35 @@ def attach_message(conn: Connection, decision_id: str, message_id: str) -> None:
     conn.execute(
         update(decisions).where(decisions.c.id == decision_id).values(message_id=message_id)
     )
+
+
+def _erase(conn: Connection, profile_id: str, _keys: list[identity.IdKey]) -> int:
+    """A person's decisions and their rewards leave the log (``monogram learn rebuild``
+    relearns policies without them)."""
+    return int(conn.execute(delete(decisions).where(decisions.c.profile_id == profile_id)).rowcount)
+
+
+def _export(conn: Connection, profile_id: str, _keys: list[identity.IdKey]) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(decisions)
+        .where(decisions.c.profile_id == profile_id)
+        .order_by(decisions.c.created_at)
+    )
+    return [
+        {
+            "id": r.id,
+            "created_at": r.created_at,
+            "placement": r.placement,
+            "campaign": r.campaign,
+            "chosen": r.chosen,
+            "probability": r.probability,
+            "policy": r.policy,
+            "features": orjson.loads(r.features),
+            "holdout": r.holdout,
+            "reward": r.reward,
+        }
+        for r in rows
+    ]
+
+
+privacy.register("decisions", eraser=_erase, exporter=_export)

@@ -1,23 +1,31 @@
 """A customer-response simulator with known ground truth, to check that the policy learns.
 
 The world (YAML) has segments with sizes and true reward rates per strategy, optional noise,
-a reward delay and drift. ``simulate`` runs the policy's real ``choose``/``reward`` against it
-and reports cumulative reward and regret against the oracle (the best strategy per segment),
-uniform random, and the best single strategy.
+a reward delay and drift. ``simulate`` runs the real ``choose`` and ``reward`` paths (decision
+log, policy state and versions) against it on a throwaway SQLite store, and reports cumulative
+reward and regret against the oracle (the best strategy per segment), uniform random, and the
+best single strategy.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import func, select
 
+from monogram.content.placements import Placement
 from monogram.core.errors import ConfigError
-from monogram.learning.policy import ThompsonPolicy
+from monogram.core.settings import ProjectConfig
+from monogram.learning import store as learning
+from monogram.store import Store, migrate
+from monogram.store.tables import decisions
 
 
 class SegmentWorld(BaseModel):
@@ -81,47 +89,130 @@ def load_world(path: Path | None) -> World:
         raise ConfigError(f"{path}: {exc}") from exc
 
 
-def simulate(world: World, rounds: int, *, seed: int = 0, floor: float = 0.01) -> dict[str, Any]:
+def world_placement(world: World) -> Placement:
+    """A placement whose strategies are the world's (``select`` and ``rule`` keep their kind)."""
+    kinds = {"select": "select", "rule": "rule"}
+    return Placement.model_validate(
+        {
+            "name": "simulated",
+            "channel": "email",
+            "purpose": "email_marketing",
+            "elements": [
+                {
+                    "name": "body",
+                    "instruction": "Write one sentence.",
+                    "fallbacks": [{"id": "body_default", "text": "Hello."}],
+                }
+            ],
+            "strategies": [
+                {"name": s, "kind": kinds.get(s, "generative")} for s in world.strategies
+            ],
+            "learning": {"features": ["segment"], "segments": list(world.segments)},
+        }
+    )
+
+
+def simulate(
+    world: World,
+    rounds: int,
+    *,
+    seed: int = 0,
+    floor: float = 0.01,
+    backend: str = "thompson",
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Run ``rounds`` decisions through the real ``choose`` and ``reward_many`` against a
+    throwaway SQLite decision log, with rewards arriving ``world.delay`` rounds late."""
+    with tempfile.TemporaryDirectory(prefix="monogram-sim-") as folder:
+        store = Store(f"sqlite:///{Path(folder) / 'simulation.db'}", sqlite_synchronous="OFF")
+        try:
+            migrate(store)
+            return _run(store, world, rounds, seed, floor, backend, progress)
+        finally:
+            store.dispose()
+
+
+def _run(
+    store: Store,
+    world: World,
+    rounds: int,
+    seed: int,
+    floor: float,
+    backend: str,
+    progress: Callable[[int, int], None] | None,
+) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
-    policy = ThompsonPolicy(world.strategies, floor=floor, seed=seed + 1)
+    learning.seed_randomness(seed + 1)
+    config = ProjectConfig.model_validate(
+        {"learning": {"policy": "learned", "floor": floor, "backend": backend}}
+    )
+    placement = world_placement(world)
+    placements = {placement.name: placement}
     names = list(world.segments)
     shares = np.array([world.segments[n].share for n in names])
     shares = shares / shares.sum()
     rates = {n: dict(world.segments[n].rates) for n in names}
-    pending: deque[tuple[int, str, str, float]] = deque()
-    reward = oracle = uniform = best_single_expected = 0.0
-    totals = {s: 0.0 for s in world.strategies}
-    for t in range(rounds):
-        if world.drift and t == int(world.drift.at * rounds):
-            rates[world.drift.segment] = dict(world.drift.rates)
-        segment = names[int(rng.choice(len(names), p=shares))]
-        truth = rates[segment]
-        strategy, _probability = policy.choose(segment)
-        rate = truth[strategy] + (rng.normal(0, world.noise) if world.noise else 0.0)
-        outcome = float(rng.random() < max(0.0, min(1.0, rate)))
-        pending.append((t + world.delay, segment, strategy, outcome))
-        while pending and pending[0][0] <= t:
-            _, seg, chosen, value = pending.popleft()
-            policy.reward(seg, chosen, value)
-        reward += truth[strategy]
-        oracle += max(truth.values())
-        uniform += sum(truth.values()) / len(truth)
-        for name in world.strategies:
-            totals[name] += truth[name]
-    best_single_expected = max(totals.values())
+    pending: deque[tuple[int, str, float]] = deque()
+    reward = oracle = uniform = 0.0
+    totals = dict.fromkeys(world.strategies, 0.0)
+    chunk = min(max(world.delay, 1), 1000)
+    segments = [names[int(i)] for i in rng.choice(len(names), size=rounds, p=shares)]
+    drift_at = int(world.drift.at * rounds) if world.drift else -1
+    t = 0
+    while t < rounds:
+        end = min(rounds, t + chunk)
+        with store.write() as conn:
+            due = []
+            while pending and pending[0][0] <= t:
+                _, decision_id, value = pending.popleft()
+                due.append((decision_id, value))
+            if due:
+                learning.reward_many(conn, config, placements, due)
+            for step in range(t, end):
+                if world.drift and step == drift_at:
+                    rates[world.drift.segment] = dict(world.drift.rates)
+                segment = segments[step]
+                truth = rates[segment]
+                decision = learning.choose(
+                    conn,
+                    config,
+                    placement,
+                    {"segment": segment},
+                    profile_id=f"sim-{step}",
+                    key=(str(step),),
+                )
+                strategy = str(decision.strategy)
+                rate = truth[strategy] + (rng.normal(0, world.noise) if world.noise else 0.0)
+                outcome = float(rng.random() < max(0.0, min(1.0, rate)))
+                pending.append((step + world.delay, decision.decision_id, outcome))
+                reward += truth[strategy]
+                oracle += max(truth.values())
+                uniform += sum(truth.values()) / len(truth)
+                for name in world.strategies:
+                    totals[name] += truth[name]
+        t = end
+        if progress:
+            progress(t, rounds)
+    with store.read() as conn:
+        policy, version = learning.load_policy(conn, config, placement)
+        logged = conn.execute(select(func.count()).select_from(decisions)).scalar_one()
+    best_single = max(totals.values())
     return {
         "rounds": rounds,
+        "backend": backend,
         "reward": round(reward, 2),
         "oracle_reward": round(oracle, 2),
         "uniform_reward": round(uniform, 2),
-        "best_single_reward": round(best_single_expected, 2),
+        "best_single_reward": round(best_single, 2),
         "regret": round(oracle - reward, 2),
         "uniform_regret": round(oracle - uniform, 2),
-        "best_single_regret": round(oracle - best_single_expected, 2),
+        "best_single_regret": round(oracle - best_single, 2),
+        "decisions_logged": int(logged),
+        "policy_version": version,
         "best_strategy_per_segment": {
             name: {
                 "true": max(rates[name], key=lambda s: rates[name][s]),
-                "learned": policy.best(name),
+                "learned": policy.best({"segment": name}),
             }
             for name in names
         },

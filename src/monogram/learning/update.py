@@ -2,9 +2,10 @@
 
 A decision is rewarded once, after its reward window has passed (late outcomes inside the
 window count; outcomes arriving twice count once, since outcomes are a set per decision).
-Rewards per outcome come from ``learning.rewards`` (click 1, conversion 5, unsubscribe -5 by
-default) and are scaled into [0, 1] for the Beta posterior: the sum, clipped at 0, divided by
-the largest reward.
+Rewards per outcome come from the placement's ``learning.rewards``, else the project's
+``learning.rewards`` (click 1, conversion 5, unsubscribe -5 by default), and are scaled into
+[0, 1] for the policy: the sum, clipped at 0, divided by the largest reward. Outcomes after the
+window (and a reward reported again through the API) are not counted.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
-import orjson
 from sqlalchemy import select, update
 
-from monogram.core.clock import now
+from monogram.core.clock import now, to_utc
 from monogram.learning.outcomes import outcomes
-from monogram.learning.store import load_policy, save_policy
+from monogram.learning.store import apply, load_policy, save_policy
 from monogram.store.tables import decisions
 from monogram.workspace import Workspace
 
@@ -29,38 +29,46 @@ def scaled(found: set[str], rewards: dict[str, float]) -> float:
 
 
 def update_policies(ws: Workspace, window_hours: float | None = None) -> dict[str, Any]:
+    """Reward every decision whose window has passed, per placement, and save each policy."""
     config = ws.config.learning
-    window = timedelta(hours=config.window_hours if window_hours is None else window_hours)
-    cutoff = now() - window
+    placements = ws.placements()
     counts: dict[str, int] = defaultdict(int)
     versions: dict[str, int] = {}
     with ws.store.write() as conn:
-        rows = list(
-            conn.execute(
-                select(decisions).where(
-                    decisions.c.rewarded_at.is_(None),
-                    decisions.c.chosen.is_not(None),
-                    decisions.c.holdout.is_(False),
-                    decisions.c.created_at <= cutoff,
-                )
+        rows = conn.execute(
+            select(decisions)
+            .where(
+                decisions.c.rewarded_at.is_(None),
+                decisions.c.chosen.is_not(None),
+                decisions.c.holdout.is_(False),
             )
+            .order_by(decisions.c.created_at, decisions.c.id)
         )
         by_placement: dict[str, list[Any]] = defaultdict(list)
         for row in rows:
             by_placement[row.placement].append(row)
-        for placement, items in by_placement.items():
-            strategies = orjson.loads(items[0].strategies)
-            policy, version = load_policy(conn, placement, strategies, config.floor)
-            for row in items:
-                value = scaled(outcomes(conn, row, window), config.rewards)
-                bucket = orjson.loads(row.features).get("bucket", "all")
-                if row.chosen in policy.strategies:
-                    policy.reward(bucket, row.chosen, value)
+        for name, items in by_placement.items():
+            if name not in placements:
+                continue  # a placement since removed: its decisions wait, unrewarded
+            placement = placements[name]
+            hours = window_hours
+            if hours is None:
+                hours = placement.learning.window_hours
+            window = timedelta(hours=config.window_hours if hours is None else hours)
+            rewards = placement.learning.rewards or config.rewards
+            cutoff = now() - window
+            due = [row for row in items if to_utc(row.created_at) <= cutoff]
+            if not due:
+                continue
+            policy, version = load_policy(conn, ws.config, placement, for_update=True)
+            for row in due:
+                value = scaled(outcomes(conn, row, window), rewards)
+                apply(policy, row, value)
                 conn.execute(
                     update(decisions)
                     .where(decisions.c.id == row.id)
-                    .values(rewarded_at=now(), reward=value)
+                    .values(rewarded_at=now(), reward=value, reward_source="outcomes")
                 )
-                counts[placement] += 1
-            versions[placement] = save_policy(conn, placement, policy, version)
+                counts[name] += 1
+            versions[name] = save_policy(conn, name, policy, version, "update")
     return {"rewarded": dict(counts), "versions": versions}

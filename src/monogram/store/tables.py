@@ -278,6 +278,8 @@ decisions = Table(
     Column("message_id", String(40)),
     Column("rewarded_at", Ts),
     Column("reward", Float),
+    Column("probabilities", Text),  # JSON {strategy: probability} when the policy chose
+    Column("reward_source", String(16)),  # outcomes (learn update) or api (reward call)
 )
 
 # One row per (campaign, customer, placement): the unit a campaign run plans, writes and sends
@@ -320,4 +322,17 @@ policy_states = Table(
     Column("version", Integer, nullable=False),
     Column("state", Text, nullable=False),
     Column("updated_at", Ts, nullable=False),
+)
+
+# Every saved version of a policy (the latest few hundred), so a decision's policy version can
+# be looked up and audited.
+policy_history = Table(
+    "policy_history",
+    metadata,
+    Column("placement", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("backend", String(16), nullable=False),
+    Column("state", Text, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("created_at", Ts, nullable=False),
 )
