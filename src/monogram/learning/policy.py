@@ -21,6 +21,7 @@ import math
 import os
 import re
 import tempfile
+import weakref
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -201,6 +202,9 @@ class VowpalPolicy:
                 )
             finally:
                 os.unlink(handle.name)
+        # Finish the workspace while the interpreter is whole (its own __del__ can run after
+        # the modules it needs are gone at exit, and then complains).
+        weakref.finalize(self, self._vw.finish)
 
     def _shared(self, context: Context) -> str:
         if isinstance(context, str):
