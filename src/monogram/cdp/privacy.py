@@ -135,6 +135,12 @@ def _addressed_to(keys: list[identity.IdKey]) -> dict[str, Any] | None:
     }
 
 
+def address_of(conn: Connection, profile_id: str) -> dict[str, Any] | None:
+    """Event fields (``userId``, ...) that identity resolution attaches to this profile, or
+    None when nothing addresses it any more (erased)."""
+    return _addressed_to(_keys(conn, profile_id))
+
+
 def track_for_profile(
     store: Store,
     config: ProjectConfig,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -84,34 +85,164 @@ def update(
 def report(
     placement: str = typer.Option(None, "--placement"),
     campaign: str = typer.Option(None, "--campaign", help="also the uplift over the holdout"),
-    html: Path = typer.Option(None, "--html", help="write an HTML page with a chart"),
+    by: str = typer.Option("week", "--by", help="trend period: day or week"),
+    html: Path = typer.Option(None, "--html", help="write an HTML page with charts and tables"),
+    plot: Path = typer.Option(None, "--plot", help="write the charts as a .png or .svg file"),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Strategy performance per segment (and a campaign's uplift over its holdout)."""
+    """Strategy performance per segment, overall and over time (and a campaign's uplift)."""
     from monogram.cli.common import workspace
-    from monogram.learning.report import html_report, strategy_report, uplift
+    from monogram.learning.report import html_report, save_plot, strategy_report, uplift
 
     with workspace() as ws, ws.store.read() as conn:
         rows = strategy_report(conn, placement)
+        trend = strategy_report(conn, placement, by=by)
         lift = uplift(conn, campaign) if campaign else None
+    title = f"Strategies{' for ' + placement if placement else ''}"
     if html:
-        html.write_text(
-            html_report(rows, f"Strategies{' for ' + placement if placement else ''}"),
-            encoding="utf-8",
-        )
+        html.write_text(html_report(rows, title, trend), encoding="utf-8")
+    if plot:
+        save_plot(rows, plot, trend)
     if json_out:
-        print_json({"strategies": rows, "uplift": lift})
+        print_json({"strategies": rows, "over_time": trend, "uplift": lift})
         return
+    if not rows:
+        console.print("no rewarded decisions yet: `monogram learn update` rewards them")
     for row in rows:
         low, high = row["interval"]
         console.print(
-            f"{row['placement']:<14} {row['segment']:<10} {row['strategy']:<10} "
+            f"{row['placement']:<14} {row['segment']:<28} {row['strategy']:<10} "
             f"{row['decisions']:>6}  {row['reward_rate']:.3f} ({low:.3f}-{high:.3f})"
         )
+    periods = sorted({r["period"] for r in trend})
+    if len(periods) > 1:
+        console.print(f"[bold]over time[/] (reward rate per {by}, all segments)")
+        for strategy in sorted({r["strategy"] for r in trend}):
+            cells = []
+            for period in periods:
+                hits = [r for r in trend if r["strategy"] == strategy and r["period"] == period]
+                n = sum(r["decisions"] for r in hits)
+                rate = sum(r["reward_rate"] * r["decisions"] for r in hits) / n if n else 0.0
+                cells.append(f"{period} {rate:.3f} ({n})")
+            console.print(f"  {strategy:<10} " + "  ".join(cells))
     if lift:
         console.print(lift)
-    if html:
-        console.print(f"wrote {html}")
+    for path in (html, plot):
+        if path:
+            console.print(f"wrote {path}")
+
+
+@app.command("reward")
+def reward_command(
+    decision_id: str = typer.Argument(..., help="the decision id a choice returned"),
+    value: float = typer.Argument(..., help="a reward from 0 to 1"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Reward one decision now (counted once; a second reward is reported, not counted)."""
+    from monogram.cli.common import workspace
+    from monogram.learning.store import reward
+
+    with workspace() as ws, ws.store.write() as conn:
+        body = reward(conn, ws.config, ws.placements(), decision_id, value)
+    if json_out:
+        print_json(body)
+    elif body["counted"]:
+        console.print(f"rewarded {decision_id} with {value}; policy now v{body['version']}")
+    else:
+        console.print(f"{decision_id} was rewarded before: not counted again")
+
+
+@app.command("rebuild")
+def rebuild_command(
+    placement: str = typer.Option(None, "--placement", help="default: every placement"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Relearn policies from the rewarded decisions still in the log (after erasures, a
+    backend switch or new features)."""
+    from monogram.cli.common import workspace
+    from monogram.content.placements import get_placement
+    from monogram.learning.store import rebuild
+
+    with workspace() as ws, ws.store.write() as conn:
+        chosen = (
+            [get_placement(ws.placements(), placement)] if placement else ws.placements().values()
+        )
+        results = [rebuild(conn, ws.config, p) for p in chosen]
+    if json_out:
+        print_json(results)
+        return
+    for result in results:
+        console.print(
+            f"{result['placement']}: relearned from {result['decisions']:,} rewarded decisions; "
+            f"policy now v{result['version']}"
+        )
+
+
+@app.command("rehearse")
+def rehearse_command(
+    weeks: int = typer.Option(3, "--weeks", min=1),
+    per_week: int = typer.Option(2, "--per-week", min=1, help="campaigns a week"),
+    placement: str = typer.Option("email", "--placement"),
+    audience: str = typer.Option("demo_audience", "--audience"),
+    responses: Path = typer.Option(
+        None, "--responses", help="a YAML of simulated click rates (default: the demo's)"
+    ),
+    in_place: bool = typer.Option(
+        False, "--in-place", help="run on this workspace instead of a copy (scratch data only)"
+    ),
+    seed: int = typer.Option(0, "--seed"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Simulated weeks of campaigns against customers with known preferences, on a copy of
+    this workspace: which strategies the policy learns for which segments."""
+    from monogram.campaigns.rehearsal import DEMO_RESPONSES, load_responses, rehearse
+    from monogram.cli.common import progress_bar, workspace
+
+    world = load_responses(responses) if responses else DEMO_RESPONSES
+    with workspace() as ws:
+        if json_out:
+            result = rehearse(
+                ws,
+                responses=world,
+                placement=placement,
+                audience=audience,
+                weeks=weeks,
+                per_week=per_week,
+                seed=seed,
+                in_place=in_place,
+            )
+            print_json(result)
+            return
+        with progress_bar(unit="campaigns") as bar:
+            task = bar.add_task("rehearsing", total=weeks * per_week, rate="")
+            result = rehearse(
+                ws,
+                responses=world,
+                placement=placement,
+                audience=audience,
+                weeks=weeks,
+                per_week=per_week,
+                seed=seed,
+                in_place=in_place,
+                progress=lambda done, _total: bar.update(task, completed=done),
+            )
+    show_rehearsal(result)
+
+
+def show_rehearsal(result: dict[str, Any]) -> None:
+    for row in result["campaigns"]:
+        console.print(
+            f"  {row['campaign']}  {row['at'][:10]}  {row['decisions']:>5} decisions  "
+            f"click rate {row['click_rate']:.3f}  orders {row['orders']:>3}  "
+            f"(holdout {row['holdout']}, {row['holdout_orders']} orders)"
+        )
+    console.print(f"learned per {result['feature']} (policy v{result['policy_version']}):")
+    for value, best in result["best_strategy_per_context"].items():
+        mark = "ok" if best["true"] == best["learned"] else "not yet"
+        console.print(
+            f"  {value:<12} true {best['true']:<10} learned {best['learned']:<10} "
+            f"{mark}  ({best['decisions']:,} decisions)"
+        )
 
 
 @app.command("evaluate")

@@ -126,7 +126,7 @@ def demo(
         _show_examples(ws)
         _show_generation(ws, ["user_id:cust-00001", "user_id:cust-00004", "user_id:cust-00007"])
         _run_demo_campaign(ws)
-        _show_learning()
+        _show_learning(ws)
     console.print(
         "\nnext: `monogram profiles show user_id:cust-00001`, `monogram serve`, "
         "`monogram segments list`"
@@ -216,19 +216,23 @@ def _run_demo_campaign(ws: Workspace, customers: int = 8) -> None:
     )
 
 
-def _show_learning(rounds: int = 20_000) -> None:
-    """The learning loop against simulated customers whose preferences are known."""
-    from monogram.learning.simulator import DEFAULT_WORLD, simulate
+def _show_learning(ws: Workspace) -> None:
+    """Three simulated weeks of campaigns on a copy of the demo workspace, against customers
+    whose preferences per lifecycle stage are known: what the policy learned."""
+    from monogram.campaigns.rehearsal import rehearse
 
-    result = simulate(DEFAULT_WORLD, rounds, seed=7)
-    share = 100 * result["regret"] / max(result["uniform_regret"], 1e-9)
-    found = sum(
-        1 for b in result["best_strategy_per_segment"].values() if b["true"] == b["learned"]
-    )
     console.print(
-        f"\n[bold]learning[/] ({rounds:,} simulated decisions): regret {share:.0f}% of uniform "
-        f"random's; best strategy found for {found} of {len(result['best_strategy_per_segment'])} "
-        "segments. `monogram learn simulate` runs it; "
+        "\n[bold]learning[/]: 3 simulated weeks of campaigns (2 a week) on a copy of this "
+        "workspace; customers respond with known preferences per lifecycle stage"
+    )
+    with progress_bar(unit="campaigns") as bar:
+        task = bar.add_task("rehearsing", total=6, rate="")
+        result = rehearse(
+            ws, weeks=3, per_week=2, progress=lambda done, _t: bar.update(task, completed=done)
+        )
+    learn_cli.show_rehearsal(result)
+    console.print(
+        "  `monogram learn rehearse` runs it again; `monogram learn simulate` at scale; "
         "`monogram learn update` learns from real outcomes."
     )
 

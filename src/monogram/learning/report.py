@@ -1,5 +1,6 @@
 """Reports: uplift of treated over held-out customers with a confidence interval and a
-significance test, and strategy performance per segment (lifecycle bucket)."""
+significance test, and strategy performance per segment (context bucket), overall and over
+time, as tables, PNG/SVG charts (matplotlib) and a self-contained HTML page."""
 
 from __future__ import annotations
 
@@ -7,13 +8,17 @@ import base64
 import io
 import math
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
+from html import escape
+from pathlib import Path
 from typing import Any
 
 import orjson
 from scipy import stats
 from sqlalchemy import Connection, select
 
+from monogram.core.clock import to_utc
+from monogram.core.errors import ValidationError
 from monogram.learning.outcomes import outcomes
 from monogram.store.tables import decisions
 
@@ -62,9 +67,21 @@ def uplift(
     }
 
 
-def strategy_report(conn: Connection, placement: str | None = None) -> list[dict[str, Any]]:
-    """Reward rate per (bucket, strategy) over rewarded decisions, with Wilson intervals."""
-    cells: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+def _period(moment: datetime, by: str) -> str:
+    day = to_utc(moment).date()
+    if by == "week":
+        day = day - timedelta(days=day.weekday())  # the week's Monday
+    return day.isoformat()
+
+
+def strategy_report(
+    conn: Connection, placement: str | None = None, by: str | None = None
+) -> list[dict[str, Any]]:
+    """Reward rate per (segment bucket, strategy) over rewarded decisions, with Wilson
+    intervals; with ``by`` (``day`` or ``week``) also per period, for trends over time."""
+    if by not in (None, "day", "week"):
+        raise ValidationError(f"by: day or week, not {by!r}")
+    cells: dict[tuple[str, str, str, str], list[float]] = defaultdict(list)
     query = select(decisions).where(
         decisions.c.rewarded_at.is_not(None), decisions.c.chosen.is_not(None)
     )
@@ -72,38 +89,40 @@ def strategy_report(conn: Connection, placement: str | None = None) -> list[dict
         query = query.where(decisions.c.placement == placement)
     for row in conn.execute(query):
         bucket = orjson.loads(row.features).get("bucket", "all")
-        cells[(row.placement, bucket, row.chosen)].append(float(row.reward or 0.0))
+        period = _period(row.created_at, by) if by else ""
+        cells[(row.placement, bucket, period, row.chosen)].append(float(row.reward or 0.0))
     out = []
-    for (place, bucket, strategy), values in sorted(cells.items()):
+    for (place, bucket, period, strategy), values in sorted(cells.items()):
         hits = sum(1 for v in values if v > 0)
-        out.append(
-            {
-                "placement": place,
-                "segment": bucket,
-                "strategy": strategy,
-                "decisions": len(values),
-                "reward_rate": hits / len(values),
-                "mean_reward": sum(values) / len(values),
-                "interval": wilson(hits, len(values)),
-            }
-        )
+        cell: dict[str, Any] = {
+            "placement": place,
+            "segment": bucket,
+            "strategy": strategy,
+            "decisions": len(values),
+            "reward_rate": hits / len(values),
+            "mean_reward": sum(values) / len(values),
+            "interval": wilson(hits, len(values)),
+        }
+        if by:
+            cell["period"] = period
+        out.append(cell)
     return out
 
 
-def html_report(rows: list[dict[str, Any]], title: str) -> str:
-    """A self-contained page: a table and a bar chart (PNG, matplotlib) per segment."""
+def figure(rows: list[dict[str, Any]], trend: list[dict[str, Any]] | None = None) -> Any:
+    """A matplotlib figure: reward rate by strategy per segment (bars with 95% intervals) and,
+    given ``trend`` rows (``strategy_report(by=...)``), the same per period as lines."""
     import matplotlib
 
     matplotlib.use("Agg")
-    from html import escape
-
     import matplotlib.pyplot as plt
 
-    segments = sorted({r["segment"] for r in rows})
-    figure, axes = plt.subplots(
-        1, max(1, len(segments)), figsize=(3.2 * max(1, len(segments)), 3), squeeze=False
+    segments = sorted({r["segment"] for r in rows}) or ["(no rewarded decisions)"]
+    height = 2 if trend else 1
+    fig, axes = plt.subplots(
+        height, len(segments), figsize=(3.4 * len(segments), 3 * height), squeeze=False
     )
-    for axis, segment in zip(axes[0], segments, strict=False):
+    for axis, segment in zip(axes[0], segments, strict=True):
         data = [r for r in rows if r["segment"] == segment]
         rates = [r["reward_rate"] for r in data]
         errors = [
@@ -112,35 +131,77 @@ def html_report(rows: list[dict[str, Any]], title: str) -> str:
         ]
         axis.bar([r["strategy"] for r in data], rates, yerr=errors, color="#4c78a8", capsize=3)
         axis.set_title(segment, fontsize=9)
+        axis.set_ylabel("reward rate", fontsize=8)
         axis.tick_params(labelsize=8)
-    figure.tight_layout()
+    if trend:
+        for axis, segment in zip(axes[1], segments, strict=True):
+            data = [r for r in trend if r["segment"] == segment]
+            for strategy in sorted({r["strategy"] for r in data}):
+                points = sorted(
+                    (r["period"], r["reward_rate"]) for r in data if r["strategy"] == strategy
+                )
+                axis.plot(
+                    [p for p, _ in points], [v for _, v in points], marker="o", label=strategy
+                )
+            axis.set_title(f"{segment} over time", fontsize=9)
+            axis.tick_params(labelsize=7, labelrotation=30)
+            axis.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def save_plot(
+    rows: list[dict[str, Any]], path: Path, trend: list[dict[str, Any]] | None = None
+) -> None:
+    """Write the figure as PNG or SVG (by the file's suffix)."""
+    kind = path.suffix.lower().lstrip(".")
+    if kind not in ("png", "svg"):
+        raise ValidationError(f"--plot: a .png or .svg file, not {path.name!r}")
+    import matplotlib.pyplot as plt
+
+    fig = figure(rows, trend)
+    fig.savefig(path, format=kind, dpi=110)
+    plt.close(fig)
+
+
+def html_report(
+    rows: list[dict[str, Any]], title: str, trend: list[dict[str, Any]] | None = None
+) -> str:
+    """A self-contained page: the chart (PNG inline) and the table, with the trend if given."""
+    import matplotlib.pyplot as plt
+
+    fig = figure(rows, trend)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
-    plt.close(figure)
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
     image = base64.b64encode(buffer.getvalue()).decode()
-    cells = (
-        "<tr>"
-        + "".join(
-            f"<td>{escape(str(value))}</td>"
-            for value in (
-                r["placement"],
-                r["segment"],
-                r["strategy"],
-                r["decisions"],
-                f"{r['reward_rate']:.3f}",
-                f"{r['interval'][0]:.3f} - {r['interval'][1]:.3f}",
+    columns = ("placement", "segment", "strategy", "decisions", "reward rate", "95% interval")
+
+    def table(data: list[dict[str, Any]], period: bool) -> str:
+        header = "".join(f"<th>{h}</th>" for h in (("period",) if period else ()) + columns)
+        body = "".join(
+            "<tr>"
+            + "".join(
+                f"<td>{escape(str(value))}</td>"
+                for value in ((r["period"],) if period else ())
+                + (
+                    r["placement"],
+                    r["segment"],
+                    r["strategy"],
+                    r["decisions"],
+                    f"{r['reward_rate']:.3f}",
+                    f"{r['interval'][0]:.3f} - {r['interval'][1]:.3f}",
+                )
             )
+            + "</tr>"
+            for r in data
         )
-        + "</tr>"
-        for r in rows
-    )
-    header = "".join(
-        f"<th>{h}</th>"
-        for h in ("placement", "segment", "strategy", "decisions", "reward rate", "95% interval")
-    )
+        return f"<table border='1' cellpadding='4'><tr>{header}</tr>{body}</table>"
+
     chart = f"<img alt='reward rate by strategy and segment' src='data:image/png;base64,{image}'>"
+    over_time = f"<h2>Over time</h2>{table(trend, True)}" if trend else ""
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
-        f"</head><body><h1>{escape(title)}</h1>{chart}"
-        f"<table border='1' cellpadding='4'><tr>{header}</tr>{''.join(cells)}</table></body></html>"
+        f"</head><body><h1>{escape(title)}</h1>{chart}{table(rows, False)}{over_time}"
+        "</body></html>"
     )
