@@ -50,6 +50,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/openai_backend.py
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/campaign.py
+	$(BIN)/python bench/learning.py
 
 clean:
 	rm -rf $(VENV) .monogram .pytest_cache .mypy_cache .ruff_cache

@@ -43,3 +43,18 @@ def test_every_env_variable_in_settings_is_documented() -> None:
     docs = (ROOT / "docs" / "configuration.md").read_text()
     for name in Settings.model_fields:
         assert f"MONOGRAM_{name.upper()}" in docs, name
+
+
+def test_learning_examples_in_the_docs_are_valid() -> None:
+    from monogram.campaigns.rehearsal import Responses
+    from monogram.content.placements import PlacementLearning
+    from monogram.core.settings import LearningConfig
+    from monogram.learning.simulator import World
+
+    project, placement, world, responses = (
+        yaml.safe_load(b) for b in yaml_blocks(ROOT / "docs" / "learning.md")
+    )
+    assert LearningConfig.model_validate(project["learning"]) == LearningConfig()
+    assert PlacementLearning.model_validate(placement["learning"]).baseline == "rule"
+    assert World.model_validate(world).drift is not None
+    assert Responses.model_validate(responses).click_rates["active"]["practical"] == 0.14

@@ -230,3 +230,83 @@ def test_simulator_with_the_vw_backend_runs_the_real_decision_log() -> None:
     result = simulate(DEFAULT_WORLD, 12_000, seed=2, floor=0.03, backend="vw")
     assert result["decisions_logged"] == 12_000 and result["policy_version"] > 10
     assert result["regret"] < 0.7 * result["uniform_regret"]
+
+
+def test_decisions_api_chooses_rewards_once_and_reports(api) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import basic
+
+    read, write = basic(api.read), basic(api.write)
+    identify = {
+        "userId": "dec1",
+        "traits": {"consent": {"email_marketing": True, "personalization": True}},
+    }
+    assert api.client.post("/v1/identify", json=identify, headers=write).status_code == 200
+    body = {"userId": "dec1", "placement": "email", "context": {"device": "mobile"}}
+    assert api.client.post("/v1/decisions", json=body, headers=write).status_code == 403
+    chosen = api.client.post("/v1/decisions", json=body, headers=read)
+    assert chosen.status_code == 200, chosen.text
+    decision = chosen.json()
+    assert decision["strategy"] in decision["probabilities"]
+    assert decision["features"]["device"] == "mobile"
+    assert sum(decision["probabilities"].values()) == pytest.approx(1.0)
+    path = f"/v1/decisions/{decision['decision_id']}/reward"
+    first = api.client.post(path, json={"value": 1}, headers=read).json()
+    second = api.client.post(path, json={"value": 1}, headers=read).json()
+    assert first["counted"] and not second["counted"]
+    bad = api.client.post(path, json={"value": 3}, headers=read)
+    assert bad.status_code == 400 and "value" in bad.json()["message"]
+    missing = api.client.post(
+        "/v1/decisions/rewards",
+        json={"rewards": [{"decision_id": "dec_nope", "value": 1}]},
+        headers=read,
+    )
+    assert missing.status_code == 404
+    narrowed = api.client.post(
+        "/v1/decisions", json={**body, "strategies": ["warm", "rule"]}, headers=read
+    ).json()
+    assert set(narrowed["probabilities"]) == {"warm", "rule"}
+    wrong = api.client.post(
+        "/v1/decisions", json={**body, "context": {"Bad Name": "x"}}, headers=read
+    )
+    assert wrong.status_code == 400 and "context.Bad Name" in wrong.json()["message"]
+    report = api.client.get("/v1/learning/report?placement=email&by=day", headers=read).json()
+    assert [r["decisions"] for r in report["strategies"]] == [1]
+    assert report["strategies"][0]["period"]
+
+
+def test_rehearsal_learns_on_a_copy_and_reports_over_time(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    from monogram.campaigns.rehearsal import Responses, rehearse
+    from monogram.learning.report import save_plot, strategy_report
+
+    ws = sqlite_workspace
+    demo.load_samples(ws, demo.write_samples(ws, customers=150))
+    responses = Responses(
+        open_rate=0.6,
+        click_rates={
+            "other": {"warm": 0.02, "practical": 0.02, "select": 0.5, "rule": 0.02},
+        },
+    )
+    result = rehearse(ws, responses=responses, weeks=2, per_week=2, seed=1)
+    with ws.store.read() as conn:
+        assert list(conn.execute(select(decisions.c.id))) == []  # the workspace is untouched
+    rows = result["campaigns"]
+    assert len(rows) == 4 and all(r["decisions"] > 0 for r in rows)
+    assert rows[-1]["click_rate"] > rows[0]["click_rate"]  # it learned to send `select`
+    learned = result["best_strategy_per_context"]
+    busy = [b for b in learned.values() if b["decisions"] >= 40]
+    assert busy and all(b["learned"] == "select" for b in busy), learned
+
+    rehearse(ws, responses=responses, weeks=2, per_week=2, seed=1, in_place=True)
+    with ws.store.read() as conn:
+        trend = strategy_report(conn, "email", by="day")
+        overall = strategy_report(conn, "email")
+    assert len({r["period"] for r in trend}) >= 3  # campaigns rewarded on separate days
+    assert sum(r["decisions"] for r in trend) == sum(r["decisions"] for r in overall)
+    for suffix in ("png", "svg"):
+        save_plot(overall, tmp_path / f"report.{suffix}", trend)
+    assert (tmp_path / "report.png").read_bytes()[:4] == b"\x89PNG"
+    assert "<svg" in (tmp_path / "report.svg").read_text()
+    with pytest.raises(ValidationError, match=r"png or \.svg"):
+        save_plot(overall, tmp_path / "report.gif", trend)

@@ -15,6 +15,7 @@ from monogram.api.responses import JSON
 from monogram.api.routes import (
     catalog,
     health,
+    learning,
     links,
     personalize,
     profiles,
@@ -71,7 +72,8 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
         default_response_class=JSON,
     )
     app.state.workspace = workspace
-    for module in (health, tracking, profiles, catalog, segments, reviews, links, personalize):
+    routers = (health, tracking, profiles, catalog, segments, reviews, links, personalize, learning)
+    for module in routers:
         app.include_router(module.router)
 
     @app.exception_handler(MonogramError)
