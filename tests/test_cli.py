@@ -292,14 +292,44 @@ def test_learn_commands(cli: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "home" / "monogram.yaml").write_text("llm: {backend: fake}\n")
     run(cli, "ingest", str(write_events(tmp_path / "e.jsonl")), "-q")
     run(cli, "campaign", "run", str(tmp_path / "home" / "campaigns" / "demo.yaml"), "--json")
-    updated = as_json(run(cli, "learn", "update", "--window-hours", "0", "--json"))
-    assert updated["rewarded"].get("email", 0) <= 1
-    report = as_json(run(cli, "learn", "report", "--placement", "email", "--json"))
-    assert "strategies" in report
-    estimate = (
-        as_json(run(cli, "learn", "evaluate", "--placement", "email", "--json"))
-        if updated["rewarded"]
-        else None
+    assert simulated["decisions_logged"] == 3000
+    from monogram.store.tables import decisions
+    from monogram.workspace import open_workspace
+
+    ws = open_workspace()
+    with ws.store.read() as conn:
+        made = [r.id for r in conn.execute(decisions.select()) if not r.holdout]
+    ws.close()
+    assert made, "the demo campaign logged a decision"
+    rewarded = as_json(run(cli, "learn", "reward", made[0], "1", "--json"))
+    again = as_json(run(cli, "learn", "reward", made[0], "1", "--json"))
+    assert rewarded["counted"] and not again["counted"]
+    assert (
+        "a reward is a number from 0 to 1"
+        in run(cli, "learn", "reward", made[0], "2", ok=False).output
     )
-    if estimate is not None:
-        assert "refused" in estimate  # one decision cannot support an estimate
+    updated = as_json(run(cli, "learn", "update", "--window-hours", "0", "--json"))
+    assert updated["rewarded"].get("email", 0) == len(made) - 1  # the rewarded one is not redone
+    rebuilt = as_json(run(cli, "learn", "rebuild", "--placement", "email", "--json"))
+    assert rebuilt[0]["decisions"] == len(made)
+    plot, page = tmp_path / "r.svg", tmp_path / "r.html"
+    report = as_json(
+        run(
+            cli,
+            "learn",
+            "report",
+            "--placement",
+            "email",
+            "--plot",
+            str(plot),
+            "--html",
+            str(page),
+            "--json",
+        )
+    )
+    assert sum(r["decisions"] for r in report["strategies"]) == len(made)
+    assert report["over_time"] and "<svg" in plot.read_text() and "Over time" in page.read_text()
+    estimate = as_json(run(cli, "learn", "evaluate", "--placement", "email", "--json"))
+    assert "effective sample size" in estimate["refused"]  # a handful cannot support one
+    rehearsed = as_json(run(cli, "learn", "rehearse", "--weeks", "1", "--per-week", "2", "--json"))
+    assert [c["campaign"] for c in rehearsed["campaigns"]] == ["rehearsal-01", "rehearsal-02"]

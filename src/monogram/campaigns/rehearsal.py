@@ -37,6 +37,7 @@ from monogram.cdp import privacy, unify
 from monogram.core.clock import frozen_at, iso, now
 from monogram.core.errors import ConfigError
 from monogram.delivery.channels.file import FileChannel
+from monogram.learning import store as learning
 from monogram.learning.store import context_of, load_policy
 from monogram.learning.update import update_policies
 from monogram.store.tables import decisions
@@ -139,6 +140,7 @@ def _rehearse(
     progress: Callable[[int, int], None] | None,
 ) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
+    learning.seed_randomness(seed + 1)  # the policy's own sampling, for a repeatable run
     ws.config.learning.policy = "learned"
     placement = ws.placements()[placement_name]
     strategies = [s.name for s in placement.strategies]

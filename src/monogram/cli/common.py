@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -14,6 +14,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
@@ -81,3 +82,13 @@ def progress_bar(*, unit: str = "events", quiet: bool = False) -> Progress:
         disable=quiet,
         transient=False,
     )
+
+
+def advance(bar: Progress, task: TaskID) -> Callable[[int, int], None]:
+    """A ``progress(done, total)`` callback that moves ``task`` and shows its rate."""
+
+    def callback(done: int, _total: int) -> None:
+        elapsed = max(bar.tasks[task].elapsed or 1e-9, 1e-9)
+        bar.update(task, completed=done, rate=f"{done / elapsed:,.1f}")
+
+    return callback

@@ -23,7 +23,7 @@ def simulate_command(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Run the policy against simulated customers with known preferences; report regret."""
-    from monogram.cli.common import progress_bar
+    from monogram.cli.common import advance, progress_bar
     from monogram.core.errors import ValidationError
 
     if backend not in ("thompson", "vw"):
@@ -35,12 +35,9 @@ def simulate_command(
         return
     with progress_bar(unit="decisions") as bar:
         task = bar.add_task("simulating", total=rounds, rate="0")
-
-        def advance(done: int, _total: int) -> None:
-            elapsed = max(bar.tasks[task].elapsed or 1e-9, 1e-9)
-            bar.update(task, completed=done, rate=f"{done / elapsed:,.0f}")
-
-        result = simulate(world, rounds, seed=seed, floor=floor, backend=backend, progress=advance)
+        result = simulate(
+            world, rounds, seed=seed, floor=floor, backend=backend, progress=advance(bar, task)
+        )
     share = 100 * result["regret"] / max(result["uniform_regret"], 1e-9)
     r = result
     console.print(
@@ -196,7 +193,7 @@ def rehearse_command(
     """Simulated weeks of campaigns against customers with known preferences, on a copy of
     this workspace: which strategies the policy learns for which segments."""
     from monogram.campaigns.rehearsal import DEMO_RESPONSES, load_responses, rehearse
-    from monogram.cli.common import progress_bar, workspace
+    from monogram.cli.common import advance, progress_bar, workspace
 
     world = load_responses(responses) if responses else DEMO_RESPONSES
     with workspace() as ws:
@@ -214,7 +211,7 @@ def rehearse_command(
             print_json(result)
             return
         with progress_bar(unit="campaigns") as bar:
-            task = bar.add_task("rehearsing", total=weeks * per_week, rate="")
+            task = bar.add_task("rehearsing", total=weeks * per_week, rate="0")
             result = rehearse(
                 ws,
                 responses=world,
@@ -224,24 +221,31 @@ def rehearse_command(
                 per_week=per_week,
                 seed=seed,
                 in_place=in_place,
-                progress=lambda done, _total: bar.update(task, completed=done),
+                progress=advance(bar, task),
             )
     show_rehearsal(result)
 
 
 def show_rehearsal(result: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table("campaign", "date", "customers", "click rate", "orders", "held out (orders)")
     for row in result["campaigns"]:
-        console.print(
-            f"  {row['campaign']}  {row['at'][:10]}  {row['decisions']:>5} decisions  "
-            f"click rate {row['click_rate']:.3f}  orders {row['orders']:>3}  "
-            f"(holdout {row['holdout']}, {row['holdout_orders']} orders)"
+        table.add_row(
+            row["campaign"],
+            row["at"][:10],
+            f"{row['decisions']:,}",
+            f"{row['click_rate']:.1%}",
+            str(row["orders"]),
+            f"{row['holdout']} ({row['holdout_orders']})",
         )
+    console.print(table)
     console.print(f"learned per {result['feature']} (policy v{result['policy_version']}):")
     for value, best in result["best_strategy_per_context"].items():
         mark = "ok" if best["true"] == best["learned"] else "not yet"
         console.print(
-            f"  {value:<12} true {best['true']:<10} learned {best['learned']:<10} "
-            f"{mark}  ({best['decisions']:,} decisions)"
+            f"  {value:<10} true {best['true']:<9} learned {best['learned']:<9} "
+            f"{mark:<7} {best['decisions']:>6,} decisions"
         )
 
 

@@ -15,7 +15,7 @@ from monogram.cli import generate as generate_cli
 from monogram.cli import learn as learn_cli
 from monogram.cli import review as review_cli
 from monogram.cli import segments as segments_cli
-from monogram.cli.common import console, new_app, print_json, progress_bar, workspace
+from monogram.cli.common import advance, console, new_app, print_json, progress_bar, workspace
 from monogram.core.settings import Settings
 from monogram.workspace import Workspace, write_project_files
 
@@ -226,10 +226,8 @@ def _show_learning(ws: Workspace) -> None:
         "workspace; customers respond with known preferences per lifecycle stage"
     )
     with progress_bar(unit="campaigns") as bar:
-        task = bar.add_task("rehearsing", total=6, rate="")
-        result = rehearse(
-            ws, weeks=3, per_week=2, progress=lambda done, _t: bar.update(task, completed=done)
-        )
+        task = bar.add_task("rehearsing", total=6, rate="0")
+        result = rehearse(ws, weeks=3, per_week=2, progress=advance(bar, task))
     learn_cli.show_rehearsal(result)
     console.print(
         "  `monogram learn rehearse` runs it again; `monogram learn simulate` at scale; "
