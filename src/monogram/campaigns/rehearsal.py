@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 import orjson
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -36,6 +35,7 @@ from monogram.campaigns.run import run_campaign
 from monogram.cdp import privacy, unify
 from monogram.core.clock import frozen_at, iso, now
 from monogram.core.errors import ConfigError
+from monogram.core.settings import load_yaml_model
 from monogram.delivery.channels.file import FileChannel
 from monogram.learning import store as learning
 from monogram.learning.store import context_of, load_policy
@@ -73,12 +73,7 @@ DEMO_RESPONSES = Responses(
 
 
 def load_responses(path: Path) -> Responses:
-    try:
-        return Responses.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
-    except ValueError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+    return load_yaml_model(path, Responses)
 
 
 @contextmanager

@@ -29,15 +29,14 @@ def simulate_command(
     if backend not in ("thompson", "vw"):
         raise ValidationError(f"--backend: thompson or vw, not {backend!r}")
     world = load_world(config)
-    if json_out:
-        result = simulate(world, rounds, seed=seed, floor=floor, backend=backend)
-        print_json(result)
-        return
-    with progress_bar(unit="decisions") as bar:
+    with progress_bar(unit="decisions", quiet=json_out) as bar:
         task = bar.add_task("simulating", total=rounds, rate="0")
         result = simulate(
             world, rounds, seed=seed, floor=floor, backend=backend, progress=advance(bar, task)
         )
+    if json_out:
+        print_json(result)
+        return
     share = 100 * result["regret"] / max(result["uniform_regret"], 1e-9)
     r = result
     console.print(
@@ -196,33 +195,22 @@ def rehearse_command(
     from monogram.cli.common import advance, progress_bar, workspace
 
     world = load_responses(responses) if responses else DEMO_RESPONSES
-    with workspace() as ws:
-        if json_out:
-            result = rehearse(
-                ws,
-                responses=world,
-                placement=placement,
-                audience=audience,
-                weeks=weeks,
-                per_week=per_week,
-                seed=seed,
-                in_place=in_place,
-            )
-            print_json(result)
-            return
-        with progress_bar(unit="campaigns") as bar:
-            task = bar.add_task("rehearsing", total=weeks * per_week, rate="0")
-            result = rehearse(
-                ws,
-                responses=world,
-                placement=placement,
-                audience=audience,
-                weeks=weeks,
-                per_week=per_week,
-                seed=seed,
-                in_place=in_place,
-                progress=advance(bar, task),
-            )
+    with workspace() as ws, progress_bar(unit="campaigns", quiet=json_out) as bar:
+        task = bar.add_task("rehearsing", total=weeks * per_week, rate="0")
+        result = rehearse(
+            ws,
+            responses=world,
+            placement=placement,
+            audience=audience,
+            weeks=weeks,
+            per_week=per_week,
+            seed=seed,
+            in_place=in_place,
+            progress=advance(bar, task),
+        )
+    if json_out:
+        print_json(result)
+        return
     show_rehearsal(result)
 
 

@@ -11,7 +11,7 @@ Two layers:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -331,18 +331,28 @@ def pydantic_field_errors(exc: PydanticValidationError) -> list[FieldError]:
     return out
 
 
-def load_project_config(path: Path) -> ProjectConfig:
-    """Read and validate ``monogram.yaml``; a clear ConfigError names each bad field."""
-    if not path.exists():
-        return ProjectConfig()
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_yaml_model(path: Path, model: type[M]) -> M:
+    """Read and validate a YAML file as ``model``; a clear ConfigError names each bad field."""
     try:
         data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     try:
-        return ProjectConfig.model_validate(data)
+        return model.model_validate(data)
     except PydanticValidationError as exc:
         details = "; ".join(str(e) for e in pydantic_field_errors(exc))
         raise ConfigError(f"{path}: {details}") from exc
+
+
+def load_project_config(path: Path) -> ProjectConfig:
+    """Read and validate ``monogram.yaml``; a clear ConfigError names each bad field."""
+    if not path.exists():
+        return ProjectConfig()
+    return load_yaml_model(path, ProjectConfig)

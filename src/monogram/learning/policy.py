@@ -59,6 +59,13 @@ class Policy(Protocol):
     def state(self) -> dict[str, Any]: ...
 
 
+def _sample(policy: ThompsonPolicy | VowpalPolicy, context: Context) -> tuple[str, float]:
+    """Draw a strategy from the policy's probabilities; returns it with its probability."""
+    probabilities = policy.probabilities(context)
+    index = int(policy.rng.choice(len(policy.strategies), p=probabilities))
+    return policy.strategies[index], float(probabilities[index])
+
+
 def _check_floor(strategies: list[str], floor: float) -> None:
     if not strategies:
         raise ValueError("a policy needs at least one strategy")
@@ -101,9 +108,7 @@ class ThompsonPolicy:
         return (1 - k * self.floor) * best + self.floor
 
     def choose(self, context: Context) -> tuple[str, float]:
-        probabilities = self.probabilities(context)
-        index = int(self.rng.choice(len(self.strategies), p=probabilities))
-        return self.strategies[index], float(probabilities[index])
+        return _sample(self, context)
 
     def reward(
         self, context: Context, strategy: str, value: float, probability: float | None = None
@@ -234,9 +239,7 @@ class VowpalPolicy:
         return normalised
 
     def choose(self, context: Context) -> tuple[str, float]:
-        probabilities = self.probabilities(context)
-        index = int(self.rng.choice(len(self.strategies), p=probabilities))
-        return self.strategies[index], float(probabilities[index])
+        return _sample(self, context)
 
     def reward(
         self, context: Context, strategy: str, value: float, probability: float | None = None

@@ -16,13 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import func, select
 
 from monogram.content.placements import Placement
-from monogram.core.errors import ConfigError
-from monogram.core.settings import ProjectConfig
+from monogram.core.settings import ProjectConfig, load_yaml_model
 from monogram.learning import store as learning
 from monogram.store import Store, migrate
 from monogram.store.tables import decisions
@@ -79,14 +77,7 @@ DEFAULT_WORLD = World(
 
 
 def load_world(path: Path | None) -> World:
-    if path is None:
-        return DEFAULT_WORLD
-    try:
-        return World.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
-    except ValueError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+    return DEFAULT_WORLD if path is None else load_yaml_model(path, World)
 
 
 def world_placement(world: World) -> Placement:
