@@ -310,3 +310,46 @@ def test_rehearsal_learns_on_a_copy_and_reports_over_time(
     assert "<svg" in (tmp_path / "report.svg").read_text()
     with pytest.raises(ValidationError, match=r"png or \.svg"):
         save_plot(overall, tmp_path / "report.gif", trend)
+
+
+def test_outcomes_late_or_twice_count_once_and_only_within_the_window(
+    sqlite_workspace: Workspace,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from monogram.core.clock import frozen_at
+
+    ws = sqlite_workspace
+    demo.load_samples(ws, demo.write_samples(ws, customers=20))
+    placement = ws.placements()["email"]
+    start = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    with ws.store.write() as conn:
+        people = list(conn.execute(select(profiles.c.profile_id).limit(3)).scalars())
+    made = {}
+    with frozen_at(start), ws.store.write() as conn:
+        for name, person in zip(("twice", "late", "after"), people, strict=True):
+            made[name] = learning.choose(
+                conn, ws.config, placement, ACTIVE, profile_id=person, key=(name,)
+            ).decision_id
+    clicks = {"twice": [5, 6], "late": [70], "after": [80]}  # hours after the decision
+    for (name, hours), person in zip(clicks.items(), people, strict=True):
+        for n, h in enumerate(hours):
+            with frozen_at(start + timedelta(hours=h)):  # the click happens then
+                privacy.track_for_profile(
+                    ws.store,
+                    ws.config,
+                    person,
+                    "Email Link Clicked",
+                    {"decision_id": made[name]},
+                    f"click-{name}-{n}",
+                )
+    with frozen_at(start + timedelta(hours=100)):
+        update_policies(ws)
+    with ws.store.read() as conn:
+        rewards = {
+            r.id: r.reward
+            for r in conn.execute(select(decisions).where(decisions.c.id.in_(made.values())))
+        }
+    assert rewards[made["twice"]] == pytest.approx(0.2)  # two clicks are one click
+    assert rewards[made["late"]] == pytest.approx(0.2)  # late, but inside the 72 h window
+    assert rewards[made["after"]] == 0.0  # after the window: not counted

@@ -20,19 +20,22 @@ ENGAGEMENT = {
 }
 
 
-def outcomes(conn: Connection, decision: Any, window: timedelta) -> set[str]:
-    """What followed one decision: opened, clicked, unsubscribed, converted."""
+def outcomes(
+    conn: Connection, decision: Any, window: timedelta, *, within_window: bool = False
+) -> set[str]:
+    """What followed one decision: opened, clicked, unsubscribed, converted. With
+    ``within_window`` only what happened within ``window`` of the decision counts (rewards:
+    an outcome after the window never changes a reward, however late the update runs)."""
     found: set[str] = set()
     clicks: list[datetime] = []
-    rows = conn.execute(
-        select(events.c.name, events.c.ts, events.c.payload)
-        .where(
-            events.c.profile_id == decision.profile_id,
-            events.c.ts >= decision.created_at,
-            events.c.type == "track",
-        )
-        .order_by(events.c.ts)
+    query = select(events.c.name, events.c.ts, events.c.payload).where(
+        events.c.profile_id == decision.profile_id,
+        events.c.ts >= decision.created_at,
+        events.c.type == "track",
     )
+    if within_window:
+        query = query.where(events.c.ts <= decision.created_at + window)
+    rows = conn.execute(query.order_by(events.c.ts))
     for name, ts, payload in rows:
         props = orjson.loads(payload).get("properties") or {}
         mine = props.get("decision_id") == decision.id

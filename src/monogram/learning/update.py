@@ -62,7 +62,7 @@ def update_policies(ws: Workspace, window_hours: float | None = None) -> dict[st
                 continue
             policy, version = load_policy(conn, ws.config, placement, for_update=True)
             for row in due:
-                value = scaled(outcomes(conn, row, window), rewards)
+                value = scaled(outcomes(conn, row, window, within_window=True), rewards)
                 apply(policy, row, value)
                 conn.execute(
                     update(decisions)
