@@ -44,3 +44,8 @@ def erase(
         print_json(counts)
     else:
         console.print("erased: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        if counts.get("decisions"):
+            console.print(
+                "policies learned from their decisions too: `monogram learn rebuild` relearns "
+                "them from the decisions left"
+            )
