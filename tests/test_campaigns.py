@@ -166,10 +166,16 @@ def test_kill_9_mid_run_then_rerun_sends_each_message_once(tmp_path: Path) -> No
         rows = list(conn.execute(select(outbox).where(outbox.c.campaign == "demo")))
     ws.close()
     states = [r.state for r in rows]
-    assert states.count("sent") == len(ids) > killed_at
+    assert len(ids) > killed_at
     assert "planned" not in states and "sending" not in states and "approved" not in states
-    # At most the one message caught mid-send is left unsent (at most once, never twice).
-    assert states.count("failed") <= 1
+    # At most the one message caught mid-send is left unsent (at most once, never twice). If the
+    # kill fell after the server took that message and before its row said so, it reached the
+    # server and is marked failed: that row, and no other, may differ.
+    delivered = set(ids)
+    sent = {r.message_id for r in rows if r.state == "sent"}
+    caught = {r.message_id for r in rows if r.state == "failed"}
+    assert len(caught) <= 1
+    assert sent <= delivered and delivered - sent <= caught
     assert len({r.profile_id for r in rows}) == len(rows) == summary["audience"]
     _ = samples
 

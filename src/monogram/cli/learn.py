@@ -56,7 +56,9 @@ def simulate_command(
 @app.command("update")
 def update(
     window_hours: float = typer.Option(
-        None, "--window-hours", help="default: learning.window_hours"
+        None,
+        "--window-hours",
+        help="reward decisions older than this (default: their reward window; 0: all now)",
     ),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:

@@ -51,12 +51,13 @@ def update_policies(ws: Workspace, window_hours: float | None = None) -> dict[st
             if name not in placements:
                 continue  # a placement since removed: its decisions wait, unrewarded
             placement = placements[name]
-            hours = window_hours
-            if hours is None:
-                hours = placement.learning.window_hours
+            hours = placement.learning.window_hours
             window = timedelta(hours=config.window_hours if hours is None else hours)
             rewards = placement.learning.rewards or config.rewards
-            cutoff = now() - window
+            # Due once the window has passed (or ``window_hours`` when given: 0 rewards every
+            # decision now, with the outcomes so far); outcomes count within the window.
+            wait = window if window_hours is None else timedelta(hours=window_hours)
+            cutoff = now() - wait
             due = [row for row in items if to_utc(row.created_at) <= cutoff]
             if not due:
                 continue
