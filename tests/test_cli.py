@@ -291,7 +291,10 @@ def test_learn_commands(cli: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "home").mkdir()
     (tmp_path / "home" / "monogram.yaml").write_text("llm: {backend: fake}\n")
     run(cli, "ingest", str(write_events(tmp_path / "e.jsonl")), "-q")
-    run(cli, "campaign", "run", str(tmp_path / "home" / "campaigns" / "demo.yaml"), "--json")
+    shipped = tmp_path / "home" / "campaigns" / "demo.yaml"
+    everyone = tmp_path / "home" / "campaigns" / "all.yaml"  # no holdout: a decision to reward
+    everyone.write_text(shipped.read_text().replace("holdout: 0.1", "holdout: 0"))
+    run(cli, "campaign", "run", str(everyone), "--json")
     assert simulated["decisions_logged"] == 3000
     from monogram.store.tables import decisions
     from monogram.workspace import open_workspace
