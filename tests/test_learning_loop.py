@@ -272,6 +272,10 @@ def test_decisions_api_chooses_rewards_once_and_reports(api) -> None:  # type: i
     report = api.client.get("/v1/learning/report?placement=email&by=day", headers=read).json()
     assert [r["decisions"] for r in report["strategies"]] == [1]
     assert report["strategies"][0]["period"]
+    page = api.client.get("/v1/learning/report.html?placement=email", headers=read)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "data:image/png;base64," in page.text and "Over time" in page.text
+    assert api.client.get("/v1/learning/report.html", headers=write).status_code == 403
 
 
 def test_rehearsal_learns_on_a_copy_and_reports_over_time(

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -18,7 +19,7 @@ from monogram.core.errors import ValidationError
 from monogram.core.ids import new_id
 from monogram.learning import store as learning
 from monogram.learning.features import customer_features
-from monogram.learning.report import strategy_report
+from monogram.learning.report import html_report, strategy_report
 
 router = APIRouter(prefix="/v1", tags=["learning"])
 
@@ -147,3 +148,21 @@ async def report(
             return {"strategies": strategy_report(conn, placement, by=by)}
 
     return await run_in_threadpool(run)
+
+
+@router.get("/learning/report.html", response_class=HTMLResponse)
+async def report_page(
+    workspace: WorkspaceDep,
+    _key: ReadKey,
+    placement: str | None = None,
+    by: str = "week",
+) -> HTMLResponse:
+    """The same report as a page with charts (PNG inline) and tables, for people."""
+
+    def run() -> str:
+        with workspace.store.read() as conn:
+            rows = strategy_report(conn, placement)
+            trend = strategy_report(conn, placement, by=by)
+        return html_report(rows, f"Strategies{' for ' + placement if placement else ''}", trend)
+
+    return HTMLResponse(await run_in_threadpool(run))
