@@ -18,7 +18,7 @@ from monogram.core.errors import NotFound, ValidationError
 from monogram.learning import store as learning
 from monogram.learning.evaluation import evaluate_candidate
 from monogram.learning.features import customer_features
-from monogram.learning.policy import VowpalPolicy, policy_from_state
+from monogram.learning.policy import ThompsonPolicy, VowpalPolicy, policy_from_state
 from monogram.learning.simulator import DEFAULT_WORLD, simulate
 from monogram.learning.update import update_policies
 from monogram.store.tables import decisions, policy_history, profiles
@@ -60,6 +60,15 @@ def test_choose_logs_every_probability_and_reward_counts_once(workspace: Workspa
     assert [(h.version, h.reason, h.backend) for h in history] == [(1, "reward", "thompson")]
     state = orjson.loads(history[0].state)["buckets"]["lifecycle_stage=active"]
     assert state[0][names.index(decision.strategy)] == 2.0  # the success counted once
+    sure = ThompsonPolicy(names, floor=0.02)
+    for _ in range(500):
+        sure.reward(ACTIVE, names[0], 1.0)
+    with ws.store.write() as conn:
+        learning.save_policy(conn, "email", sure, 1, "test")
+    ws.config.learning.floor = 0.1  # a changed floor applies to the stored policy too
+    with ws.store.read() as conn:
+        policy, _ = learning.load_policy(conn, ws.config, placement)
+    assert policy.probabilities(ACTIVE).min() == pytest.approx(0.1)
 
     with ws.store.write() as conn:
         with pytest.raises(ValidationError, match="value"):

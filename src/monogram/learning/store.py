@@ -92,6 +92,8 @@ def load_policy(
     strategies = [s.name for s in placement.strategies]
     if policy.backend != config.learning.backend:
         return _fresh(config, placement), int(row.version)
+    if isinstance(policy, ThompsonPolicy) and config.learning.floor * len(strategies) < 1:
+        policy.floor = config.learning.floor  # the configured floor, even for a stored policy
     if policy.strategies != strategies:
         if isinstance(policy, ThompsonPolicy):
             fresh = ThompsonPolicy(strategies, floor=policy.floor)
