@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic import ValidationError as PydanticValidationError
 
-from monogram.core.errors import ConfigError
+from monogram.core.settings import load_yaml_model
 
 
 class FrequencyCap(BaseModel):
@@ -32,16 +30,4 @@ class Campaign(BaseModel):
 
 
 def load_campaign(path: Path) -> Campaign:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: no such campaign file") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    try:
-        return Campaign.model_validate(data or {})
-    except PydanticValidationError as exc:
-        first = exc.errors()[0]
-        raise ConfigError(
-            f"{path}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-        ) from exc
+    return load_yaml_model(path, Campaign, missing="no such campaign file")

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic import ValidationError as PydanticValidationError
 
-from monogram.core.errors import ConfigError
+from monogram.core.settings import load_yaml_model
 
 
 class _Strict(BaseModel):
@@ -103,16 +101,6 @@ class BrandKit(_Strict):
 
 def load_brand(path: Path) -> BrandKit:
     """Read and validate a brand kit; ConfigError names each bad key."""
-    try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: no brand kit (run `monogram init` to write one)") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    try:
-        return BrandKit.model_validate(data or {})
-    except PydanticValidationError as exc:
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"{path}: {details}") from exc
+    return load_yaml_model(
+        path, BrandKit, missing="no brand kit (run `monogram init` to write one)"
+    )

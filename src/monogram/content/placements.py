@@ -18,11 +18,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
-from pydantic import ValidationError as PydanticValidationError
 
 from monogram.core.errors import ConfigError, NotFound
+from monogram.core.settings import load_yaml_model
 
 NAME = r"^[a-z][a-z0-9_]{0,63}$"
 
@@ -252,16 +251,7 @@ def load_placements(folder: Path) -> dict[str, Placement]:
     if not folder.exists():
         return found
     for path in sorted(folder.glob("*.yaml")):
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-        try:
-            placement = Placement.model_validate(data or {})
-        except PydanticValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise ConfigError(f"{path}: {where}: {first['msg']}") from exc
+        placement = load_yaml_model(path, Placement)
         if placement.name in found:
             raise ConfigError(f"{path}: placement {placement.name!r} is defined twice")
         found[placement.name] = placement

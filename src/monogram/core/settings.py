@@ -334,10 +334,13 @@ def pydantic_field_errors(exc: PydanticValidationError) -> list[FieldError]:
 M = TypeVar("M", bound=BaseModel)
 
 
-def load_yaml_model(path: Path, model: type[M]) -> M:
-    """Read and validate a YAML file as ``model``; a clear ConfigError names each bad field."""
+def load_yaml_model(path: Path, model: type[M], *, missing: str | None = None) -> M:
+    """Read and validate a YAML file as ``model``; a clear ConfigError names each bad field
+    (and says ``missing`` when there is no such file)."""
     try:
         data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: {missing or 'no such file'}") from exc
     except OSError as exc:
         raise ConfigError(f"{path}: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:
