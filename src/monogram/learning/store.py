@@ -73,10 +73,9 @@ def load_policy(
     A stored policy of another backend than ``learning.backend`` is set aside (a fresh one
     starts; `monogram learn rebuild` relearns it from the log). When the placement's strategies
     changed, what was learned about the remaining ones is kept."""
+    here = policy_states.c.placement == placement.name
     row = conn.execute(
-        select(policy_states.c.version, policy_states.c.updated_at, policy_states.c.state).where(
-            policy_states.c.placement == placement.name
-        )
+        select(policy_states.c.version, policy_states.c.updated_at).where(here)
     ).first()
     if row is None:
         return _fresh(config, placement), 0
@@ -84,9 +83,10 @@ def load_policy(
     stamp = str(row.updated_at)
     cached = _cache.get(key)
     if not for_update and cached and cached[0] == row.version and cached[1] == stamp:
-        policy = cached[2]
+        policy = cached[2]  # the state (a VW model can be large) is read only when it changed
     else:
-        policy = policy_from_state(orjson.loads(row.state), seed=_seed())
+        state = conn.execute(select(policy_states.c.state).where(here)).scalar_one()
+        policy = policy_from_state(orjson.loads(state), seed=_seed())
         if not for_update:
             _cache[key] = (int(row.version), stamp, policy)
     strategies = [s.name for s in placement.strategies]
