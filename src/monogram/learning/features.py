@@ -24,11 +24,14 @@ def customer_features(
     """The placement's declared features for one customer, in declared order."""
     state = context.load_state(conn, profile_id)
     at = now()
-    summary = profiles.summarize(state, config, at)
+    wanted = placement.learning.features
+    facts = (
+        context.profile_facts(conn, config, profile_id, state, at) if "segment" in wanted else None
+    )
+    summary = facts.summary if facts else profiles.summarize(state, config, at)
     out: dict[str, str | float] = {}
-    for name in placement.learning.features:
-        if name == "segment":
-            facts = context.profile_facts(conn, config, profile_id, state, at)
+    for name in wanted:
+        if name == "segment" and facts:
             out[name] = next(
                 (
                     s
