@@ -118,10 +118,20 @@ def rehearse(
     in_place: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
+    def run(target: Workspace) -> dict[str, Any]:
+        serving = target.config.learning.policy
+        target.config.learning.policy = "learned"  # the rehearsal shows what the policy learns
+        try:
+            return _rehearse(
+                target, responses, placement, audience, weeks, per_week, seed, progress
+            )
+        finally:
+            target.config.learning.policy = serving
+
     if in_place:
-        return _rehearse(ws, responses, placement, audience, weeks, per_week, seed, progress)
+        return run(ws)
     with sandbox(ws) as copy:
-        return _rehearse(copy, responses, placement, audience, weeks, per_week, seed, progress)
+        return run(copy)
 
 
 def _rehearse(
@@ -136,7 +146,6 @@ def _rehearse(
 ) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     learning.seed_randomness(seed + 1)  # the policy's own sampling, for a repeatable run
-    ws.config.learning.policy = "learned"
     placement = ws.placements()[placement_name]
     strategies = [s.name for s in placement.strategies]
     for value, rates in responses.click_rates.items():
