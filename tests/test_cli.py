@@ -260,7 +260,7 @@ def test_review_and_explain_commands(cli: CliRunner, tmp_path: Path) -> None:
             "--customer",
             "user_id:42",
             "--input",
-            "message=Where is my order?",
+            "message=Hello, I have a question about my account.",
             "--json",
         )
     )

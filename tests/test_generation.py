@@ -210,11 +210,11 @@ def test_unusable_outputs_are_named() -> None:
 
 def script(answers: dict[str, str | None]) -> FakeModel:
     def answer(messages: list[Message], _options: GenerationOptions) -> str | None:
-        request = messages[-1]["content"]
+        task = messages[0]["content"].split("Task:", 1)[-1]
         for key, text in answers.items():
-            if key in request:
+            if key in task:
                 return text
-        return "Fresh gear for your next trail run"
+        return "Fresh gear for your next trail run."
 
     return FakeModel(answer)  # type: ignore[arg-type]
 
@@ -222,7 +222,13 @@ def script(answers: dict[str, str | None]) -> FakeModel:
 def test_pipeline_sources_reasons_and_cache(sqlite_workspace: Workspace) -> None:
     ws = sqlite_workspace
     seed_customers(ws)
-    model = script({"preheader": "x" * 300, "opening paragraph": None})
+    model = script(
+        {
+            "preheader": "x" * 300,
+            "first two sentences": None,
+            "recommending": "It comes with a warranty and is made to last.",
+        }
+    )
     ws.use_model(model)
     draft = personalize(ws, "user_id:u1", "email", strategy="warm")
     sources = {name: e.source for name, e in draft.elements.items()}
@@ -286,6 +292,6 @@ def test_product_description_uses_the_product(sqlite_workspace: Workspace) -> No
         strategy="durability",
         inputs={"product_id": "hik-hiking-019"},
     )
-    request = model.calls[0][0][-1]["content"]
-    assert "warranty" in request and "durability" in request.lower()
+    system, request = model.calls[0][0][0]["content"], model.calls[0][0][-1]["content"]
+    assert "warranty" in request and "durability" in system.lower()
     assert draft.context["product"]["id"] == "hik-hiking-019"

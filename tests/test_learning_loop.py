@@ -68,7 +68,8 @@ def test_choose_logs_every_probability_and_reward_counts_once(workspace: Workspa
     ws.config.learning.floor = 0.1  # a changed floor applies to the stored policy too
     with ws.store.read() as conn:
         policy, _ = learning.load_policy(conn, ws.config, placement)
-    assert policy.probabilities(ACTIVE).min() == pytest.approx(0.1)
+    # The floor holds; the rest is a Monte Carlo estimate of P(best), a few draws above zero.
+    assert 0.1 - 1e-9 <= policy.probabilities(ACTIVE).min() <= 0.11
 
     with ws.store.write() as conn:
         with pytest.raises(ValidationError, match="value"):

@@ -45,13 +45,7 @@ def personalize(
     inputs = _check_inputs(spec, inputs or {})
     started = time.perf_counter()
     with ws.store.read() as conn:
-        profile_id = context.resolve(conn, customer)
-        built = context.customer_context(conn, ws.config, ws.segments(), profile_id, spec.purpose)
-        source = built.model_dump(mode="json", exclude_none=True)
-        source["input"] = inputs
-        source["brand"] = ws.brand().name
-        source["product"] = _product(conn, inputs, built)
-        facts = gate.load_facts(conn, source, profile_id)
+        profile_id, built, source, facts = _assemble(conn, ws, spec, customer, inputs)
     brand = ws.brand()
     elements: dict[str, ElementDraft] = {}
     model_id = None
@@ -137,14 +131,18 @@ def _gate(
     """Only generated text is gated; approved variants were checked by people."""
     if draft.source != "generated":
         return draft
-    candidates = [c for c in draft.candidates if generate.unusable(c, element) is None] or [
-        draft.text
-    ]
+    candidates = [
+        text
+        for text, reason in zip(draft.candidates, draft.candidate_reasons, strict=True)
+        if reason is None
+    ] or [draft.text]
     best, decisions = gate.choose(candidates, element, spec, brand, source, facts)
     if best is None:
-        fallen = generate.fallback(element, source, f"quality gate: {gate.summary(decisions[0])}")
+        closest = max(decisions, key=lambda d: d.score)
+        fallen = generate.fallback(element, source, f"quality gate: {gate.summary(closest)}")
         for name in (
             "candidates",
+            "candidate_reasons",
             "prompt_hash",
             "template_hash",
             "fields",
@@ -155,7 +153,8 @@ def _gate(
             "seed",
         ):
             setattr(fallen, name, getattr(draft, name))
-        fallen.checks = decisions[0].as_dict()
+        fallen.checks = closest.as_dict()
+        fallen.attempt = closest.text
         return fallen
     draft.text = best.text
     draft.checks = best.as_dict()
@@ -183,12 +182,7 @@ def check_text(
             f"placement {placement!r} has no generated element {element!r} ({names})"
         )
     with ws.store.read() as conn:
-        profile_id = context.resolve(conn, customer)
-        built = context.customer_context(conn, ws.config, ws.segments(), profile_id, spec.purpose)
-        source = built.model_dump(mode="json", exclude_none=True)
-        source["input"] = _check_inputs(spec, inputs or {}) if inputs else {}
-        source["product"] = _product(conn, inputs or {}, built)
-        facts = gate.load_facts(conn, source, profile_id)
+        _, _, source, facts = _assemble(conn, ws, spec, customer, _check_inputs(spec, inputs or {}))
     decision = gate.evaluate(text, chosen, spec, ws.brand(), source, facts)
     return {"element": chosen.name, **decision.as_dict(), "seconds": round(decision.seconds, 4)}
 
@@ -197,6 +191,21 @@ def check_text(
 # checks discounts, codes and dates against) and the customer's jurisdiction.
 COMMON_INPUTS = ("offer", "jurisdiction")
 OFFER_KEYS = {"code", "discount_percent", "free_shipping", "ends", "description"}
+
+
+def _assemble(
+    conn: Any, ws: Workspace, spec: Placement, customer: str, inputs: dict[str, Any]
+) -> tuple[str, context.CustomerContext, dict[str, Any], Any]:
+    """The customer's context for the placement's purpose, as the prompts and checks see it
+    (with the inputs, the product and the order it is about), and the facts to check against."""
+    profile_id = context.resolve(conn, customer)
+    built = context.customer_context(conn, ws.config, ws.segments(), profile_id, spec.purpose)
+    source = built.model_dump(mode="json", exclude_none=True)
+    source["input"] = inputs
+    source["brand"] = ws.brand().name
+    source["product"] = _product(conn, inputs, built)
+    source["order"] = order_asked_about(source.get("purchases"), inputs.get("message"))
+    return profile_id, built, source, gate.load_facts(conn, source, profile_id)
 
 
 def _check_inputs(spec: Placement, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -210,6 +219,18 @@ def _check_inputs(spec: Placement, inputs: dict[str, Any]) -> dict[str, Any]:
     if offer is not None and (not isinstance(offer, dict) or set(offer) - OFFER_KEYS):
         raise ValidationError(f"input offer must be a mapping with keys from {sorted(OFFER_KEYS)}")
     return {k: clean_text(str(v), 2000) if isinstance(v, str) else v for k, v in inputs.items()}
+
+
+def order_asked_about(
+    purchases: list[dict[str, Any]] | None, message: Any
+) -> dict[str, Any] | None:
+    """The one order a support message is about: the one whose id it names, else the latest.
+    A reply sees this order, not the customer's whole history."""
+    if not purchases:
+        return None
+    text = str(message or "").lower()
+    named = [p for p in purchases if p.get("order_id") and str(p["order_id"]).lower() in text]
+    return (named or purchases)[0]
 
 
 def _links(source: dict[str, Any]) -> list[str]:

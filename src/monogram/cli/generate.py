@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import typer
 from sqlalchemy import select
 
-from monogram.cdp import identity
+from monogram.cdp import identity, segments
 from monogram.cli.common import console, new_app, print_json, progress_bar, workspace
+from monogram.content.generate import Draft
 from monogram.content.placements import get_placement
 from monogram.core.errors import ValidationError
 from monogram.pipeline import personalize
@@ -32,25 +34,55 @@ def _inputs(pairs: list[str]) -> dict[str, str]:
 
 def generate(
     placement: str = typer.Option(..., "--placement", help="a placement name, e.g. email"),
-    customer: str = typer.Option(..., "--customer", help="TYPE:VALUE, e.g. user_id:42"),
+    customers: list[str] = typer.Option(
+        [], "--customer", help="TYPE:VALUE, e.g. user_id:42 (repeat for several)"
+    ),
+    segment: str = typer.Option(None, "--segment", help="every member of this segment"),
+    limit: int = typer.Option(None, "--limit", min=1, help="at most this many segment members"),
     strategy: str = typer.Option(None, "--strategy", help="default: the placement's first"),
     inputs: list[str] = typer.Option([], "--input", help="KEY=VALUE, e.g. product_id=run-road-001"),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = typer.Option(False, "--json", help="JSON (one line a customer for several)"),
 ) -> None:
-    """Write one placement's content for one customer, with its context and provenance."""
+    """Write one placement's content for one or many customers, with context and provenance.
+
+    The model is loaded once and kept for every customer and element (the shared prompt
+    prefix is evaluated once), so a batch costs far less per customer than separate calls.
+    """
+    if not customers and not segment:
+        raise ValidationError("--customer or --segment: say whose content to write")
+    given = _inputs(inputs)
     with workspace() as ws:
-        draft = personalize(ws, customer, placement, strategy=strategy, inputs=_inputs(inputs))
+        refs = list(customers)
+        if segment:
+            with ws.store.read() as conn:
+                found = segments.members(
+                    conn, segments.get_segment(ws.segments(), segment), ws.config, limit=limit
+                )
+            refs += [f"profile_id:{pid}" for pid in found]
+        if len(refs) == 1:
+            draft = personalize(ws, refs[0], placement, strategy=strategy, inputs=given)
+            print_json(draft.as_dict()) if json_out else _show(draft)
+            return
+        with progress_bar(unit="customers", quiet=json_out and not console.is_terminal) as bar:
+            task = bar.add_task(f"writing {placement}", total=len(refs), rate="-")
+            for ref in refs:
+                draft = personalize(ws, ref, placement, strategy=strategy, inputs=given)
+                if json_out:
+                    typer.echo(orjson.dumps(draft.as_dict()).decode())
+                else:
+                    _show(draft)
+                bar.advance(task)
+
+
+def _show(draft: Draft) -> None:
     body = draft.as_dict()
-    if json_out:
-        print_json(body)
-        return
     console.print(f"[bold]{draft.placement}[/] for {draft.customer} (strategy {draft.strategy})")
     for element in draft.elements.values():
         tag = {"generated": "green", "locked": "blue", "fallback": "yellow"}[element.source]
         console.print(f"[bold]{element.name}[/] [{tag}]{element.source}[/]")
         console.print(f"  {element.text}", markup=False)
         if element.reason:
-            console.print(f"  [dim]{element.reason}[/]")
+            console.print(f"  [dim]{element.reason}[/]", markup=False)
     fields = ", ".join(body["provenance"]["context_fields"])
     console.print(f"[dim]model {body['provenance']['model']}, fields {fields}[/]")
 
@@ -118,6 +150,32 @@ def list_placements(json_out: bool = typer.Option(False, "--json")) -> None:
             f"[bold]{row['name']:<20}[/] {row['channel']:<12} "
             f"elements {', '.join(row['elements'])}; strategies {', '.join(row['strategies'])}"
         )
+
+
+@placements_app.command("check")
+def check_placements(
+    name: str = typer.Argument(None, help="one placement (default: all)"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Warn about limits no candidate can meet (token budgets, approved copy over a limit)
+    before a campaign finds out; exits 1 when there is any."""
+    from monogram.content.prompts import limit_warnings
+
+    with workspace() as ws:
+        found = ws.placements()
+        specs = [get_placement(found, name)] if name else list(found.values())
+        brand = ws.brand()
+        warnings = {spec.name: limit_warnings(brand, spec) for spec in specs}
+    if json_out:
+        print_json(warnings)
+    else:
+        for placement, items in warnings.items():
+            mark = "[green]ok[/]" if not items else f"[yellow]{len(items)} warning(s)[/]"
+            console.print(f"[bold]{placement:<20}[/] {mark}")
+            for item in items:
+                console.print(f"  {item}", markup=False)
+    if any(warnings.values()):
+        raise typer.Exit(1)
 
 
 @placements_app.command("show")

@@ -13,6 +13,7 @@ from monogram.cli import campaign as campaign_cli
 from monogram.cli import catalog, identity, ingest, keys, privacy, profiles
 from monogram.cli import generate as generate_cli
 from monogram.cli import learn as learn_cli
+from monogram.cli import models as models_cli
 from monogram.cli import review as review_cli
 from monogram.cli import segments as segments_cli
 from monogram.cli.common import advance, console, new_app, print_json, progress_bar, workspace
@@ -38,6 +39,7 @@ app.command("explain")(review_cli.explain)
 app.add_typer(campaign_cli.app, name="campaign")
 app.add_typer(campaign_cli.suppress_app, name="suppress")
 app.add_typer(learn_cli.app, name="learn")
+app.add_typer(models_cli.app, name="models")
 
 
 @app.command("init")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -60,6 +60,18 @@ class JurisdictionRules(_Strict):
         return compiled(patterns)
 
 
+class Exemplar(_Strict):
+    """Approved copy for one element, with the customer data it was written for.
+
+    Few-shot examples are shown to the model in exactly the shape of a real request (the data
+    block, then the answer), so even a small model sees what to do with the data. ``data`` maps
+    the element's context fields (``profile.first_name``, ``product.name`` ...) to values.
+    """
+
+    text: str = Field(min_length=1)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
 class BrandKit(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
@@ -69,7 +81,11 @@ class BrandKit(_Strict):
     banned_claims: list[str] = Field(default_factory=list, description="phrases never to claim")
     banned_patterns: list[str] = Field(default_factory=list, description="regular expressions")
     disclaimers: dict[str, str] = Field(default_factory=dict, description="per channel")
-    exemplars: dict[str, list[str]] = Field(default_factory=dict, description="per element kind")
+    exemplars: dict[str, list[Exemplar]] = Field(
+        default_factory=dict,
+        description="per element: approved copy, as text or {text, data} (data: the fields it "
+        "was written for, shown to the model as a worked example)",
+    )
     reading_level: ReadingLevel = Field(default_factory=ReadingLevel)
     language: Literal["en"] = Field(default="en", description="the language copy must be in")
     emoji: Literal["never", "allowed"] = "never"
@@ -84,6 +100,21 @@ class BrandKit(_Strict):
     @classmethod
     def _compiles(cls, patterns: list[str]) -> list[str]:
         return compiled(patterns)
+
+    @field_validator("exemplars", mode="before")
+    @classmethod
+    def _texts_become_exemplars(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        return {
+            key: [{"text": item} if isinstance(item, str) else item for item in items]
+            if isinstance(items, list)
+            else items
+            for key, items in value.items()
+        }
+
+    def exemplar_texts(self, key: str) -> list[str]:
+        return [example.text for example in self.exemplars.get(key, [])]
 
     def system_prompt(self) -> str:
         """Short and fixed, so its KV cache is reused across customers."""

@@ -22,19 +22,11 @@ from monogram.content.brand import BrandKit
 from monogram.content.llm import Completion, GenerationOptions, LanguageModel
 from monogram.content.placements import GeneratedElement, Placement, Strategy, Variant
 from monogram.content.prompts import Prompt, build_prompt, render_locked
+from monogram.content.shape import LABEL, QUOTES, placeholder, residue
 from monogram.core.clock import now
 from monogram.core.errors import ConfigError, ModelError
 from monogram.store import Store
 from monogram.store.tables import generations
-
-LABEL = re.compile(
-    r"^\s*(?:\*\*)?(?:subject(?: line)?|preheader|headline|description|opening|reply|answer|"
-    r"text|copy|output|response|here(?: is|'s)[^:]*)\s*(?:\*\*)?\s*[:\-\u2013]\s*",
-    re.IGNORECASE,
-)
-QUOTES = "\"'`\u201c\u201d\u2018\u2019\u00ab\u00bb"
-PLACEHOLDER = re.compile(r"\[(?:[A-Z][A-Za-z' ]{1,30}|your [a-z ]{1,30})\]")
-RESIDUE = ("<<<", ">>>", "DATA>>>", "{{", "}}", "{%", "<|im_", "<|")
 
 
 @dataclass
@@ -45,6 +37,7 @@ class ElementDraft:
     reason: str | None = None
     variant_id: str | None = None
     candidates: list[str] = field(default_factory=list)
+    candidate_reasons: list[str | None] = field(default_factory=list)  # why each was unusable
     prompt_hash: str | None = None
     template_hash: str | None = None
     fields: list[str] = field(default_factory=list)
@@ -54,6 +47,7 @@ class ElementDraft:
     cached: bool = False
     seed: int | None = None
     checks: dict[str, Any] | None = None  # the quality gate's decision on the text sent
+    attempt: str | None = None  # the model's best text, when it fell back instead
     review: bool = False
     review_reasons: list[str] = field(default_factory=list)
 
@@ -98,20 +92,49 @@ def clean_output(text: str, element: GeneratedElement) -> str:
     return re.sub(r"[ \t]+", " ", text)
 
 
-def unusable(text: str, element: GeneratedElement) -> str | None:
+FINAL_STOP = re.compile(r"[.!?][\"'\u201d\u2019)]*$")
+SENTENCE_END = re.compile(r"(?<=[^\W\d_])[.!?][\"'\u201d\u2019)]*(?=\s|$)")
+
+
+def fit(text: str, element: GeneratedElement, *, cut_off: bool) -> str:
+    """A multi-sentence text cut to its whole sentences within the element's limit.
+
+    The model may run past ``max_chars`` or stop at the token budget mid-sentence; the whole
+    sentences before that point are kept (a truncated sentence is never sent). One-line
+    elements are left as they are: ``unusable`` refuses them if they are cut off or too long.
+    """
+    limit = element.max_chars or len(text)
+    ends = [m.end() for m in SENTENCE_END.finditer(text) if m.end() <= limit]
+    if element.max_sentences and len(ends) > element.max_sentences:
+        ends = ends[: element.max_sentences]
+        return text[: ends[-1]].strip()
+    if element.single_line or (not cut_off and len(text) <= limit):
+        return text
+    if not cut_off and ends and ends[-1] == len(text.rstrip()):
+        return text
+    return text[: ends[-1]].strip() if ends else text
+
+
+def ends_sentence(text: str) -> bool:
+    return bool(FINAL_STOP.search(text.rstrip()))
+
+
+def unusable(text: str, element: GeneratedElement, *, cut_off: bool = False) -> str | None:
     """Why a cleaned output cannot be used as it is, or None."""
     if len(text) < 3:
         return "empty output"
+    if cut_off and (element.single_line or not ends_sentence(text)):
+        return "cut off at the token limit"
     if element.max_chars and len(text) > element.max_chars:
         return f"{len(text)} characters, over the limit of {element.max_chars}"
     if element.max_words and len(text.split()) > element.max_words:
         return f"{len(text.split())} words, over the limit of {element.max_words}"
-    for marker in RESIDUE:
-        if marker in text:
-            return f"template or prompt residue {marker!r} in the output"
-    placeholder = PLACEHOLDER.search(text)
-    if placeholder:
-        return f"unfilled placeholder {placeholder.group(0)!r} in the output"
+    leftover = residue(text)
+    if leftover:
+        return f"template or prompt residue {leftover.group(0)!r} in the output"
+    unfilled = placeholder(text)
+    if unfilled:
+        return f"unfilled placeholder {unfilled.group(0)!r} in the output"
     return None
 
 
@@ -125,11 +148,12 @@ def options_for(element: GeneratedElement, strategy: Strategy, seed: int) -> Gen
     temperature = strategy.temperature if strategy.temperature is not None else opts.temperature
     return GenerationOptions(
         temperature=temperature,
-        max_tokens=opts.max_tokens,
-        stop=tuple(opts.stop),
+        max_tokens=element.max_tokens(),
+        stop=tuple(element.stop()),
         seed=seed,
-        n=opts.candidates,
+        n=element.candidates(),
         json_schema=opts.json_schema,
+        max_sentences=element.max_sentences,
     )
 
 
@@ -205,11 +229,16 @@ def generate_element(
             )
             return draft
         store_completions(store, key, model.model_id, prompt, options, completions)
-    texts = [clean_output(c.text, element) for c in completions]
-    reasons = [unusable(t, element) for t in texts]
+    texts, reasons = [], []
+    for completion in completions:
+        cut_off = completion.finish_reason == "length"
+        text = fit(clean_output(completion.text, element), element, cut_off=cut_off)
+        texts.append(text)
+        reasons.append(unusable(text, element, cut_off=cut_off))
     chosen = next((t for t, r in zip(texts, reasons, strict=True) if r is None), None)
     base = {
         "candidates": texts,
+        "candidate_reasons": reasons,
         "prompt_hash": prompt.prompt_hash,
         "template_hash": prompt.template_hash,
         "fields": prompt.fields,
@@ -223,6 +252,7 @@ def generate_element(
         draft = fallback(element, source, f"no usable candidate: {reasons[0]}")
         for name, value in base.items():
             setattr(draft, name, value)
+        draft.attempt = next((t for t in texts if t), None)
         return draft
     return ElementDraft(name=element.name, text=chosen, source="generated", **base)  # type: ignore[arg-type]
 

@@ -24,6 +24,12 @@ from monogram.core.errors import ConfigError, NotFound
 from monogram.core.settings import load_yaml_model
 
 NAME = r"^[a-z][a-z0-9_]{0,63}$"
+# Best-of-N defaults: short elements are cheap to write several times, and the gate picks.
+# Up to 60 characters: three candidates; up to 140: two; longer elements: one, stopped at its
+# sentence limit (a long candidate costs as much as several short ones).
+CANDIDATES_BY_LENGTH = ((60, 3), (140, 2))
+LONG_CANDIDATES = 1
+CHARS_PER_TOKEN = 3.5
 
 
 class _Strict(BaseModel):
@@ -41,9 +47,19 @@ class Variant(_Strict):
 
 class Options(_Strict):
     temperature: float = Field(default=0.7, ge=0, le=2)
-    max_tokens: int = Field(default=48, ge=1, le=1024)
-    stop: list[str] = Field(default_factory=lambda: ["\n\n"])
-    candidates: int = Field(default=1, ge=1, le=8)
+    max_tokens: int | None = Field(
+        default=None, ge=1, le=1024, description="default: a budget that fits max_chars"
+    )
+    stop: list[str] | None = Field(
+        default=None, description='default: ["\\n"] for one-line elements, else ["\\n\\n"]'
+    )
+    candidates: int | None = Field(
+        default=None,
+        ge=1,
+        le=8,
+        description="best-of-N: how many candidates the gate chooses from (default: 3 for "
+        "elements up to 60 characters, 2 up to 140, else 1)",
+    )
     json_schema: dict[str, Any] | None = None
 
 
@@ -56,8 +72,33 @@ class GeneratedElement(_Strict):
     max_chars: int | None = Field(default=None, ge=1)
     max_words: int | None = Field(default=None, ge=1)
     single_line: bool = True
+    max_sentences: int | None = Field(
+        default=None, ge=1, le=20, description="whole sentences at most (the rest is cut)"
+    )
     options: Options = Field(default_factory=Options)
     fallbacks: list[Variant] = Field(min_length=1)
+
+    def candidates(self) -> int:
+        if self.options.candidates is not None:
+            return self.options.candidates
+        for chars, count in CANDIDATES_BY_LENGTH:
+            if self.max_chars is not None and self.max_chars <= chars:
+                return count
+        return LONG_CANDIDATES
+
+    def max_tokens(self) -> int:
+        """The token budget: what the options say, else enough for ``max_chars`` and a little
+        more, so a text that runs long can be cut at a sentence end rather than mid-word."""
+        if self.options.max_tokens is not None:
+            return self.options.max_tokens
+        if self.max_chars is None:
+            return 160
+        return int(self.max_chars / CHARS_PER_TOKEN * 1.25) + 6
+
+    def stop(self) -> list[str]:
+        if self.options.stop is not None:
+            return self.options.stop
+        return ["\n"] if self.single_line else ["\n\n"]
 
     @model_validator(mode="after")
     def _has_default_fallback(self) -> GeneratedElement:
@@ -99,6 +140,7 @@ class Strategy(_Strict):
 
 CHECK_NAMES = (
     "format",
+    "task",
     "pii",
     "compliance",
     "brand_voice",
@@ -122,7 +164,7 @@ class GateConfig(_Strict):
     review_sample: float = Field(
         default=0.0, ge=0, le=1, description="share of passing outputs sampled for QA review"
     )
-    allow_sensitive: list[Literal["health", "finances", "age", "religion"]] = Field(
+    allow_sensitive: list[Literal["health", "finances", "age", "identity", "religion"]] = Field(
         default_factory=list
     )
     thresholds: dict[str, float] = Field(

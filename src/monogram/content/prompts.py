@@ -23,8 +23,16 @@ import orjson
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from monogram.content.brand import BrandKit
-from monogram.content.placements import GeneratedElement, Placement, Strategy
+from monogram.content.brand import BrandKit, Exemplar
+from monogram.content.intents import intents
+from monogram.content.placements import (
+    CHARS_PER_TOKEN,
+    GeneratedElement,
+    LockedElement,
+    Placement,
+    Strategy,
+)
+from monogram.content.shape import greeting
 from monogram.core.errors import ConfigError
 
 MAX_VALUE_CHARS = 200
@@ -69,22 +77,12 @@ def render(template: str, variables: dict[str, Any], *, origin: str) -> str:
         raise ConfigError(f"{origin}: template error: {exc}") from exc
 
 
-def pick(source: dict[str, Any], path: str) -> Any:
-    """The value at a dotted path (``computed.favorite_categories``), or None."""
-    value: Any = source
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
 def select_fields(source: dict[str, Any], fields: list[str]) -> dict[str, Any]:
     """Only the declared fields, cleaned; missing ones are left out."""
     out: dict[str, Any] = {}
     for path in fields:
         value = pick(source, path)
-        if value is None or value == [] or value == {}:
+        if value is None or value == [] or value == {} or value == "":
             continue
         limit = MAX_FREE_TEXT_CHARS if path in FREE_TEXT_FIELDS else MAX_VALUE_CHARS
         out[path] = _clean_value(value, limit)
@@ -101,37 +99,89 @@ def _clean_value(value: Any, limit: int) -> Any:
     return value
 
 
+def pick(source: dict[str, Any], path: str) -> Any:
+    """The value at a dotted path (``computed.favorite_categories``, ``purchases.0``), or None."""
+    value: Any = source
+    for part in path.split("."):
+        if isinstance(value, list) and part.isdigit():
+            value = value[int(part)] if int(part) < len(value) else None
+        elif isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
+            return None
+    return value
+
+
+# How a field is named in the data block: plain words a small model reads easily.
+LABELS = {
+    "profile.first_name": "first name",
+    "lifecycle_stage": "customer stage",
+    "computed.favorite_categories": "favourite categories",
+    "computed.days_since_last_order": "days since last order",
+    "computed.order_count": "orders so far",
+    "zero_party.interests": "interests they told us",
+    "zero_party.style": "style they told us",
+    "recommended_products": "products to recommend",
+    "recommended_products.0": "product",
+    "input.message": "customer message",
+    "order": "order",
+    "product.name": "product",
+    "product.attributes.warranty_years": "warranty years",
+    "product.attributes.weight_g": "weight in grams",
+    "product.attributes.colourways": "colours",
+}
+
+
+def label(path: str) -> str:
+    if path in LABELS:
+        return LABELS[path]
+    parts = [p for p in path.split(".") if not p.isdigit()]
+    return parts[-1].replace("_", " ") if parts else path
+
+
 def fence(data: dict[str, Any]) -> str:
     """Customer data as a fenced block; free text is quoted so it reads as a quotation."""
     lines = ["<<<DATA"]
     for path, value in data.items():
-        label = path.rsplit(".", 1)[-1].replace("_", " ")
         if path in FREE_TEXT_FIELDS:
             lines.append(
-                f"{label} (what the customer wrote, quoted): {orjson.dumps(value).decode()}"
+                f"{label(path)} (what the customer wrote, quoted): {orjson.dumps(value).decode()}"
             )
         else:
-            lines.append(f"{label}: {_plain(value)}")
+            lines.append(f"{label(path)}: {_plain(value)}")
+    if len(lines) == 1:
+        lines.append("nothing specific is known")
     lines.append("DATA>>>")
     return "\n".join(lines)
 
 
 def _plain(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, list):
-        return "; ".join(_plain(v) for v in value[:5])
-    if isinstance(value, dict) and "name" in value:
-        # A product or an order line: the facts a model may repeat, in a compact form.
-        facts = [str(value["name"])]
-        if isinstance(value.get("price"), int | float):
-            facts.append(f"{value.get('currency', 'USD')} {value['price']:.2f}")
-        if value.get("category"):
-            facts.append(str(value["category"]))
-        return " (".join([facts[0], ", ".join(facts[1:]) + ")"]) if len(facts) > 1 else facts[0]
+        return ", ".join(_plain(v) for v in value[:5])
+    if isinstance(value, dict) and ("name" in value or "products" in value):
+        return _item(value)
     if isinstance(value, dict):
-        return ", ".join(f"{k} {_plain(v)}" for k, v in value.items())
+        return "; ".join(f"{k.replace('_', ' ')} {_plain(v)}" for k, v in value.items())
     if isinstance(value, float):
-        return f"{value:.2f}"
+        return f"{value:.2f}" if value != int(value) else str(int(value))
     return str(value)
+
+
+def _item(value: dict[str, Any]) -> str:
+    """A product or an order: the facts a model may repeat, in a compact form."""
+    if "products" in value:  # an order
+        names = [str(p.get("name") or p.get("id")) for p in value["products"][:4]]
+        facts = [f"order {value.get('order_id', '')}".strip()]
+        if value.get("at"):
+            facts.append(f"placed {str(value['at'])[:10]}")
+        facts.append("items: " + ", ".join(names))
+        if value.get("refunded"):
+            facts.append("refunded")
+        return "; ".join(facts)
+    extra = [str(value["category"])] if value.get("category") else []
+    return f"{value['name']} ({', '.join(extra)})" if extra else str(value["name"])
 
 
 @dataclass
@@ -143,6 +193,43 @@ class Prompt:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+def task(
+    placement: Placement, element: GeneratedElement, strategy: Strategy, variables: dict[str, Any]
+) -> str:
+    """The element's task in a few plain sentences, for the system prompt (never the request,
+    where a small model tends to copy it into its answer)."""
+    instruction = render(
+        element.instruction, variables, origin=f"placement {placement.name}, element {element.name}"
+    )
+    lines = [f"Task: {clean_text(instruction, 400)}"]
+    if element.max_chars:
+        words = max(3, element.max_chars // 7)
+        lines.append(f"- Length: under {element.max_chars} characters (about {words} words).")
+    if element.max_words:
+        lines.append(f"- Length: at most {element.max_words} words.")
+    if element.single_line:
+        lines.append("- One line.")
+    if strategy.tone:
+        lines.append(f"- Tone: {strategy.tone}.")
+    if strategy.emphasis:
+        lines.append(f"- Stress {strategy.emphasis}.")
+    if strategy.length and LENGTH_HINTS[strategy.length]:
+        lines.append(f"- {LENGTH_HINTS[strategy.length]}")
+    if greeted_before(placement, element):
+        lines.append("- The message already starts with a greeting: do not greet again.")
+    return "\n".join(lines)
+
+
+def greeted_before(placement: Placement, element: GeneratedElement) -> bool:
+    """Whether a locked greeting comes before this element in the placement."""
+    for other in placement.elements:
+        if other.name == element.name:
+            return False
+        if isinstance(other, LockedElement) and greeting(other.template):
+            return True
+    return False
+
+
 def build_prompt(
     brand: BrandKit,
     placement: Placement,
@@ -150,29 +237,17 @@ def build_prompt(
     strategy: Strategy,
     source: dict[str, Any],
 ) -> Prompt:
-    """Messages for one element: fixed prefix (system, exemplars), then the request and data."""
+    """Messages for one element: a fixed prefix (brand rules, the task, worked examples in the
+    shape of the request), then this customer's data block and nothing else."""
     data = select_fields(source, element.fields)
     variables = {path.replace(".", "_"): value for path, value in data.items()}
     variables.update(brand=brand.name, channel=placement.channel)
-    instruction = render(
-        element.instruction, variables, origin=f"placement {placement.name}, element {element.name}"
-    )
-    request = [clean_text(instruction, 400)]
-    if element.max_chars:
-        request.append(f"At most {element.max_chars} characters.")
-    if element.max_words:
-        request.append(f"At most {element.max_words} words.")
-    if strategy.tone:
-        request.append(f"Tone: {strategy.tone}.")
-    if strategy.emphasis:
-        request.append(f"Emphasise {strategy.emphasis}.")
-    if strategy.length and LENGTH_HINTS[strategy.length]:
-        request.append(LENGTH_HINTS[strategy.length])
-    messages = [{"role": "system", "content": brand.system_prompt()}]
-    for example in brand.exemplars.get(element.exemplars or element.name, [])[:3]:
-        messages.append({"role": "user", "content": f"Write the {element.name.replace('_', ' ')}."})
-        messages.append({"role": "assistant", "content": example})
-    messages.append({"role": "user", "content": " ".join(request) + "\n" + fence(data)})
+    system = "\n".join([brand.system_prompt(), task(placement, element, strategy, variables)])
+    messages = [{"role": "system", "content": system}]
+    for example in exemplars(brand, element, data):
+        messages.append({"role": "user", "content": fence(example.data)})
+        messages.append({"role": "assistant", "content": example.text})
+    messages.append({"role": "user", "content": fence(data)})
     digest = hashlib.sha256(orjson.dumps(messages)).hexdigest()[:16]
     return Prompt(
         messages=messages,
@@ -181,6 +256,44 @@ def build_prompt(
         prompt_hash=digest,
         data=data,
     )
+
+
+MAX_EXEMPLARS = 3
+
+
+def exemplars(
+    brand: BrandKit, element: GeneratedElement, data: dict[str, Any] | None = None
+) -> list[Exemplar]:
+    """Worked examples for the element: the brand's exemplars with data (only the element's
+    own fields, as a real request has), else its approved variants with no data.
+
+    Where the request carries a customer's message, the examples that answer the same kind of
+    request (a change of address, a return ...) are chosen and put last, nearest the request:
+    a small model follows the closest example. There are few kinds, so few distinct prefixes.
+    """
+    kit = brand.exemplars.get(element.exemplars or element.name, [])
+    with_data = [e for e in kit if e.data]
+    if with_data:
+        message = str((data or {}).get("input.message") or "")
+        if message:
+            asked = set(intents(message))
+
+            def fits(example: Exemplar) -> int:
+                return len(asked & set(intents(str(example.data.get("input.message") or ""))))
+
+            ranked = sorted(with_data, key=fits, reverse=True)[:MAX_EXEMPLARS]
+            with_data = sorted(ranked, key=fits)
+        return [
+            Exemplar(
+                text=e.text,
+                data={path: e.data[path] for path in element.fields if path in e.data} or e.data,
+            )
+            for e in with_data[:MAX_EXEMPLARS]
+        ]
+    plain = [e.text for e in kit] or [
+        v.text for v in element.fallbacks if "{{" not in v.text and "{%" not in v.text
+    ]
+    return [Exemplar(text=text) for text in plain[:MAX_EXEMPLARS]]
 
 
 def render_locked(template: str, source: dict[str, Any], *, origin: str) -> str:
@@ -195,3 +308,36 @@ def render_locked(template: str, source: dict[str, Any], *, origin: str) -> str:
     return render(
         template, {k: v for k, v in variables.items() if v is not None}, origin=origin
     ).strip()
+
+
+def limit_warnings(brand: BrandKit, placement: Placement) -> list[str]:
+    """Limits that no candidate can meet, found before any campaign runs: a token budget too
+    small for the character limit, approved copy or worked examples over the element's own
+    limits (the model imitates what it is shown)."""
+    out = []
+    for element in placement.generated():
+        where = f"{placement.name}.{element.name}"
+        budget = int(element.max_tokens() * CHARS_PER_TOKEN)
+        if element.max_chars is not None and element.max_chars < 12:
+            out.append(f"{where}: max_chars {element.max_chars} is too short for any sentence")
+        shown = [(f"exemplar {e.text[:30]!r}", e.text) for e in exemplars(brand, element)]
+        shown += [
+            (f"fallback {v.id}", v.text)
+            for v in element.fallbacks
+            if "{{" not in v.text and "{%" not in v.text
+        ]
+        shortest = min((len(text) for _, text in shown), default=0)
+        if element.options.max_tokens is not None and budget < shortest:
+            out.append(
+                f"{where}: options.max_tokens {element.options.max_tokens} (about {budget} "
+                f"characters) cannot hold even its shortest approved copy ({shortest} "
+                "characters): every candidate will be cut off"
+            )
+        for name, text in shown:
+            if element.max_chars is not None and len(text) > element.max_chars:
+                out.append(
+                    f"{where}: {name} is {len(text)} characters, over max_chars {element.max_chars}"
+                )
+            if element.max_words is not None and len(text.split()) > element.max_words:
+                out.append(f"{where}: {name} has more than max_words {element.max_words}")
+    return out

@@ -4,6 +4,7 @@ check, or fall back to approved content; decide what goes to human review. Reaso
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ from monogram.quality.checks.injection import InjectionCheck
 from monogram.quality.checks.pii import PIICheck
 from monogram.quality.checks.relevance import THRESHOLD as RELEVANCE_THRESHOLD
 from monogram.quality.checks.relevance import RelevanceCheck
+from monogram.quality.checks.task import TaskCheck
 from monogram.quality.checks.toxicity import ToxicityCheck
 from monogram.store.tables import profiles
 
@@ -30,6 +32,7 @@ CHECKS = {
     check.name: check
     for check in (
         FormatCheck(),
+        TaskCheck(),
         PIICheck(),
         ComplianceCheck(),
         BrandVoiceCheck(),
@@ -228,6 +231,13 @@ def load_facts(conn: Connection, context: dict[str, Any], profile_id: str) -> Fa
     for product in catalog.values():
         facts.prices.add(round(product.price, 2))
         facts.product_names.add(product.name)
+        facts.vocabulary |= _catalogue_words(product)
+        for key, value in (product.attributes or {}).items():
+            if key in DESCRIPTIVE:
+                values = value if isinstance(value, list) else [value]
+                facts.attribute_values.setdefault(key, set()).update(
+                    str(v).lower() for v in values if isinstance(v, str) and len(v) <= 40
+                )
         if product.brand:
             facts.brands.add(product.brand)
         if product.url:
@@ -243,6 +253,17 @@ def load_facts(conn: Connection, context: dict[str, Any], profile_id: str) -> Fa
     facts.offer = offer if isinstance(offer, dict) else {}
     facts.other_names = _other_names(conn, catalog) - _own_names(context)
     return facts
+
+
+# Attributes whose values a text can get wrong by naming another product's (materials, colours).
+DESCRIPTIVE = ("material", "materials", "colour", "colours", "colourways", "color", "colors")
+
+
+def _catalogue_words(product: Any) -> set[str]:
+    texts = [product.name, product.category, product.brand or ""]
+    for value in (product.attributes or {}).values():
+        texts += [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    return {w.lower() for t in texts for w in re.findall(r"[\w'&-]+", t)}
 
 
 def _own_names(context: dict[str, Any]) -> set[str]:

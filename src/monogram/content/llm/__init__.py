@@ -25,6 +25,7 @@ class GenerationOptions:
     seed: int | None = None
     n: int = 1
     json_schema: dict[str, Any] | None = None
+    max_sentences: int | None = None  # stop after this many sentences (where the backend can)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -33,6 +34,7 @@ class GenerationOptions:
             "stop": list(self.stop),
             "seed": self.seed,
             "n": self.n,
+            "max_sentences": self.max_sentences,
             "json_schema": self.json_schema,
         }
 

@@ -15,7 +15,7 @@ class FakeModel:
 
     def __init__(self, script: Script | None = None, model_id: str = "fake") -> None:
         self.model_id = model_id
-        self.script = script or (lambda messages, options: "A fresh pick for your next trail")
+        self.script = script or (lambda messages, options: "A fresh pick for your next trail.")
         self.calls: list[tuple[list[Message], GenerationOptions]] = []
 
     def complete(self, messages: list[Message], options: GenerationOptions) -> list[Completion]:

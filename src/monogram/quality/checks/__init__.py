@@ -54,6 +54,9 @@ class Facts:
     url_prefixes: set[str] = field(default_factory=set)
     offer: dict[str, Any] = field(default_factory=dict)
     other_names: set[str] = field(default_factory=set)
+    vocabulary: set[str] = field(default_factory=set)  # every word the catalogue uses, lower case
+    # every value the catalogue gives each descriptive attribute (material: {"merino wool", ...})
+    attribute_values: dict[str, set[str]] = field(default_factory=dict)
 
 
 @dataclass

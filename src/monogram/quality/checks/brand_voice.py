@@ -41,7 +41,7 @@ def grade_level(text: str) -> float | None:
 
 def exemplar_similarity(item: CheckInput) -> float | None:
     """Highest similarity to the brand's approved copy for this element (None without any)."""
-    examples = item.brand.exemplars.get(item.element.exemplars or item.element.name, [])
+    examples = item.brand.exemplar_texts(item.element.exemplars or item.element.name)
     if not examples or not item.text.strip():
         return None
     vector = embed_one(item.text)

@@ -16,9 +16,14 @@ CLAIM_FAMILIES: dict[str, str] = {
     "an absolute superlative": r"best in the world|world'?s best|#\s?1\b|number one (?:brand|shop|store)",
 }
 SENSITIVE: dict[str, str] = {
-    "health": r"\bdiabet\w*|\bpregnan\w*|\bdepress\w*|\banxiety\b|\bobes\w*|\boverweight\b|\blose weight\b|\bcancer\b|\bdisabilit\w*|your (?:weight|health condition|illness)",
-    "finances": r"\bdebts?\b|credit score|\bloans?\b|\bbankrupt\w*|can'?t afford|on a (?:tight )?budget because|\bbroke\b|\bpaycheck\b",
+    "health": r"\bdiabet\w*|\bpregnan\w*|\bdepress\w*|\banxiety\b|\bobes\w*|\boverweight\b|\blose weight\b|\bcancer\b|\bdisabilit\w*|your (?:weight|health condition|illness)"
+    r"|\bmental health\b|\bchronic (?:pain|illness|condition)|\bsurgery\b|\bmedication\b|\billness\b|recover(?:y|ing) from (?:an? )?(?:injury|illness|surgery)",
+    "finances": r"\bdebts?\b|credit score|\bloans?\b|\bbankrupt\w*|can'?t afford|cannot afford|on a (?:tight )?budget because|\bbroke\b|\bpaycheck\b"
+    r"|times are (?:tough|hard)|(?:tough|hard|difficult) times|money(?:'s| is) tight|tight on (?:money|cash)|short on (?:money|cash)"
+    r"|strapped for cash|struggl\w* (?:financially|to pay|with (?:money|bills)|to make ends meet)|make ends meet"
+    r"|financial(?:ly)? (?:hardship|struggl\w*|difficult\w*|stress\w*|trouble)|low[\s-]income|lost your job|\bunemploy\w*|between jobs|\bpayday\b|\bbills? to pay\b",
     "age": r"at your age|\bseniors?\b|\belderly\b|older (?:customers|people)|\bretirees?\b|you(?:'re| are) (?:getting )?(?:old|too old)",
+    "identity": r"\bgay\b|\blesbian\b|\bbisexual\b|\btransgender\b|\bqueer\b|\bLGBTQ?\+?|\bimmigrants?\b|\bethnicity\b|\byour (?:race|skin colou?r|nationality)\b|\bsingle (?:mum|mom|parent)s?\b|\bdivorc\w*|\bwidow\w*",
     "religion": r"\bchristians?\b|\bmuslims?\b|\bjewish\b|\bhindus?\b|\bchurch\b|\bmosque\b|\bprayers?\b|\breligio\w*|\bbless(?:ed|ings)\b",
 }
 _families = {name: re.compile(p, re.IGNORECASE) for name, p in CLAIM_FAMILIES.items()}

@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import re
 
+from monogram.content.shape import LABEL, PLACEHOLDER, RESIDUE
 from monogram.quality.checks import CheckInput, CheckResult, Reason, result
 
-RESIDUE = re.compile(r"\{\{|\}\}|\{%|%\}|<<<|>>>|<\|[a-z_]+\|?>?|\bDATA>>>")
-PLACEHOLDER = re.compile(
-    r"\[(?:[A-Z][A-Za-z' ]{1,30}|your [a-z ]{1,30})\]|\bXX+\b|\bTODO\b|\blorem ipsum\b", re.I
-)
-LABEL = re.compile(
-    r"^\s*(?:subject(?: line)?|preheader|headline|description|opening|reply|output|copy|text)\s*:",
-    re.I,
-)
 MARKDOWN = re.compile(r"\*\*|__|^#{1,6}\s|^\s*[-*]\s", re.M)
 ENGLISH = re.compile(
     r"\b(?:the|a|an|and|or|for|to|of|in|on|with|your|you|our|we|is|are|it|this|that|new|at|by|from|more|all|now|here|just|next|get)\b",

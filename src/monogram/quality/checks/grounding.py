@@ -4,6 +4,8 @@ URL and product name must match the catalogue, the offer, or this customer's con
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from typing import Any
 
 from monogram.quality.checks import CheckInput, CheckResult, Reason, result
 
@@ -32,6 +34,65 @@ DELIVERY = re.compile(
     re.I,
 )
 URL = re.compile(r"\bhttps?://[^\s)>\]]+|\bwww\.[^\s)>\]]+", re.I)
+# A run of capitalised words: the name of a product, a brand or a person (or a sentence start).
+CAPITALISED = re.compile(r"\b[A-Z][\w'&-]*(?:\s+(?:[A-Z][\w'&-]*|\d+))*")
+CONTRACTION = re.compile(r"(?:'s|'m|'re|'ve|'ll|'d|n't)$")
+
+
+def english(word: str) -> bool:
+    """Whether a word is an ordinary English word (a dictionary's lower-case entries)."""
+    lowered = CONTRACTION.sub("", word.lower().replace("\u2019", "'").strip("'"))
+    if lowered.isdigit() or len(lowered) <= 2:
+        return True
+    words = _dictionary()
+    return any(
+        form in words
+        for form in (
+            lowered,
+            lowered.rstrip("s"),
+            lowered.removesuffix("es"),
+            lowered.removesuffix("ed"),
+            lowered.removesuffix("ing"),
+        )
+    )
+
+
+@lru_cache(maxsize=1)
+def _dictionary() -> frozenset[str]:
+    from english_words import get_english_words_set
+
+    entries = get_english_words_set(["web2", "gcide"], lower=False, alpha=True)
+    return frozenset(w for w in entries if w.islower())
+
+
+def _context_words(context: dict[str, Any]) -> set[str]:
+    """Every word in the customer's context (their name, products, interests, message)."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            found.update(w.lower() for w in re.findall(r"[\w'&-]+", value))
+        elif isinstance(value, dict):
+            for inner in value.values():
+                walk(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                walk(inner)
+
+    walk(context)
+    return found
+
+
+def _brand_words(item: CheckInput) -> set[str]:
+    brand = item.brand
+    texts = [
+        brand.name,
+        brand.description,
+        *brand.voice,
+        *[t for v in brand.exemplars.values() for t in (e.text for e in v)],
+    ]
+    texts += [v.text for v in item.element.fallbacks]
+    return {w.lower() for t in texts for w in re.findall(r"[\w'&-]+", t)}
 
 
 def _number(text: str) -> float:
@@ -95,7 +156,38 @@ class GroundingCheck:
             ):
                 reasons.append(Reason("a link that is not the brand's", url, match.start()))
         reasons += self._products(item)
+        reasons += self._invented(item)
         return result(self.name, reasons)
+
+    def _invented(self, item: CheckInput) -> list[Reason]:
+        """Names of products, brands or people that nothing the model was given contains.
+
+        A capitalised word that is neither an English word nor in the catalogue, the brand
+        kit or this customer's context is a name the model made up ("Trailblazer X9",
+        "Northfle", another person's first name).
+        """
+        known = item.facts.vocabulary | _context_words(item.context) | _brand_words(item)
+        out = []
+        for match in CAPITALISED.finditer(item.text):
+            words = re.findall(r"[\w'&-]+", match.group(0))
+            unknown = [
+                part
+                for word in words
+                for part in re.split(r"[-&]", word)
+                if part
+                and CONTRACTION.sub("", part.lower().strip("'")) not in known
+                and part.lower().strip("'") not in known
+                and not english(part)
+            ]
+            if unknown:
+                out.append(
+                    Reason(
+                        "a name not in the catalogue, the brand kit or the customer's data",
+                        match.group(0),
+                        match.start(),
+                    )
+                )
+        return out
 
     def _products(self, item: CheckInput) -> list[Reason]:
         """A brand name followed by capitalised words must name a real product."""

@@ -1,0 +1,307 @@
+"""Task: does the text do the job its element asks for?
+
+The other checks ask whether a text is safe; this one asks whether it is worth sending. A
+subject line that is only "Dear Robert,", an opening that greets again under the locked
+greeting, "At most 60 characters. Tone: warm." copied from the instructions, "as a customer
+service AI", a sentence that stops mid-way, a support reply about a delay to a customer who
+asked to change the address: each is safe and useless, and each fails here with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from monogram.content.intents import answers, intents
+from monogram.content.placements import GeneratedElement
+from monogram.content.prompts import LABELS, greeted_before
+from monogram.content.shape import greeting, placeholder
+from monogram.quality.checks import CheckInput, CheckResult, Reason, find_all, result
+
+AI_SELF = re.compile(
+    r"\bas an? (?:ai|a\.i\.|language model|assistant|chatbot|virtual assistant|bot)\b"
+    r"|\b(?:ai|language) (?:model|assistant)\b"
+    r"|\b(?:customer )?(?:service|support) (?:ai|bot|assistant|chatbot)\b"
+    r"|\bI(?:'m| am) (?:just )?(?:an? )?(?:ai|assistant|bot|chatbot|language model)\b"
+    r"|\bI (?:cannot|can't|am unable to|don't have access|do not have access)\b",
+    re.I,
+)
+CHATTER = re.compile(
+    r"^\s*(?:sure|certainly|of course|okay|ok|absolutely|great question)\b[,!.]"
+    r"|\bhere(?:'s| is| are) (?:a|an|the|some|your|my|one)\b[^.!?\n]{0,40}\b(?:subject|line|preheader|"
+    r"headline|description|reply|response|copy|sentence|version|email|opening|text|option)s?\b"
+    r"|\bI hope (?:this|that) helps\b|\blet me know if you(?:'d| would)? (?:like|want|need)\b"
+    r"|\bfeel free to (?:adjust|modify|edit|change)\b|\b(?:word|character) count\b",
+    re.I,
+)
+# First person singular: the brand speaks as "we" in marketing copy.
+FIRST_PERSON = re.compile(r"\bI(?:'m|'ve|'d|'ll)?\b(?!\.)|\b(?:[Mm]y|[Mm]e|[Mm]ine|[Mm]yself)\b")
+STOPWORDS = set(
+    [
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "but",
+        "for",
+        "to",
+        "of",
+        "in",
+        "on",
+        "at",
+        "by",
+        "from",
+        "with",
+        "your",
+        "you",
+        "our",
+        "we",
+        "is",
+        "are",
+        "it",
+        "its",
+        "this",
+        "that",
+        "be",
+        "as",
+        "so",
+        "all",
+        "new",
+        "more",
+    ]
+)
+# Words from the task or the data block that a small model copies into its answer.
+ECHO = re.compile(
+    r"\b(?:at most|under|no more than|up to|maximum(?: of)?|less than) \d+ (?:characters|chars|words)\b"
+    r"|\b\d+ characters\b|\btone\s*:|\blength\s*:|\btask\s*:|\bone line\b|\bin the data\b"
+    r"|\bthe data (?:block|given|provided)\b|\busing only the facts\b|\bthe facts given\b"
+    r"|\bcustomer data\b|\bsubject line\b|\bpreheader\b|\bmarketing email\b|\bthis (?:customer|shopper|visitor)\b"
+    r"|\bthe customer'?s?\b|\bnothing specific is known\b|\bcustomer stage\b|\blifecycle stage\b"
+    r"|\bdays since last order\b|\binterests they told us\b|\bfavou?rite categories\b",
+    re.I,
+)
+DANGLING = re.compile(
+    r"\b(?:and|or|but|the|a|an|with|for|to|of|in|on|at|by|from|your|our|that|which|is|are)\W*$",
+    re.I,
+)
+SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)]*\s*$")
+# A reply that raises one of these problems when the customer did not is answering someone else.
+OTHER_PROBLEM: dict[str, str] = {
+    "where": r"\bdelay(?:ed|s)?\b|\brunning late\b|\btaking longer\b",
+    "damaged": r"\bdamaged\b|\bbroken\b|\bfaulty\b",
+    "return": r"\brefund",
+    "cancel": r"\bcancel",
+    "size": r"\bsize\b",
+}
+_other = {name: re.compile(p, re.I) for name, p in OTHER_PROBLEM.items()}
+
+
+def _is_marketing(element: GeneratedElement, item: CheckInput) -> bool:
+    return item.placement.channel != "support"
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+class TaskCheck:
+    name = "task"
+
+    def __call__(self, item: CheckInput) -> CheckResult:
+        text, element = item.text, item.element
+        reasons: list[Reason] = []
+        reasons += self._shape(item)
+        reasons += find_all(AI_SELF, text, "speaks about itself as an AI")
+        reasons += find_all(CHATTER, text, "talks about the task instead of doing it")
+        if _is_marketing(element, item):
+            reasons += find_all(
+                FIRST_PERSON, text, "first person in brand copy (the brand is 'we')"
+            )
+        reasons += self._echo(item)
+        reasons += self._repeats(item)
+        reasons += self._complete(item)
+        if item.placement.channel == "support":
+            reasons += self._answers(item)
+        reasons += self._product_facts(item)
+        seen: set[tuple[int, str]] = set()
+        unique = []
+        for reason in reasons:
+            if (reason.start, reason.message) not in seen:
+                seen.add((reason.start, reason.message))
+                unique.append(reason)
+        return result(self.name, unique)
+
+    def _shape(self, item: CheckInput) -> list[Reason]:
+        text, element = item.text, item.element
+        out = []
+        unfilled = placeholder(text)
+        if unfilled:
+            out.append(Reason("an unfilled placeholder", unfilled.group(0), unfilled.start()))
+        salutation = greeting(text)
+        if salutation:
+            rest = text[salutation.end() :].strip()
+            if len(_words(rest)) < 3:
+                out.append(Reason(f"only a salutation, not a {_kind(element)}", text[:40], 0))
+            elif greeted_before(item.placement, element):
+                out.append(
+                    Reason("greets again under the message's greeting", salutation.group(0), 0)
+                )
+            elif element.single_line:
+                out.append(Reason(f"a salutation, not a {_kind(element)}", salutation.group(0), 0))
+        return out
+
+    def _echo(self, item: CheckInput) -> list[Reason]:
+        """Instructions or data labels copied into the answer."""
+        text = item.text
+        out = find_all(ECHO, text, "repeats the instructions")
+        labels = "|".join(re.escape(v) for v in sorted(set(LABELS.values()), key=len, reverse=True))
+        for match in re.finditer(rf"\b(?:{labels})\s*:", text, re.I):
+            out.append(Reason("repeats a label from the data block", match.group(0), match.start()))
+        task = _words(item.element.instruction)
+        shingles = {" ".join(task[i : i + 5]) for i in range(len(task) - 4)}
+        words = _words(text)
+        for i in range(len(words) - 4):
+            if " ".join(words[i : i + 5]) in shingles:
+                out.append(Reason("copies the task's wording", " ".join(words[i : i + 5])))
+                break
+        return out
+
+    def _repeats(self, item: CheckInput) -> list[Reason]:
+        """Loops a small model falls into: a word three times, a phrase or sentence twice."""
+        words = _words(item.text)
+        counts: dict[str, int] = {}
+        for word in words:
+            if word not in STOPWORDS and len(word) > 2:
+                counts[word] = counts.get(word, 0) + 1
+        out = [Reason("repeats itself", word) for word, n in counts.items() if n >= 3][:1]
+        seen: set[str] = set()
+        for i in range(len(words) - 3):
+            gram = " ".join(words[i : i + 4])
+            if gram in seen and not out:
+                out.append(Reason("repeats itself", gram))
+            seen.add(gram)
+        return out
+
+    def _complete(self, item: CheckInput) -> list[Reason]:
+        text = item.text.rstrip()
+        if not text:
+            return []
+        if DANGLING.search(text) and not SENTENCE_END.search(text):
+            return [Reason("stops mid-sentence", text[-30:], max(0, len(text) - 30))]
+        if not item.element.single_line and not SENTENCE_END.search(text):
+            return [Reason("does not end with a full sentence", text[-30:], max(0, len(text) - 30))]
+        if text.count("(") != text.count(")") or text.count('"') % 2:
+            return [Reason("an unclosed bracket or quotation")]
+        return []
+
+    def _answers(self, item: CheckInput) -> list[Reason]:
+        """A support reply answers what the customer asked, not a problem they do not have."""
+        message = str((item.context.get("input") or {}).get("message") or "")
+        if not message:
+            return []
+        asked = intents(message)
+        out = []
+        if asked and not any(answers(item.text, name) for name in asked):
+            out.append(Reason(f"does not answer the customer's question ({', '.join(asked)})"))
+        for name, pattern in _other.items():
+            if name in asked or (name == "return" and "damaged" in asked):
+                continue
+            match = pattern.search(item.text)
+            if match and not pattern.search(message):
+                out.append(
+                    Reason(
+                        f"answers a problem the customer did not raise ({name})",
+                        match.group(0),
+                        match.start(),
+                    )
+                )
+        return out
+
+    def _product_facts(self, item: CheckInput) -> list[Reason]:
+        """Copy written about a product states its real attributes and none it lacks."""
+        if not any(f.startswith("product.") for f in item.element.fields):
+            return []
+        product = item.context.get("product")
+        if not isinstance(product, dict) or not product.get("name"):
+            return []
+        attributes: dict[str, Any] = product.get("attributes") or {}
+        text = item.text
+        lowered = text.lower()
+        out = []
+        warranty = attributes.get("warranty_years")
+        for match in re.finditer(r"\b(\d+|one|two|three|four|five|ten)[\s-]*years?\b", lowered):
+            said = NUMBERS.get(match.group(1), match.group(1))
+            if "warrant" in lowered[match.end() : match.end() + 30] and str(warranty) != said:
+                out.append(
+                    Reason("a warranty the product does not have", match.group(0), match.start())
+                )
+        if attributes.get("waterproof") is False and re.search(r"\bwater[\s-]?proof\b", lowered):
+            out.append(Reason("calls the product waterproof; it is not"))
+        for key, values in item.facts.attribute_values.items():
+            own = attributes.get(key)
+            own_values = {str(v).lower() for v in (own if isinstance(own, list) else [own])}
+            for value in sorted(values - own_values):
+                found = re.search(rf"\b{re.escape(value)}\b", lowered)
+                if found and not any(value in o for o in own_values):
+                    out.append(
+                        Reason(
+                            f"gives the product a {key.rstrip('s')} it does not have",
+                            text[found.start() : found.end()],
+                            found.start(),
+                        )
+                    )
+        out += _copied_from_examples(item, lowered)
+        mentions = _facts_mentioned(product, attributes, lowered)
+        if item.element.max_chars and item.element.max_chars > 140 and not mentions:
+            out.append(Reason("states none of the product's real attributes"))
+        return out
+
+
+def _copied_from_examples(item: CheckInput, lowered: str) -> list[Reason]:
+    """Details lifted from a worked example about another product ("comes in sand and fern"
+    for a product that comes in slate): five words in a row from an example that name one
+    of the example's own facts which this product's data does not have."""
+    kit = item.brand.exemplars.get(item.element.exemplars or item.element.name, [])
+    ours = set(_words(str(item.context.get("product") or "")))
+    words = _words(lowered)
+    grams = {" ".join(words[i : i + 5]) for i in range(len(words) - 4)}
+    for example in kit:
+        details = set(_words(str(example.data))) - ours - STOPWORDS
+        theirs = _words(example.text)
+        for i in range(len(theirs) - 4):
+            gram = theirs[i : i + 5]
+            if " ".join(gram) in grams and details & set(gram):
+                return [
+                    Reason("copies a detail from an example about another product", " ".join(gram))
+                ]
+    return []
+
+
+NUMBERS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "ten": "10"}
+
+
+def _facts_mentioned(
+    product: dict[str, Any], attributes: dict[str, Any], lowered: str
+) -> list[str]:
+    found = []
+    material = attributes.get("material")
+    if material and str(material).lower() in lowered:
+        found.append(str(material))
+    if attributes.get("warranty_years") and re.search(r"\bwarrant", lowered):
+        found.append("warranty")
+    if attributes.get("waterproof") and re.search(r"\bwater[\s-]?(?:proof|resistant)", lowered):
+        found.append("waterproof")
+    for colour in attributes.get("colourways") or []:
+        if re.search(rf"\b{re.escape(str(colour).lower())}\b", lowered):
+            found.append(str(colour))
+    style = attributes.get("style")
+    if style and re.search(rf"\b{re.escape(str(style).lower())}\b", lowered):
+        found.append(str(style))
+    if attributes.get("weight_g") and re.search(rf"\b{attributes['weight_g']}\s?g", lowered):
+        found.append("weight")
+    return found
+
+
+def _kind(element: GeneratedElement) -> str:
+    return element.name.replace("_", " ")
