@@ -96,23 +96,39 @@ FINAL_STOP = re.compile(r"[.!?][\"'\u201d\u2019)]*$")
 SENTENCE_END = re.compile(r"(?<=[^\W\d_])[.!?][\"'\u201d\u2019)]*(?=\s|$)")
 
 
-def fit(text: str, element: GeneratedElement, *, cut_off: bool) -> str:
-    """A multi-sentence text cut to its whole sentences within the element's limit.
+CLAUSE_END = re.compile(r"(?<=\w)(?:[,;:]|\s[-\u2013\u2014])(?=\s)|(?<=[^\W\d_])[.!?](?=\s|$)")
 
-    The model may run past ``max_chars`` or stop at the token budget mid-sentence; the whole
-    sentences before that point are kept (a truncated sentence is never sent). One-line
-    elements are left as they are: ``unusable`` refuses them if they are cut off or too long.
+
+def fit(text: str, element: GeneratedElement, *, cut_off: bool) -> tuple[str, bool]:
+    """The text cut to what can be sent within the element's limits, and whether it is
+    still cut off (ends where the model was stopped mid-way).
+
+    The model may run past ``max_chars`` or ``max_sentences``, or stop at the token budget
+    mid-sentence. A text of sentences keeps its whole sentences within the limits; a one-line
+    text (a subject line, a headline) keeps its leading clauses ("Alder & Ash Lite Tent, a
+    favourite among campers, Calvin's pick" -> the first two) when they make up at least half
+    the limit. A truncated sentence is never sent: ``unusable`` refuses what is still cut off.
     """
     limit = element.max_chars or len(text)
     ends = [m.end() for m in SENTENCE_END.finditer(text) if m.end() <= limit]
     if element.max_sentences and len(ends) > element.max_sentences:
-        ends = ends[: element.max_sentences]
-        return text[: ends[-1]].strip()
-    if element.single_line or (not cut_off and len(text) <= limit):
-        return text
+        return text[: ends[element.max_sentences - 1]].strip(), False
+    if not cut_off and len(text) <= limit:
+        return text, False
+    if element.single_line:
+        clauses = [
+            m.start() if text[m.start()] in ",;:" or text[m.start()].isspace() else m.end()
+            for m in CLAUSE_END.finditer(text)
+        ]
+        fits = [end for end in clauses if max(12, limit // 2) <= end <= limit]
+        if fits:
+            return text[: fits[-1]].strip(), False
+        return text, cut_off
     if not cut_off and ends and ends[-1] == len(text.rstrip()):
-        return text
-    return text[: ends[-1]].strip() if ends else text
+        return text, False
+    if ends:
+        return text[: ends[-1]].strip(), False
+    return text, cut_off
 
 
 def ends_sentence(text: str) -> bool:
@@ -231,8 +247,8 @@ def generate_element(
         store_completions(store, key, model.model_id, prompt, options, completions)
     texts, reasons = [], []
     for completion in completions:
-        cut_off = completion.finish_reason == "length"
-        text = fit(clean_output(completion.text, element), element, cut_off=cut_off)
+        stopped = completion.finish_reason == "length"
+        text, cut_off = fit(clean_output(completion.text, element), element, cut_off=stopped)
         texts.append(text)
         reasons.append(unusable(text, element, cut_off=cut_off))
     chosen = next((t for t, r in zip(texts, reasons, strict=True) if r is None), None)
