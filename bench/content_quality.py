@@ -31,6 +31,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=40)
     parser.add_argument("--gguf", type=Path, help="a GGUF model (default: the bundled one)")
+    parser.add_argument("--chat-format", help="for a GGUF without a chat template (e.g. gemma)")
     parser.add_argument("--out", type=Path, help="write every output as JSON lines")
     parser.add_argument("--labels", type=Path, default=LABELS)
     args = parser.parse_args()
@@ -38,7 +39,7 @@ def main() -> None:
     ws = fresh_workspace()
     data = demo.write_samples(ws)
     demo.load_samples(ws, data)
-    ws.use_model(LlamaCppModel(args.gguf))
+    ws.use_model(LlamaCppModel(args.gguf, chat_format=args.chat_format))
     customers = evaluate.sample_customers(ws, args.customers)
     started = time.perf_counter()
 

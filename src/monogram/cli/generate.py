@@ -12,7 +12,7 @@ from monogram.cdp import identity, segments
 from monogram.cli.common import console, new_app, print_json, progress_bar, workspace
 from monogram.content.generate import Draft
 from monogram.content.placements import get_placement
-from monogram.core.errors import ValidationError
+from monogram.core.errors import NotFound, ValidationError
 from monogram.pipeline import personalize
 from monogram.store.tables import profiles as profiles_table
 from monogram.web.preview import render_preview
@@ -59,7 +59,9 @@ def generate(
                     conn, segments.get_segment(ws.segments(), segment), ws.config, limit=limit
                 )
             refs += [f"profile_id:{pid}" for pid in found]
-        if len(refs) == 1:
+        if not refs:
+            raise NotFound(f"segment {segment!r} has no members")
+        if len(refs) == 1 and not segment:
             draft = personalize(ws, refs[0], placement, strategy=strategy, inputs=given)
             print_json(draft.as_dict()) if json_out else _show(draft)
             return

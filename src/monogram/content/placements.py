@@ -98,7 +98,8 @@ class GeneratedElement(_Strict):
     def stop(self) -> list[str]:
         if self.options.stop is not None:
             return self.options.stop
-        return ["\n"] if self.single_line else ["\n\n"]
+        # A model that runs on into the next turn writes a data block: stop there.
+        return ["\n", "<<<"] if self.single_line else ["\n\n", "<<<"]
 
     @model_validator(mode="after")
     def _has_default_fallback(self) -> GeneratedElement:

@@ -115,7 +115,7 @@ def pick(source: dict[str, Any], path: str) -> Any:
 # How a field is named in the data block: plain words a small model reads easily.
 LABELS = {
     "profile.first_name": "first name",
-    "lifecycle_stage": "customer stage",
+    "lifecycle_stage": "customer",
     "computed.favorite_categories": "favourite categories",
     "computed.days_since_last_order": "days since last order",
     "computed.order_count": "orders so far",
@@ -129,6 +129,18 @@ LABELS = {
     "product.attributes.warranty_years": "warranty years",
     "product.attributes.weight_g": "weight in grams",
     "product.attributes.colourways": "colours",
+}
+
+
+# Lifecycle stages as a small model should read them: internal names such as "at_risk" end
+# up in the copy ("Thanks for your order at risk").
+STAGE_WORDS = {
+    "prospect": "has not ordered yet",
+    "new": "placed a first order recently",
+    "active": "orders regularly",
+    "at_risk": "has not ordered for a few months",
+    "lapsed": "has not ordered for a long time",
+    "churned": "has not ordered for over a year",
 }
 
 
@@ -147,6 +159,8 @@ def fence(data: dict[str, Any]) -> str:
             lines.append(
                 f"{label(path)} (what the customer wrote, quoted): {orjson.dumps(value).decode()}"
             )
+        elif path == "lifecycle_stage" and isinstance(value, str):
+            lines.append(f"{label(path)}: {STAGE_WORDS.get(value, value.replace('_', ' '))}")
         else:
             lines.append(f"{label(path)}: {_plain(value)}")
     if len(lines) == 1:

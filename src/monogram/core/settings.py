@@ -218,6 +218,11 @@ class LLMConfig(_Strict):
     )
     api_key_env: str = Field(default="OPENAI_API_KEY", description="variable holding the API key")
     n_ctx: int = Field(default=1024, ge=256)
+    chat_format: str | None = Field(
+        default=None,
+        description="llamacpp: the chat template to use when the GGUF has none (e.g. gemma, "
+        "chatml, llama-3); default: the file's own template",
+    )
     threads: int | None = Field(default=None, ge=1)
     cache_mb: int = Field(default=256, ge=0, description="RAM for cached prompt-prefix states")
     concurrency: int = Field(default=4, ge=1)

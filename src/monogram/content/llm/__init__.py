@@ -88,5 +88,6 @@ def make_model(config: Any) -> LanguageModel:
         Path(config.model) if config.model else None,
         n_ctx=config.n_ctx,
         threads=config.threads,
+        chat_format=config.chat_format,
         cache_mb=config.cache_mb,
     )

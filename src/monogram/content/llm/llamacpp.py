@@ -182,6 +182,7 @@ class LlamaCppModel:
         n_ctx: int = 1024,
         threads: int | None = None,
         cache_mb: int = 256,
+        chat_format: str | None = None,
     ) -> None:
         path = Path(model_path) if model_path else bundled_model_path()
         if not path.exists():
@@ -197,6 +198,7 @@ class LlamaCppModel:
             n_threads=threads or default_threads(),
             verbose=False,
             seed=0,
+            chat_format=chat_format,
         )
         self._prefixes = PrefixStates(self._llm, cache_mb << 20)
 

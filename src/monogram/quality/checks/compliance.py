@@ -17,7 +17,7 @@ CLAIM_FAMILIES: dict[str, str] = {
 }
 SENSITIVE: dict[str, str] = {
     "health": r"\bdiabet\w*|\bpregnan\w*|\bdepress\w*|\banxiety\b|\bobes\w*|\boverweight\b|\blose weight\b|\bcancer\b|\bdisabilit\w*|your (?:weight|health condition|illness)"
-    r"|\bmental health\b|\bchronic (?:pain|illness|condition)|\bsurgery\b|\bmedication\b|\billness\b|recover(?:y|ing) from (?:an? )?(?:injury|illness|surgery)",
+    r"|\binjur(?:y|ies|ed)\b|\bmental health\b|\bchronic (?:pain|illness|condition)|\bsurgery\b|\bmedication\b|\billness\b|recover(?:y|ing) from (?:an? )?(?:injury|illness|surgery)",
     "finances": r"\bdebts?\b|credit score|\bloans?\b|\bbankrupt\w*|can'?t afford|cannot afford|on a (?:tight )?budget because|\bbroke\b|\bpaycheck\b"
     r"|times are (?:tough|hard)|(?:tough|hard|difficult) times|money(?:'s| is) tight|tight on (?:money|cash)|short on (?:money|cash)"
     r"|strapped for cash|struggl\w* (?:financially|to pay|with (?:money|bills)|to make ends meet)|make ends meet"

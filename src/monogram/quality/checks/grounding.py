@@ -45,16 +45,71 @@ def english(word: str) -> bool:
     if lowered.isdigit() or len(lowered) <= 2:
         return True
     words = _dictionary()
-    return any(
-        form in words
-        for form in (
-            lowered,
-            lowered.rstrip("s"),
-            lowered.removesuffix("es"),
-            lowered.removesuffix("ed"),
-            lowered.removesuffix("ing"),
-        )
-    )
+    return lowered in MODERN or any(form in words for form in _forms(lowered))
+
+
+# Everyday words newer than the dictionaries (GCIDE is from 1913, Webster's 2nd from 1934).
+MODERN = frozenset(
+    [
+        "eco",
+        "online",
+        "email",
+        "emails",
+        "website",
+        "app",
+        "apps",
+        "wetsuit",
+        "wetsuits",
+        "unisex",
+        "bestseller",
+        "bestsellers",
+        "outdoorsy",
+        "ebike",
+        "ebikes",
+        "smartphone",
+        "smartwatch",
+        "fleece",
+        "fleeces",
+        "hashtag",
+        "weekend",
+        "weekends",
+        "workout",
+        "workouts",
+        "upcycled",
+        "sustainably",
+        "vegan",
+        "okay",
+        "ok",
+    ]
+)
+
+
+def _forms(word: str) -> list[str]:
+    """The word and the stems and spellings a dictionary lists it under: hiking -> hike,
+    favourite -> favorite, tried -> try, colours -> colour -> color."""
+    forms = [word]
+    for suffix, replacements in (
+        ("ies", ["y"]),
+        ("ied", ["y"]),
+        ("ing", ["", "e"]),
+        ("ed", ["", "e"]),
+        ("es", [""]),
+        ("s", [""]),
+        ("er", ["", "e"]),
+        ("est", ["", "e"]),
+        ("ly", [""]),
+    ):
+        if word.endswith(suffix) and len(word) > len(suffix) + 2:
+            stem = word[: -len(suffix)]
+            forms += [stem + r for r in replacements]
+            if len(stem) > 2 and stem[-1] == stem[-2]:  # running -> run
+                forms.append(stem[:-1])
+    american = []
+    for form in forms:
+        for british, us in (("our", "or"), ("ise", "ize"), ("tre", "ter"), ("ll", "l")):
+            if british in form:
+                american.append(form.replace(british, us))
+    return forms + american
 
 
 @lru_cache(maxsize=1)

@@ -23,7 +23,8 @@ AI_SELF = re.compile(
     r"|\b(?:ai|language) (?:model|assistant)\b"
     r"|\b(?:customer )?(?:service|support) (?:ai|bot|assistant|chatbot)\b"
     r"|\bI(?:'m| am) (?:just )?(?:an? )?(?:ai|assistant|bot|chatbot|language model)\b"
-    r"|\bI (?:cannot|can't|am unable to|don't have access|do not have access)\b",
+    r"|\bI (?:cannot|can't|am unable to|don't have access|do not have access)\b"
+    r"|\bI(?:'m| am) (?:unable|not able) to\b",
     re.I,
 )
 CHATTER = re.compile(
@@ -78,6 +79,7 @@ ECHO = re.compile(
     r"|\bthe data (?:block|given|provided)\b|\busing only the facts\b|\bthe facts given\b"
     r"|\bcustomer data\b|\bsubject line\b|\bpreheader\b|\bmarketing email\b|\bthis (?:customer|shopper|visitor)\b"
     r"|\bthe customer'?s?\b|\bnothing specific is known\b|\bcustomer stage\b|\blifecycle stage\b"
+    r"|\bat[ _]risk\b|\bchurned\b|\bprospect\b"
     r"|\bdays since last order\b|\binterests they told us\b|\bfavou?rite categories\b",
     re.I,
 )
@@ -263,11 +265,11 @@ def _copied_from_examples(item: CheckInput, lowered: str) -> list[Reason]:
     for a product that comes in slate): five words in a row from an example that name one
     of the example's own facts which this product's data does not have."""
     kit = item.brand.exemplars.get(item.element.exemplars or item.element.name, [])
-    ours = set(_words(str(item.context.get("product") or "")))
+    ours = _value_words(item.context.get("product"))
     words = _words(lowered)
     grams = {" ".join(words[i : i + 5]) for i in range(len(words) - 4)}
     for example in kit:
-        details = set(_words(str(example.data))) - ours - STOPWORDS
+        details = _value_words(example.data) - ours - STOPWORDS
         theirs = _words(example.text)
         for i in range(len(theirs) - 4):
             gram = theirs[i : i + 5]
@@ -276,6 +278,15 @@ def _copied_from_examples(item: CheckInput, lowered: str) -> list[Reason]:
                     Reason("copies a detail from an example about another product", " ".join(gram))
                 ]
     return []
+
+
+def _value_words(value: Any) -> set[str]:
+    """The words of every value in a nested structure (not its keys)."""
+    if isinstance(value, dict):
+        return set().union(*(_value_words(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_value_words(v) for v in value)) if value else set()
+    return set(re.findall(r"[a-z0-9]+", str(value).lower())) if value is not None else set()
 
 
 NUMBERS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "ten": "10"}
