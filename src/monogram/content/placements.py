@@ -172,7 +172,8 @@ class GateConfig(_Strict):
         default_factory=dict,
         description="per-check thresholds: toxicity (similarity to insults, default 0.86), "
         "profanity (model probability, 0.6), relevance (similarity, 0.80), voice (similarity "
-        "to the brand's exemplars below which an output goes to review, 0.75)",
+        "to the brand's exemplars below which an output goes to review, 0.75), new_words (at "
+        "most this many words nothing the model was given contains; off by default)",
     )
 
     @model_validator(mode="after")

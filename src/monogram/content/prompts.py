@@ -115,7 +115,7 @@ def pick(source: dict[str, Any], path: str) -> Any:
 # How a field is named in the data block: plain words a small model reads easily.
 LABELS = {
     "profile.first_name": "first name",
-    "lifecycle_stage": "customer",
+    "lifecycle_stage": "order history",
     "computed.favorite_categories": "favourite categories",
     "computed.days_since_last_order": "days since last order",
     "computed.order_count": "orders so far",
@@ -135,12 +135,12 @@ LABELS = {
 # Lifecycle stages as a small model should read them: internal names such as "at_risk" end
 # up in the copy ("Thanks for your order at risk").
 STAGE_WORDS = {
-    "prospect": "has not ordered yet",
-    "new": "placed a first order recently",
-    "active": "orders regularly",
-    "at_risk": "has not ordered for a few months",
-    "lapsed": "has not ordered for a long time",
-    "churned": "has not ordered for over a year",
+    "prospect": "no order yet",
+    "new": "a first order recently",
+    "active": "orders often",
+    "at_risk": "no order for a few months",
+    "lapsed": "no order for a long time",
+    "churned": "no order for over a year",
 }
 
 

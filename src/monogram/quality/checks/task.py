@@ -122,6 +122,9 @@ class TaskCheck:
             )
         reasons += self._echo(item)
         reasons += self._repeats(item)
+        reasons += self._new_words(item)
+        reasons += self._other_products(item)
+        reasons += self._stage(item)
         reasons += self._complete(item)
         if item.placement.channel == "support":
             reasons += self._answers(item)
@@ -169,6 +172,69 @@ class TaskCheck:
                 break
         return out
 
+    def _new_words(self, item: CheckInput) -> list[Reason]:
+        """More than ``thresholds.new_words`` words that nothing the model was given contains."""
+        if item.placement.gate.thresholds.get("new_words") is None:
+            return []
+        brand, element = item.brand, item.element
+        known = COMMON | _vocabulary(brand) | _value_words(item.context)
+        known |= set(_words(" ".join([element.instruction, *(v.text for v in element.fallbacks)])))
+        new = [
+            w
+            for w in dict.fromkeys(re.findall(r"[a-z]+", item.text.lower()))
+            if w not in known and not (w.endswith("s") and w[:-1] in known)
+        ]
+        limit = item.placement.gate.thresholds.get("new_words")
+        if limit is not None and len(new) > limit:
+            return [Reason(f"{len(new)} words nothing it was given contains", ", ".join(new[:6]))]
+        return []
+
+    def _other_products(self, item: CheckInput) -> list[Reason]:
+        """A kind of product ("wetsuit", "tent") the catalogue sells but this customer's data
+        does not mention, in copy about a product: the model has swapped it for another."""
+        if not any(f.startswith("product.") for f in item.element.fields):
+            return []
+        ours = _value_words(
+            [
+                item.context.get("product"),
+                item.context.get("order"),
+                item.context.get("input"),
+                *list(item.context.get("recommended_products") or []),
+                *list((item.context.get("computed") or {}).get("favorite_categories") or []),
+                *list((item.context.get("zero_party") or {}).get("interests") or []),
+            ]
+        )
+        kinds = {name.split()[-1].lower() for name in item.facts.product_names if name.split()}
+        kinds -= AMBIGUOUS_KINDS
+        out = []
+        for found in re.finditer(r"[a-z]+", item.text.lower()):
+            word = found.group(0)
+            kind = word[:-1] if word.endswith("s") and word[:-1] in kinds else word
+            if kind in kinds and kind not in ours:
+                out.append(
+                    Reason(
+                        "names a kind of product this customer's data does not", word, found.start()
+                    )
+                )
+        return out[:1]
+
+    def _stage(self, item: CheckInput) -> list[Reason]:
+        """Copy that gets the customer's history wrong: a first order for a regular, a long
+        absence for someone who ordered last week."""
+        stage = item.context.get("lifecycle_stage")
+        text = item.text.lower()
+        first = re.search(r"\byour first (?:order|purchase)\b", text)
+        if first and stage not in (None, "new"):
+            return [Reason("thanks a returning customer for a first order", first.group(0))]
+        away = re.search(
+            r"\b(?:it has been|it's been) a while\b|\bmissed you\b|\bwelcome back\b", text
+        )
+        if away and stage in ("new", "active"):
+            return [
+                Reason("speaks of a long absence to a customer who ordered recently", away.group(0))
+            ]
+        return []
+
     def _repeats(self, item: CheckInput) -> list[Reason]:
         """Loops a small model falls into: a word three times, a phrase or sentence twice."""
         words = _words(item.text)
@@ -204,6 +270,8 @@ class TaskCheck:
             return []
         asked = intents(message)
         out = []
+        for found in PROMISE.finditer(item.text):
+            out.append(Reason("promises a time the brand does not", found.group(0), found.start()))
         if asked and not any(answers(item.text, name) for name in asked):
             out.append(Reason(f"does not answer the customer's question ({', '.join(asked)})"))
         for name, pattern in _other.items():
@@ -254,6 +322,7 @@ class TaskCheck:
                         )
                     )
         out += _copied_from_examples(item, lowered)
+        out += _unsupported_claims(item, product)
         mentions = _facts_mentioned(product, attributes, lowered)
         if item.element.max_chars and item.element.max_chars > 140 and not mentions:
             out.append(Reason("states none of the product's real attributes"))
@@ -280,6 +349,20 @@ def _copied_from_examples(item: CheckInput, lowered: str) -> list[Reason]:
     return []
 
 
+def _vocabulary(brand: Any) -> set[str]:
+    """Every word in the brand kit: its name, description, voice and approved copy."""
+    key = id(brand)
+    if key not in _vocabularies:
+        texts = [brand.name, brand.description, *brand.voice, *brand.tone]
+        texts += [e.text for examples in brand.exemplars.values() for e in examples]
+        _vocabularies.clear()
+        _vocabularies[key] = set(re.findall(r"[a-z]+", " ".join(texts).lower()))
+    return _vocabularies[key]
+
+
+_vocabularies: dict[int, set[str]] = {}
+
+
 def _value_words(value: Any) -> set[str]:
     """The words of every value in a nested structure (not its keys)."""
     if isinstance(value, dict):
@@ -287,6 +370,272 @@ def _value_words(value: Any) -> set[str]:
     if isinstance(value, list):
         return set().union(*(_value_words(v) for v in value)) if value else set()
     return set(re.findall(r"[a-z0-9]+", str(value).lower())) if value is not None else set()
+
+
+# Claims about a product that only its data can support: (pattern, what supports it).
+CLAIMS: tuple[tuple[str, str], ...] = (
+    (r"\blight(?:weight|er|est)?\b|\bfeather[\s-]?light\b|\bultra[\s-]?light\b", "light"),
+    (r"\bwater[\s-]?(?:proof|resistant|repellent)\b|\bkeeps? (?:you )?dry\b", "waterproof"),
+    (r"\bdurable\b|\bbuilt to last\b|\blong[\s-]lasting\b|\btough\b|\brugged\b", "durable"),
+    (
+        r"\beco[\s-]?friendly\b|\bsustainabl[ey]\b|\benvironmentally\b|\bgreen(?:er)? choice\b",
+        "eco",
+    ),
+    (r"\bbreathable\b|\bwarm(?:th|est)?\b|\binsulat\w+\b|\bquick[\s-]dry\w*\b", "feel"),
+    (
+        r"\bluxur\w+\b|\bpremium\b|\bhigh[\s-]end\b|\btop[\s-]of[\s-]the[\s-]line\b"
+        r"|\btop[\s-]rated\b|\bbest[\s-]sell\w+\b|\baward[\s-]winning\b|\blimited edition\b",
+        "status",
+    ),
+    (
+        r"\bfoldable\b|\bpackable\b|\badjustable\b|\bnon[\s-]slip\b|\bgrippy\b|\breflective\b"
+        r"|\bhandmade\b|\bvegan\b|\blifetime\b",
+        "feature",
+    ),
+)
+LIGHT_GRAMS = 600
+# Product kinds that are also everyday words ("a bike light", "a set of", "light").
+AMBIGUOUS_KINDS = {"light", "set", "pad", "cap", "top", "kit", "pack"}
+# Times a reply may not promise (the brand's standard is "within one working day").
+PROMISE = re.compile(
+    r"\bwithin (?:the next )?(?:\d+|two|three|24|48) (?:hours?|days?|minutes?)\b"
+    r"|\bin (?:\d+|two|three) (?:hours?|days?)\b|\b(?:today|tomorrow|tonight|right away|immediately)\b",
+    re.I,
+)
+# Words any copy may use: function words and the plainest verbs, nouns and adjectives. Every
+# other word must come from what the model was given (the customer's data, the brand kit and
+# its approved copy, the element's task and fallbacks). A small model's inventions ("horses",
+# "mascot", "mountaineering", "fashion meet") are words nobody gave it.
+COMMON = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "so",
+        "for",
+        "to",
+        "of",
+        "in",
+        "on",
+        "at",
+        "by",
+        "from",
+        "with",
+        "without",
+        "into",
+        "onto",
+        "over",
+        "under",
+        "about",
+        "as",
+        "than",
+        "then",
+        "that",
+        "this",
+        "these",
+        "those",
+        "it",
+        "its",
+        "it's",
+        "they",
+        "them",
+        "their",
+        "there",
+        "here",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "am",
+        "do",
+        "does",
+        "did",
+        "done",
+        "have",
+        "has",
+        "had",
+        "having",
+        "will",
+        "would",
+        "can",
+        "could",
+        "should",
+        "may",
+        "might",
+        "must",
+        "you",
+        "your",
+        "you're",
+        "yours",
+        "we",
+        "our",
+        "us",
+        "we're",
+        "we've",
+        "we'll",
+        "i",
+        "i'm",
+        "me",
+        "my",
+        "he",
+        "she",
+        "his",
+        "her",
+        "who",
+        "what",
+        "which",
+        "when",
+        "where",
+        "why",
+        "how",
+        "all",
+        "any",
+        "each",
+        "every",
+        "few",
+        "more",
+        "most",
+        "many",
+        "much",
+        "some",
+        "no",
+        "not",
+        "nor",
+        "only",
+        "own",
+        "same",
+        "such",
+        "too",
+        "very",
+        "just",
+        "also",
+        "again",
+        "ever",
+        "even",
+        "still",
+        "yet",
+        "up",
+        "down",
+        "out",
+        "off",
+        "one",
+        "two",
+        "three",
+        "first",
+        "second",
+        "next",
+        "last",
+        "new",
+        "now",
+        "today",
+        "week",
+        "weekend",
+        "day",
+        "days",
+        "time",
+        "year",
+        "years",
+        "month",
+        "get",
+        "got",
+        "make",
+        "made",
+        "take",
+        "give",
+        "see",
+        "look",
+        "find",
+        "keep",
+        "let",
+        "go",
+        "going",
+        "come",
+        "back",
+        "well",
+        "good",
+        "great",
+        "best",
+        "better",
+        "right",
+        "ready",
+        "sure",
+        "thank",
+        "thanks",
+        "please",
+        "hi",
+        "hello",
+        "dear",
+        "team",
+        "while",
+        "since",
+        "until",
+        "after",
+        "before",
+        "because",
+        "if",
+        "way",
+        "ways",
+        "things",
+        "thing",
+        "order",
+        "orders",
+        "ordered",
+    ]
+)
+# Off unless a placement sets gate.thresholds.new_words: tuned for the bundled 135M model,
+# whose inventions are mostly words nobody gave it; a larger model writes good copy in words of
+# its own, and this check would refuse it.
+
+
+def _supports(kind: str, match: str, product: dict[str, Any], words: set[str]) -> bool:
+    """Whether the product's data supports a claim of this kind."""
+    attributes = product.get("attributes") or {}
+    if match.lower().replace("-", " ") in " ".join(sorted(words)):
+        return True
+    if kind == "light":
+        weight = attributes.get("weight_g")
+        return (isinstance(weight, int | float) and weight <= LIGHT_GRAMS) or bool(
+            re.search(r"\b(?:lite|light)\b", str(product.get("name", "")), re.I)
+        )
+    if kind == "waterproof":
+        return attributes.get("waterproof") is True
+    if kind == "durable":
+        tags = attributes.get("tags") or []
+        return "durable" in tags or (attributes.get("warranty_years") or 0) >= 3
+    if kind == "eco":
+        return bool(re.search(r"recycled|organic", str(attributes.get("material", "")), re.I))
+    return False
+
+
+def _unsupported_claims(item: CheckInput, product: dict[str, Any]) -> list[Reason]:
+    """ "Lightweight", "waterproof", "luxury", "eco-friendly" ... said of a product whose data
+    does not say so: a small model's favourite inventions."""
+    text = item.text
+    for name in (
+        product.get("name"),
+        *(p.get("name") for p in item.context.get("recommended_products") or []),
+    ):
+        if name:
+            text = re.sub(re.escape(str(name)), lambda m: " " * len(m.group(0)), text, flags=re.I)
+    words = _value_words(product)
+    out = []
+    for pattern, kind in CLAIMS:
+        for found in re.finditer(pattern, text, re.I):
+            if not _supports(kind, found.group(0), product, words):
+                out.append(
+                    Reason(
+                        "a claim the product's data does not support",
+                        found.group(0),
+                        found.start(),
+                    )
+                )
+    return out
 
 
 NUMBERS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "ten": "10"}
