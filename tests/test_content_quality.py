@@ -212,3 +212,25 @@ def test_the_gate_against_the_labelled_set(tmp_path: Path) -> None:
     missed = [(row["text"], why) for row, ok, why in twos if not ok]
     assert len(unusable) / len(passed) <= MAX_PASSED_UNUSABLE, unusable[:10]
     assert 1 - len(missed) / len(twos) >= MIN_RATED_TWO_PASSED, missed[:10]
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ("", "empty output"),
+        ("<<<DATA\nfirst name: Ana\nDATA>>>", "residue"),
+        ("Ŝ̷͓ ####### @@@@ ¤¤¤ ĳĳĳĳ", "quality gate"),
+        (None, "model failed"),
+    ],
+)
+def test_a_model_that_answers_nothing_or_garbage_falls_back_with_the_reason(
+    sqlite_workspace: Workspace, answer: str | None, reason: str
+) -> None:
+    from monogram.pipeline import personalize
+
+    ws = sqlite_workspace
+    seed_customers(ws)
+    ws.use_model(FakeModel(lambda m, o: answer))  # type: ignore[arg-type,return-value]
+    draft = personalize(ws, "user_id:u1", "email", strategy="warm")
+    subject = draft.elements["subject"]
+    assert subject.source == "fallback" and reason in (subject.reason or ""), subject.reason

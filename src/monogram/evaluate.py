@@ -29,16 +29,17 @@ from monogram.store.tables import profiles
 from monogram.workspace import Workspace
 
 PLACEMENTS = ("email", "ad", "landing_page", "product_description", "support_reply")
-# What customers write to support: one per customer in turn; {order} is their latest order id.
+# What customers write to support: one per customer in turn; {order} is their latest order's
+# id and {item} its first product.
 SUPPORT_MESSAGES = (
     "Hi, my order {order} has not arrived yet. Can you tell me where it is?",
     "I need to change the delivery address for order {order}, I have moved.",
-    "The shoes from my last order are too small. Can I exchange them for a bigger size?",
+    "The {item} from my last order is too small. Can I exchange it for a bigger size?",
     "Please cancel order {order}, I ordered the wrong colour.",
-    "The zip on the jacket I received is broken after two days.",
-    "How do I return an item I do not want? It is unused.",
+    "The {item} I received is broken after two days.",
+    "How do I return the {item}? It is unused.",
     "I was charged twice for order {order}. Can you check?",
-    "Do you have the tent from my last order in a bigger size?",
+    "Do you have the {item} from my last order in a bigger size?",
 )
 
 
@@ -141,9 +142,12 @@ def _inputs(ws: Workspace, spec: Placement, ref: str, index: int) -> dict[str, A
             inputs["product_id"] = products[index % len(products)].id
         if "message" in spec.inputs:
             orders = built.purchases or []
-            order = str(orders[0].get("order_id", "")) if orders else "my last order"
+            latest = orders[0] if orders else {}
+            order = str(latest.get("order_id") or "my last order")
+            items = latest.get("products") or [{}]
+            item = str(items[0].get("name") or items[0].get("id") or "item")
             message = SUPPORT_MESSAGES[index % len(SUPPORT_MESSAGES)]
-            inputs["message"] = message.format(order=order)
+            inputs["message"] = message.format(order=order, item=item)
     return inputs
 
 

@@ -232,6 +232,7 @@ def load_facts(conn: Connection, context: dict[str, Any], profile_id: str) -> Fa
         facts.prices.add(round(product.price, 2))
         facts.product_names.add(product.name)
         facts.vocabulary |= _catalogue_words(product)
+        facts.categories.add(product.category.lower())
         for key, value in (product.attributes or {}).items():
             if key in DESCRIPTIVE:
                 values = value if isinstance(value, list) else [value]
@@ -256,7 +257,16 @@ def load_facts(conn: Connection, context: dict[str, Any], profile_id: str) -> Fa
 
 
 # Attributes whose values a text can get wrong by naming another product's (materials, colours).
-DESCRIPTIVE = ("material", "materials", "colour", "colours", "colourways", "color", "colors")
+DESCRIPTIVE = (
+    "material",
+    "materials",
+    "colour",
+    "colours",
+    "colourways",
+    "color",
+    "colors",
+    "style",
+)
 
 
 def _catalogue_words(product: Any) -> set[str]:

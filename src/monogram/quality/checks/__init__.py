@@ -57,6 +57,7 @@ class Facts:
     vocabulary: set[str] = field(default_factory=set)  # every word the catalogue uses, lower case
     # every value the catalogue gives each descriptive attribute (material: {"merino wool", ...})
     attribute_values: dict[str, set[str]] = field(default_factory=dict)
+    categories: set[str] = field(default_factory=set)  # the catalogue's categories, lower case
 
 
 @dataclass

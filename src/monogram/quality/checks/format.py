@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from monogram.content.shape import LABEL, PLACEHOLDER, RESIDUE
 from monogram.quality.checks import CheckInput, CheckResult, Reason, result
@@ -13,6 +14,23 @@ ENGLISH = re.compile(
     re.I,
 )
 QUOTED = re.compile(r"^\s*[\"'\u201c\u2018].*[\"'\u201d\u2019]\s*$", re.S)
+
+
+PUNCTUATION = set(" .,;:!?'\"()-&/%$\u2019\u2018\u201c\u201d\u2013\u2014\n")
+
+
+def _not_text(text: str) -> list[Reason]:
+    """Characters an English text has no business holding: another script, combining marks,
+    or more symbols than words (what a small model writes when it runs off the rails)."""
+    for index, char in enumerate(text):
+        if char.isalpha() and not unicodedata.name(char, "").startswith("LATIN"):
+            return [Reason("characters from another script", char, index)]
+        if unicodedata.category(char) == "Mn":
+            return [Reason("stray combining marks", text[max(0, index - 1) : index + 1], index)]
+    symbols = sum(1 for c in text if not c.isalnum() and c not in PUNCTUATION)
+    if symbols > max(2, len(text) // 10):
+        return [Reason("more symbols than an English text has", text[:30], 0)]
+    return []
 
 
 class FormatCheck:
@@ -47,6 +65,8 @@ class FormatCheck:
         words = re.findall(r"[^\W\d_]+", text)
         if item.brand.language == "en" and len(words) >= 5 and not ENGLISH.search(text):
             reasons.append(Reason("does not read as English, the brand's language", text[:40], 0))
+        if item.brand.language == "en":
+            reasons += _not_text(text)
         if QUOTED.match(text):
             reasons.append(Reason("the whole text is wrapped in quotes", text[:1], 0))
         return result(self.name, reasons)

@@ -125,6 +125,8 @@ class TaskCheck:
         reasons += self._new_words(item)
         reasons += self._other_products(item)
         reasons += self._stage(item)
+        reasons += self._interests(item)
+        reasons += self._product_name(item)
         reasons += self._complete(item)
         if item.placement.channel == "support":
             reasons += self._answers(item)
@@ -195,14 +197,7 @@ class TaskCheck:
         if not any(f.startswith("product.") for f in item.element.fields):
             return []
         ours = _value_words(
-            [
-                item.context.get("product"),
-                item.context.get("order"),
-                item.context.get("input"),
-                *list(item.context.get("recommended_products") or []),
-                *list((item.context.get("computed") or {}).get("favorite_categories") or []),
-                *list((item.context.get("zero_party") or {}).get("interests") or []),
-            ]
+            [item.context.get("product"), item.context.get("order"), item.context.get("input")]
         )
         kinds = {name.split()[-1].lower() for name in item.facts.product_names if name.split()}
         kinds -= AMBIGUOUS_KINDS
@@ -218,6 +213,47 @@ class TaskCheck:
                 )
         return out[:1]
 
+    def _interests(self, item: CheckInput) -> list[Reason]:
+        """An activity the customer has shown no interest in ("fishing", "camping" for a
+        runner), in marketing copy."""
+        if item.placement.channel == "support":
+            return []
+        context = item.context
+        theirs = _value_words(
+            [
+                (context.get("computed") or {}).get("favorite_categories"),
+                (context.get("zero_party") or {}).get("interests"),
+                context.get("product"),
+                context.get("input"),
+            ]
+        )
+        activities = (item.facts.categories | ACTIVITIES) - {"apparel"}
+        for found in re.finditer(r"[a-z]+", item.text.lower()):
+            word = found.group(0)
+            if word in activities and word not in theirs:
+                return [
+                    Reason("an activity the customer has shown no interest in", word, found.start())
+                ]
+        return []
+
+    def _product_name(self, item: CheckInput) -> list[Reason]:
+        """The product's name written wrong ("Luminous Lite Gaiters" for "Lumen Lite
+        Gaiters"): a capitalised run ending in the product's own kind that is not its name."""
+        product = item.context.get("product")
+        name = str((product or {}).get("name") or "")
+        if not name or len(name.split()) < 2:
+            return []
+        kind = name.split()[-1]
+        pattern = rf"((?:[A-Z][\w'&-]*\s+|&\s+)*){re.escape(kind)}s?\b"
+        for found in re.finditer(pattern, item.text):
+            words = found.group(0).split()
+            while len(words) > 1 and words[0].lower() in COMMON | {"meet", "discover", "try"}:
+                words = words[1:]  # "The", "Your", "New" before the name
+            said = " ".join(words)
+            if said.lower() != name.lower() and not name.lower().endswith(said.lower()):
+                return [Reason("gets the product's name wrong", said, found.start())]
+        return []
+
     def _stage(self, item: CheckInput) -> list[Reason]:
         """Copy that gets the customer's history wrong: a first order for a regular, a long
         absence for someone who ordered last week."""
@@ -226,6 +262,11 @@ class TaskCheck:
         first = re.search(r"\byour first (?:order|purchase)\b", text)
         if first and stage not in (None, "new"):
             return [Reason("thanks a returning customer for a first order", first.group(0))]
+        thanks = re.search(
+            r"\bthanks?(?: you)? for your (?:last |recent )?(?:order|purchase)\b", text
+        )
+        if thanks and stage in ("lapsed", "churned"):
+            return [Reason("thanks a customer for an order they placed long ago", thanks.group(0))]
         away = re.search(
             r"\b(?:it has been|it's been) a while\b|\bmissed you\b|\bwelcome back\b", text
         )
@@ -243,6 +284,9 @@ class TaskCheck:
             if word not in STOPWORDS and len(word) > 2:
                 counts[word] = counts.get(word, 0) + 1
         out = [Reason("repeats itself", word) for word, n in counts.items() if n >= 3][:1]
+        doubled = re.search(r"\b(\w{3,})[\s,]+\1\b", item.text, re.I)
+        if doubled and not out:
+            out.append(Reason("repeats a word", doubled.group(0), doubled.start()))
         seen: set[str] = set()
         for i in range(len(words) - 3):
             gram = " ".join(words[i : i + 4])
@@ -394,6 +438,25 @@ CLAIMS: tuple[tuple[str, str], ...] = (
     ),
 )
 LIGHT_GRAMS = 600
+# Activities beyond the catalogue's categories that copy may wrongly attribute to a customer.
+ACTIVITIES = {
+    "fishing",
+    "cooking",
+    "surfing",
+    "skiing",
+    "snowboarding",
+    "golf",
+    "tennis",
+    "football",
+    "basketball",
+    "sailing",
+    "kayaking",
+    "paddling",
+    "skating",
+    "dancing",
+    "gardening",
+    "hunting",
+}
 # Product kinds that are also everyday words ("a bike light", "a set of", "light").
 AMBIGUOUS_KINDS = {"light", "set", "pad", "cap", "top", "kit", "pack"}
 # Times a reply may not promise (the brand's standard is "within one working day").
