@@ -119,7 +119,7 @@ def gate_report(drafts: list) -> None:  # type: ignore[type-arg]
 
 
 def prefix_gain(calls: list[tuple[list[Message], GenerationOptions]]) -> None:
-    subject_calls = [c for c in calls if "subject line" in c[0][-1]["content"]]
+    subject_calls = [c for c in calls if "subject line" in c[0][0]["content"]]
     warm = LlamaCppModel(n_ctx=1024, threads=2)
     cold = LlamaCppModel(n_ctx=1024, threads=2, cache_mb=0)
     started = time.perf_counter()

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _common import machine
 from tests.quality_cases import BAD, GOOD, INJECTED_MESSAGE
 from tests.test_generation import seed_customers
-from tests.test_quality import fill
+from tests.test_quality import fill, without_new_words
 
 from monogram.core.settings import Settings
 from monogram.pipeline import check_text
@@ -33,10 +33,14 @@ def main() -> None:
         "traits": {"first_name": "Brandi", "last_name": "Browning"},
     }
     unify.ingest_batch(ws.store, ws.config, [another], source="bench")
+    without_new_words(ws)  # approved copy is people's own words (as in the tests)
     check_text(ws, "warm up", "user_id:u1", "email", "opening")  # load the models
     rows = []
     for text in GOOD:
-        rows.append(("good", text, check_text(ws, fill(text), "user_id:u1", "email", "opening")))
+        sentence = text if text.rstrip()[-1:] in ".!?" else text.rstrip() + "."
+        rows.append(
+            ("good", text, check_text(ws, fill(sentence), "user_id:u1", "email", "opening"))
+        )
     for check, texts in BAD.items():
         for text in texts:
             if check == "injection":
