@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select
 from monogram.cdp.catalog import cached_catalog
 from monogram.content.brand import BrandKit
 from monogram.content.placements import GeneratedElement, Placement
+from monogram.quality import embed
 from monogram.quality.checks import CheckInput, CheckResult, Facts, Reason, toxicity
 from monogram.quality.checks.brand_voice import BrandVoiceCheck
 from monogram.quality.checks.compliance import ComplianceCheck
@@ -195,6 +196,7 @@ def choose(
     """The best candidate that passes, by mean score (None if none passes), and all decisions."""
     unique = list(dict.fromkeys(candidates))
     toxicity.prime(unique)  # one batched call to the profanity model for all candidates
+    embed.prime([*unique, *(toxicity.masked(t) for t in unique)])  # and one to the embedder
     decisions = [evaluate(t, element, placement, brand, context, facts) for t in unique]
     passing = [d for d in decisions if d.passed]
     best = max(passing, key=lambda d: d.score) if passing else None

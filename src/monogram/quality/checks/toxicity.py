@@ -65,13 +65,14 @@ def _benign() -> np.ndarray:
 _scores: dict[str, float] = {}
 
 
+def masked(text: str) -> str:
+    """The text with allowed idioms ("killer deal") blanked out."""
+    return IDIOMS.sub(lambda m: "x" * len(m.group(0)), text)
+
+
 def prime(texts: list[str]) -> None:
     """Score many texts in one batch (the model is much faster batched); later lookups hit."""
-    missing = [
-        t
-        for t in dict.fromkeys(IDIOMS.sub(lambda m: "x" * len(m.group(0)), t) for t in texts)
-        if t not in _scores
-    ]
+    missing = [t for t in dict.fromkeys(masked(t) for t in texts) if t not in _scores]
     if missing:
         from profanity_check import predict_prob
 
@@ -89,18 +90,20 @@ class ToxicityCheck:
     name = "toxicity"
 
     def __call__(self, item: CheckInput) -> CheckResult:
-        masked = IDIOMS.sub(lambda m: "x" * len(m.group(0)), item.text)
-        reasons = find_all(INSULTS, masked, "an insult")
+        blanked = masked(item.text)
+        reasons = find_all(INSULTS, blanked, "an insult")
         deny = [w for w in item.brand.avoid_words if w.lower() in ("idiot", "stupid")]
         if deny:
             reasons += find_all(
-                re.compile("|".join(map(re.escape, deny)), re.I), masked, "on the brand's deny-list"
+                re.compile("|".join(map(re.escape, deny)), re.I),
+                blanked,
+                "on the brand's deny-list",
             )
         limits = item.placement.gate.thresholds
-        profanity = _profanity([masked])[0]
+        profanity = _profanity([blanked])[0]
         if profanity >= limits.get("profanity", PROFANITY_THRESHOLD):
             reasons.append(Reason(f"profanity (model score {profanity:.2f})", item.text[:60]))
-        vector = embed_one(masked)
+        vector = embed_one(blanked)
         similarity = float(np.max(_prototypes() @ vector))
         ordinary = float(np.max(_benign() @ vector))
         if similarity >= limits.get("toxicity", SIMILARITY_THRESHOLD) and similarity > ordinary:
