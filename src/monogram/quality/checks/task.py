@@ -30,7 +30,7 @@ AI_SELF = re.compile(
 CHATTER = re.compile(
     r"^\s*(?:sure|certainly|of course|okay|ok|absolutely|great question)\b[,!.]"
     r"|\bhere(?:'s| is| are) (?:a|an|the|some|your|my|one)\b[^.!?\n]{0,40}\b(?:subject|line|preheader|"
-    r"headline|description|reply|response|copy|sentence|version|email|opening|text|option)s?\b"
+    r"headline|description|reply|response|copy|sentence|version|opening)s?\b"
     r"|\bI hope (?:this|that) helps\b|\blet me know if you(?:'d| would)? (?:like|want|need)\b"
     r"|\bfeel free to (?:adjust|modify|edit|change)\b|\b(?:word|character) count\b",
     re.I,
@@ -183,7 +183,11 @@ class TaskCheck:
         known |= set(_words(" ".join([element.instruction, *(v.text for v in element.fallbacks)])))
         new = [
             w
-            for w in dict.fromkeys(re.findall(r"[a-z]+", item.text.lower()))
+            for w in dict.fromkeys(
+                re.findall(
+                    r"[a-z]+", re.sub(r"['\u2019](?:s|re|ve|ll|d|m|t)\b", "", item.text.lower())
+                )
+            )
             if w not in known and not (w.endswith("s") and w[:-1] in known)
         ]
         limit = item.placement.gate.thresholds.get("new_words")
