@@ -6,6 +6,8 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import unquote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -75,6 +77,23 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
     routers = (health, tracking, profiles, catalog, segments, reviews, links, personalize, learning)
     for module in routers:
         app.include_router(module.router)
+
+    @app.middleware("http")
+    async def no_nul_in_urls(request: Request, call_next: Any) -> Any:
+        """No database stores a NUL character: refuse it in the path or the query at once
+        (as a 400 naming where it is), before any handler passes it to a query."""
+        for part, raw in (("path", request.url.path), ("query", request.url.query)):
+            if "\x00" in unquote(raw) or "%00" in raw:
+                return JSON(
+                    {
+                        "success": False,
+                        "code": "invalid_request",
+                        "message": f"{part}: contains a NUL character",
+                        "errors": [{"field": part, "reason": "contains a NUL character"}],
+                    },
+                    status_code=400,
+                )
+        return await call_next(request)
 
     @app.exception_handler(MonogramError)
     async def monogram_error(_request: Request, exc: MonogramError) -> JSON:

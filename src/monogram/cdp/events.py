@@ -8,7 +8,7 @@ errors name the field (as a dotted path, ``batch.3.userId`` inside a batch) and 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -22,6 +22,12 @@ from monogram.core.ids import content_message_id
 EVENT_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 MAX_EVENT_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
+# What both stores can hold, checked once at the edge so a bad event is a 400 naming the field
+# (or one rejected item in a batch), never a database error that fails its whole batch.
+MAX_DEPTH = 32
+MAX_INT = 2**63 - 1
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def _id_text(value: Any) -> Any:
@@ -38,12 +44,49 @@ def _id_text(value: Any) -> Any:
 
 
 Id = Annotated[str, BeforeValidator(_id_text), Field(max_length=512)]
+MessageId = Annotated[str, BeforeValidator(_id_text), Field(max_length=255)]
+
+
+def storable_problems(value: Any, path: str, depth: int = 0) -> list[FieldError]:
+    """Why a value cannot be stored as it is in SQLite and PostgreSQL alike: NUL characters
+    (PostgreSQL text cannot hold them), nesting deeper than ``MAX_DEPTH``, integers beyond 64
+    bits, numbers that are not finite. The first problem per branch, with its path."""
+    if depth > MAX_DEPTH:
+        return [FieldError(path, f"nested deeper than {MAX_DEPTH} levels")]
+    if isinstance(value, str):
+        return [FieldError(path, "contains a NUL character")] if "\x00" in value else []
+    if isinstance(value, bool) or value is None:
+        return []
+    if isinstance(value, int):
+        return [] if -MAX_INT - 1 <= value <= MAX_INT else [FieldError(path, "is out of range")]
+    if isinstance(value, float):
+        return (
+            []
+            if value == value and abs(value) != float("inf")
+            else [FieldError(path, "is not a finite number")]
+        )
+    problems: list[FieldError] = []
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and "\x00" in key:
+                problems.append(FieldError(where, "has a NUL character in its name"))
+                continue
+            problems += storable_problems(inner, where, depth + 1)
+            if len(problems) >= 5:
+                break
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            problems += storable_problems(inner, f"{path}.{index}", depth + 1)
+            if len(problems) >= 5:
+                break
+    return problems
 
 
 class _EventModel(BaseModel):
     model_config = ConfigDict(extra="allow", str_max_length=MAX_EVENT_BYTES)
 
-    messageId: Id | None = None
+    messageId: MessageId | None = None
     userId: Id | None = None
     anonymousId: Id | None = None
     timestamp: datetime | None = None
@@ -163,6 +206,9 @@ def parse_event(
         raise ValidationError(
             "invalid event:", [FieldError(prefix.rstrip(".") or "body", "must be a JSON object")]
         )
+    problems = storable_problems(raw, prefix.rstrip("."))
+    if problems:
+        raise ValidationError("invalid event:", problems)
     if size is None or size > MAX_EVENT_BYTES:
         size = len(orjson.dumps(raw))
     if size > MAX_EVENT_BYTES:
@@ -201,7 +247,7 @@ def _normalise(
             [FieldError(prefix + "userId", "either userId or anonymousId is required")],
         )
     # Millisecond precision, as stored in the payload, so a replay orders events the same way.
-    timestamp = _event_time(model, received_at)
+    timestamp = _event_time(model, received_at, prefix)
     timestamp = timestamp.replace(microsecond=timestamp.microsecond // 1000 * 1000)
     payload = dict(raw)
     payload.pop("writeKey", None)
@@ -238,14 +284,27 @@ def _iso_cached(moment: datetime) -> str:
     return _last_iso[1]
 
 
-def _event_time(model: _EventModel, received_at: datetime) -> datetime:
+def _event_time(model: _EventModel, received_at: datetime, prefix: str = "") -> datetime:
     # Segment's rule: trust an explicit timestamp; otherwise correct the device clock by the
     # skew between sentAt and receivedAt.
+    for name in ("timestamp", "originalTimestamp", "sentAt"):
+        value = getattr(model, name)
+        if value is not None and not EARLIEST <= to_utc(value) < LATEST:
+            raise ValidationError(
+                "invalid event:",
+                [FieldError(prefix + name, "must be between the years 1900 and 2199")],
+            )
     if model.timestamp is not None:
         return to_utc(model.timestamp)
     if model.originalTimestamp is not None:
         original = to_utc(model.originalTimestamp)
         if model.sentAt is not None:
-            return received_at - (to_utc(model.sentAt) - original)
+            corrected = received_at - (to_utc(model.sentAt) - original)
+            if not EARLIEST <= corrected < LATEST:
+                raise ValidationError(
+                    "invalid event:",
+                    [FieldError(prefix + "sentAt", "is too far from originalTimestamp")],
+                )
+            return corrected
         return original
     return received_at

@@ -62,6 +62,10 @@ def parse_key(text: str) -> IdKey:
         )
     if not _TYPE_RE.match(kind):
         raise ValidationError(f"identifier type {kind!r} must be lower-case letters, digits, _")
+    if "\x00" in value or len(value) > 512:
+        raise ValidationError(
+            f"identifier value must be at most 512 characters with no NUL character ({kind}:...)"
+        )
     if kind == "email":
         return (kind, normalise_email(value) or value.strip().lower())
     if kind == "phone":

@@ -188,17 +188,20 @@ def quarantine_rejects(
     for rejection in rejections:
         raw = raws[rejection.index] if rejection.index < len(raws) else None
         if isinstance(raw, Unparsable):
-            payload = raw.text
+            payload = raw.text.replace("\x00", "\\u0000")
         else:
             try:
                 payload = orjson.dumps(raw).decode()
             except TypeError:
                 payload = repr(raw)
+        message_id = rejection.message_id
+        if message_id is not None:  # as much of it as both stores can hold
+            message_id = message_id.replace("\x00", "")[:255]
         rows.append(
             {
                 "received_at": at,
                 "source": source,
-                "message_id": rejection.message_id,
+                "message_id": message_id,
                 "errors": orjson.dumps([e.as_dict() for e in rejection.errors]).decode(),
                 "payload": payload,
             }

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -23,6 +23,10 @@ class Decision(BaseModel):
     add_to_library: bool = False
 
 
+# Review ids are 64-bit database keys: a larger number is a 400, not a database error.
+ReviewId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a review item's id")]
+
+
 @router.get("/v1/reviews")
 async def list_reviews(
     workspace: WorkspaceDep,
@@ -38,7 +42,7 @@ async def list_reviews(
 
 
 @router.get("/v1/reviews/{review_id}")
-async def get_review(review_id: int, workspace: WorkspaceDep, _key: ReadKey) -> dict[str, Any]:
+async def get_review(review_id: ReviewId, workspace: WorkspaceDep, _key: ReadKey) -> dict[str, Any]:
     def load() -> dict[str, Any]:
         with workspace.store.read() as conn:
             return review.get_review(conn, review_id)
@@ -48,7 +52,7 @@ async def get_review(review_id: int, workspace: WorkspaceDep, _key: ReadKey) -> 
 
 @router.post("/v1/reviews/{review_id}")
 async def decide(
-    review_id: int, decision: Decision, workspace: WorkspaceDep, _key: AdminKey
+    review_id: ReviewId, decision: Decision, workspace: WorkspaceDep, _key: AdminKey
 ) -> dict[str, Any]:
     """Approve, edit or reject one review item (admin scope)."""
 

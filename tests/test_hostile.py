@@ -1,0 +1,133 @@
+"""Hostile input: one bad event is rejected alone, naming its field, on SQLite and PostgreSQL
+alike; the good events beside it are stored exactly once; nothing answers 5xx."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from monogram.cdp import unify
+from monogram.store.tables import events, quarantine
+from monogram.workspace import Workspace
+from tests.conftest import Api, basic
+from tests.helpers import ev
+from tests.test_api import post
+
+
+def deep(levels: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"leaf": 1}
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+def hostile() -> list[tuple[dict[str, Any], str]]:
+    """Events each database would choke on, with the field the rejection must name."""
+    return [
+        (ev("track", userId="a\x00b", event="Viewed"), "userId"),
+        (ev("track", userId="u1", event="Vie\x00wed"), "event"),
+        (ev("track", userId="u1", event="Viewed", properties={"k\x00": 1}), "properties.k"),
+        (ev("track", userId="u1", event="Viewed", properties={"v": ["x\x00"]}), "properties.v.0"),
+        (ev("track", userId="u1", event="Viewed", properties=deep(300)), "properties.a"),
+        (
+            {
+                **ev("track", userId="u1", event="Viewed"),
+                "timestamp": None,
+                "originalTimestamp": "0001-01-01T00:00:00Z",
+                "sentAt": "9999-12-31T00:00:00Z",
+            },
+            "originalTimestamp",
+        ),
+        (ev("track", userId="u1", event="Viewed", messageId="m" * 300), "messageId"),
+        (ev("track", userId="u1", event="Viewed", properties={"n": 2**70}), "properties.n"),
+        (ev("track", userId="u1", event="Viewed", properties={"n": float("nan")}), "properties.n"),
+    ]
+
+
+def stored(ws: Workspace, message_ids: list[str]) -> int:
+    with ws.store.read() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).select_from(events).where(events.c.message_id.in_(message_ids))
+            ).scalar_one()
+        )
+
+
+def test_each_bad_event_is_rejected_alone_on_both_stores(workspace: Workspace) -> None:
+    good = [ev("identify", userId="u1", traits={"first_name": "Ana"}), ev("page", userId="u1")]
+    bad = hostile()
+    batch = [good[0], *(event for event, _ in bad), good[1]]
+    report = unify.ingest_batch(workspace.store, workspace.config, batch, source="t")
+    assert report.accepted == 2 and len(report.rejected) == len(bad)
+    for rejection, (_, field) in zip(report.rejected, bad, strict=True):
+        assert any(e.field.startswith(field) for e in rejection.errors), (field, rejection)
+    assert stored(workspace, [e["messageId"] for e in good]) == 2
+    with workspace.store.read() as conn:
+        kept = conn.execute(select(func.count()).select_from(quarantine)).scalar_one()
+    assert kept == len(bad)
+    again = unify.ingest_batch(workspace.store, workspace.config, batch, source="t")
+    assert again.accepted == 0 and again.duplicates == 2  # stored exactly once
+
+
+def test_the_api_keeps_good_events_and_refuses_what_no_store_can_hold(api: Api) -> None:
+    good = ev("track", userId="u1", event="Order Completed")
+    body = {"batch": [good, *(event for event, _ in hostile()[:4])]}
+    response = post(api, "/v1/batch", body, api.write)
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == 1 and len(response.json()["rejected"]) == 4
+    nested = b'{"batch": [{"type": "track", "userId": "u", "event": "E", "properties": '
+    nested += b'{"a": ' * 300 + b"1" + b"}" * 300 + b"}]}"
+    response = post(api, "/v1/batch", nested, api.write)
+    assert response.status_code == 400 and "nested deeper" in response.text
+    for path in ("/v1/profiles/user_id:a%00b", "/v1/reviews/99999999999999999999"):
+        response = api.client.get(path, headers=basic(api.read))
+        assert response.status_code == 400, (path, response.text)
+
+
+# Values an SDK or an attacker may put anywhere in an event.
+HOSTILE = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(alphabet=st.characters(codec="utf-8"), max_size=40),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+STAMPS = st.one_of(
+    st.none(),
+    st.sampled_from(["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2026-02-30", "yesterday"]),
+    st.datetimes().map(lambda d: d.isoformat()),
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    user_id=st.one_of(st.text(max_size=600), st.integers(), HOSTILE),
+    name=st.one_of(st.text(max_size=300), HOSTILE),
+    properties=HOSTILE,
+    stamp=STAMPS,
+    sent=STAMPS,
+)
+def test_hostile_events_never_fail_their_batch(
+    workspace: Workspace, user_id: Any, name: Any, properties: Any, stamp: Any, sent: Any
+) -> None:
+    good = [ev("page", userId="keep-1"), ev("page", userId="keep-2")]
+    wild = {"type": "track", "userId": user_id, "event": name, "properties": properties}
+    wild.update({k: v for k, v in (("originalTimestamp", stamp), ("sentAt", sent)) if v})
+    report = unify.ingest_batch(
+        workspace.store, workspace.config, [good[0], wild, good[1]], source="fuzz"
+    )
+    assert report.accepted + report.duplicates >= 2
+    assert stored(workspace, [e["messageId"] for e in good]) == 2
+    if report.rejected:
+        assert report.rejected[0].errors and all(e.field for e in report.rejected[0].errors)
+    orjson.dumps(report.as_dict())  # the report itself is always serialisable
