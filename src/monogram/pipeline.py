@@ -15,9 +15,9 @@ from monogram.cdp import catalog, context
 from monogram.content import generate
 from monogram.content.generate import Draft, ElementDraft
 from monogram.content.placements import GeneratedElement, LockedElement, Placement, get_placement
-from monogram.content.prompts import clean_text, template_hash
+from monogram.content.prompts import clean_text, render_locked, template_hash
 from monogram.core.clock import iso, now
-from monogram.core.errors import ValidationError
+from monogram.core.errors import FieldError, ValidationError
 from monogram.quality import gate, review
 from monogram.workspace import Workspace
 
@@ -51,10 +51,12 @@ def personalize(
     model_id = None
     for element in spec.elements:
         if isinstance(element, LockedElement):
-            elements[element.name] = generate.locked(element.name, element.template, source)
+            drafted = generate.locked(element.name, element.template, source)
+            elements[element.name] = _safe_rendered(drafted, element, spec, brand, source, facts)
             continue
         filled = _fill(ws, brand, spec, element, chosen, source, profile_id, built)
-        elements[element.name] = _gate(filled, brand, spec, element, source, facts)
+        gated = _gate(filled, brand, spec, element, source, facts)
+        elements[element.name] = _safe_rendered(gated, element, spec, brand, source, facts)
         if elements[element.name].source == "generated" or elements[element.name].prompt_hash:
             model_id = ws.model().model_id
     disclaimer = gate.disclaimer_check(brand, spec.channel, [e.text for e in elements.values()])
@@ -120,6 +122,36 @@ def _fill(
     )
 
 
+def _safe_rendered(
+    draft: ElementDraft,
+    element: Any,
+    spec: Placement,
+    brand: Any,
+    source: dict[str, Any],
+    facts: Any,
+) -> ElementDraft:
+    """A locked element or approved variant rendered with customer values goes through the
+    checks those values can break; if it fails, it is rendered again without them."""
+    if draft.source == "generated":
+        return draft
+    decision = gate.check_rendered(draft.text, draft.name, spec, brand, source, facts)
+    if decision.passed:
+        return draft
+    template: str | None
+    if isinstance(element, LockedElement):
+        template = element.template
+    else:
+        template = next((v.text for v in element.fallbacks if v.id == draft.variant_id), None)
+    if template is None:  # a reviewed library variant: rendered as stored, nothing to leave out
+        return draft
+    why = f"customer values left out: {gate.summary(decision)}"
+    safe = {**source, "profile": {}}
+    draft.text = render_locked(template, safe, origin=f"element {draft.name}")
+    draft.reason = f"{draft.reason}; {why}" if draft.reason else why
+    draft.checks = decision.as_dict()
+    return draft
+
+
 def _gate(
     draft: ElementDraft,
     brand: Any,
@@ -160,6 +192,34 @@ def _gate(
     draft.checks = best.as_dict()
     draft.review, draft.review_reasons = best.review, best.review_reasons
     return draft
+
+
+def check_edit(
+    ws: Workspace, review_id: int, text: str, override: str | None = None
+) -> dict[str, Any]:
+    """A reviewer's edit goes through the gate, for the customer it was written for, before it
+    can be approved. A failed check stops it unless the reviewer says why it should go out
+    anyway (``override``, recorded with the decision)."""
+    with ws.store.read() as conn:
+        item = review.get_review(conn, review_id)
+        customer = review.customer_of(conn, item["message_id"])
+    verdict = check_text(ws, text, customer, item["placement"], item["element"])
+    if not verdict["passed"] and not (override or "").strip():
+        failed = [
+            f"{c['name']}: {c['reasons'][0]['message'] if c['reasons'] else 'failed'}"
+            for c in verdict["checks"]
+            if not c["passed"] and c["name"] in _blocking(ws, item["placement"])
+        ]
+        raise ValidationError(
+            "the edited text fails the quality gate; fix it, or give an override reason to "
+            "send it anyway:",
+            [FieldError("text", reason) for reason in failed],
+        )
+    return verdict
+
+
+def _blocking(ws: Workspace, placement: str) -> set[str]:
+    return set(get_placement(ws.placements(), placement).gate.blocking)
 
 
 def check_text(

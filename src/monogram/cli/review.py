@@ -8,6 +8,7 @@ import typer
 
 from monogram.cli.common import console, new_app, print_json, workspace
 from monogram.content.placements import get_placement
+from monogram.pipeline import check_edit
 from monogram.quality import review
 
 app = new_app("The human review queue.")
@@ -68,10 +69,23 @@ def edit(
     reviewer: str = typer.Option(None, "--reviewer"),
     note: str = typer.Option(None, "--note"),
     add_to_library: bool = typer.Option(False, "--add-to-library", help="also an approved variant"),
+    override: str = typer.Option(
+        None, "--override", help="why a text the quality gate fails should go out anyway"
+    ),
 ) -> None:
-    """Replace the text; the edit is kept as preference data (original, edited, who, when)."""
+    """Replace the text; the edit goes through the quality gate first and is kept as
+    preference data (original, edited, who, when)."""
     with workspace() as ws:
-        item = review.decide(ws.store, review_id, "edit", _reviewer(reviewer), text=text, note=note)
+        check_edit(ws, review_id, text, override)
+        item = review.decide(
+            ws.store,
+            review_id,
+            "edit",
+            _reviewer(reviewer),
+            text=text,
+            note=note,
+            override=override,
+        )
         if add_to_library:
             variant = review.promote(ws.store, review_id)
             console.print(

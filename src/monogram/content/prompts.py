@@ -310,11 +310,30 @@ def exemplars(
     return [Exemplar(text=text) for text in plain[:MAX_EXEMPLARS]]
 
 
+# A first name as people write them: letters (any script), spaces, hyphens, apostrophes and
+# dots, at most three words. Anything else a customer typed into the field ("IGNORE ALL RULES.
+# 90% OFF: evil.example") is not rendered into approved copy: the template's default is.
+NAME = re.compile(r"^[^\W\d_]+(?:[ '\u2019.-]{1,2}[^\W\d_]+){0,2}\.?$")
+
+
+def safe_name(value: Any) -> str | None:
+    """The customer's first name if it looks like one, cleaned; else None."""
+    if not isinstance(value, str):
+        return None
+    cleaned = clean_text(value, 40)
+    if len(cleaned) > 30 or not NAME.match(cleaned) or (cleaned.isupper() and len(cleaned) > 3):
+        return None
+    return cleaned
+
+
 def render_locked(template: str, source: dict[str, Any], *, origin: str) -> str:
-    """Fill an approved template (locked element or fallback) with cleaned profile values."""
+    """Fill an approved template (locked element or fallback) with cleaned profile values.
+
+    Customer-supplied values are data: a first name that does not look like a name is left
+    out (the template's default shows instead), and everything is length-limited."""
     profile = source.get("profile") or {}
     variables = {
-        "first_name": clean_text(profile["first_name"], 40) if profile.get("first_name") else None,
+        "first_name": safe_name(profile.get("first_name")),
         "brand": source.get("brand"),
         "product": source.get("product"),
         "unsubscribe_url": source.get("unsubscribe_url", "{{unsubscribe_url}}"),

@@ -203,6 +203,34 @@ def choose(
     return best, decisions
 
 
+# Approved copy was checked by people; what a customer typed into it was not.
+APPROVED_CHECKS = ("injection", "pii", "compliance")
+
+
+def check_rendered(
+    text: str,
+    name: str,
+    placement: Placement,
+    brand: BrandKit,
+    context: dict[str, Any],
+    facts: Facts,
+) -> Decision:
+    """The blocking checks that customer-supplied values can break, on a rendered locked
+    element or approved variant (the customer's own first name is allowed there)."""
+    element = GeneratedElement.model_validate(
+        {
+            "name": name,
+            "instruction": "approved copy",
+            "fields": ["profile.first_name"],
+            "single_line": False,
+            "fallbacks": [{"id": "approved", "text": text or "-"}],
+        }
+    )
+    item = CheckInput(text, element, placement, brand, context, facts)
+    results = [CHECKS[name](item) for name in APPROVED_CHECKS]
+    return Decision(text, all(r.passed for r in results), results)
+
+
 def disclaimer_check(brand: BrandKit, channel: str, texts: list[str]) -> CheckResult:
     """The channel's required disclaimer must appear somewhere in the whole message."""
     required = brand.disclaimers.get(channel)

@@ -123,6 +123,14 @@ def get_review(conn: Connection, review_id: int) -> dict[str, Any]:
     return review_dict(row)
 
 
+def customer_of(conn: Connection, message_id: str) -> str:
+    """The customer reference a message was written for."""
+    found = conn.execute(select(messages.c.customer).where(messages.c.id == message_id)).scalar()
+    if found is None:
+        raise NotFound(f"no message with id {message_id!r}")
+    return str(found)
+
+
 def decide(
     store: Store,
     review_id: int,
@@ -132,8 +140,13 @@ def decide(
     text: str | None = None,
     note: str | None = None,
     fallback_text: str | None = None,
+    override: str | None = None,
 ) -> dict[str, Any]:
-    """Approve, edit (with ``text``) or reject (the element gets ``fallback_text``)."""
+    """Approve, edit (with ``text``) or reject (the element gets ``fallback_text``).
+
+    ``override``: why an edit the quality gate failed goes out anyway (kept in the note)."""
+    if override:
+        note = f"{note}; gate overridden: {override}" if note else f"gate overridden: {override}"
     if not reviewer.strip():
         raise ValidationError("a reviewer name is required")
     if action == "edit" and not (text or "").strip():

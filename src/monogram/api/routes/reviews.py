@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from monogram.api.deps import AdminKey, ReadKey, WorkspaceDep
 from monogram.content.placements import get_placement
+from monogram.pipeline import check_edit
 from monogram.quality import review
 
 router = APIRouter(tags=["reviews"])
@@ -20,6 +21,11 @@ class Decision(BaseModel):
     reviewer: str = Field(min_length=1, max_length=200)
     text: str | None = Field(default=None, description="the corrected text, for edit")
     note: str | None = None
+    override: str | None = Field(
+        default=None,
+        max_length=500,
+        description="for edit: why a text the quality gate fails should go out anyway",
+    )
     add_to_library: bool = False
 
 
@@ -58,6 +64,8 @@ async def decide(
 
     def apply() -> dict[str, Any]:
         fallback = None
+        if decision.action == "edit" and decision.text:
+            check_edit(workspace, review_id, decision.text, decision.override)
         if decision.action == "reject":
             with workspace.store.read() as conn:
                 item = review.get_review(conn, review_id)
@@ -71,6 +79,7 @@ async def decide(
             text=decision.text,
             note=decision.note,
             fallback_text=fallback,
+            override=decision.override if decision.action == "edit" else None,
         )
         if decision.add_to_library:
             result["library_variant"] = review.promote(workspace.store, review_id)
