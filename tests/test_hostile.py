@@ -182,3 +182,23 @@ def test_reviewer_edits_go_through_the_gate(api: Api) -> None:
     response = post(api, f"/v1/reviews/{item}", body, api.admin)
     assert response.status_code == 200, response.text
     assert "gate overridden: promotion approved" in response.json()["note"]
+
+
+def test_cheap_requests_cannot_exhaust_the_store(api: Api) -> None:
+    good = ev("track", userId="u1", event="Order Completed")
+    body = {"batch": [good, *({} for _ in range(2000))]}
+    response = post(api, "/v1/batch", body, api.write)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["accepted"] == 1 and answer["rejected_count"] == 2000
+    assert len(answer["rejected"]) == 100 and answer["quarantine_dropped"] == 1900
+    with api.ws.store.read() as conn:
+        assert conn.execute(select(func.count()).select_from(quarantine)).scalar_one() == 100
+
+
+def test_the_key_is_checked_before_the_body_is_read(api: Api) -> None:
+    huge = b'{"batch": [' + b"{}," * 300_000 + b"{}]}"
+    refused = post(api, "/v1/batch", huge, "not-a-key")
+    assert refused.status_code == 401, refused.text  # not read, so not judged by its size
+    too_big = post(api, "/v1/batch", huge, api.write)
+    assert too_big.status_code == 400 and "limit" in too_big.json()["message"]

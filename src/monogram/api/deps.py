@@ -40,6 +40,15 @@ def key_from_headers(request: Request) -> str | None:
     return None
 
 
+async def check_header_key(request: Request, scope: Scope) -> bool:
+    """Check a key sent in the headers before the body is read; False when there is none
+    (the key may then be in the body, as Segment's SDKs put it)."""
+    if key_from_headers(request) is None:
+        return False
+    await check_key(request, scope)
+    return True
+
+
 async def check_key(request: Request, scope: Scope, body_key: str | None = None) -> ApiKey:
     workspace = get_workspace(request)
     secret = key_from_headers(request) or body_key
@@ -63,7 +72,7 @@ async def json_body(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
 
     Over ``limit`` bytes (after decompression) is a PayloadTooLarge; bad JSON names the error.
     """
-    raw = await request.body()
+    raw = await _read_bounded(request, limit)
     encoding = request.headers.get("content-encoding", "").lower().strip()
     if encoding == "gzip":
         raw = _gunzip(raw, limit)
@@ -79,6 +88,27 @@ async def json_body(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ValidationError(f"malformed JSON: {exc}") from exc
+
+
+async def _read_bounded(request: Request, limit: int) -> bytes:
+    """The body, read as it streams in and abandoned as soon as it passes ``limit`` bytes (a
+    declared Content-Length over the limit is refused before reading anything)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(
+            f"request body is {int(declared)} bytes; "
+            f"the limit is {limit} bytes ({limit // 1024} KB)"
+        )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(
+                f"request body is over the limit of {limit} bytes ({limit // 1024} KB)"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _gunzip(raw: bytes, limit: int) -> bytes:

@@ -52,11 +52,13 @@ class IngestReport:
     accepted: int = 0
     duplicates: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    quarantine_dropped: int = 0  # rejects over a request's quarantine limit, counted not kept
 
     def add(self, other: IngestReport) -> None:
         self.accepted += other.accepted
         self.duplicates += other.duplicates
         self.rejected.extend(other.rejected)
+        self.quarantine_dropped += other.quarantine_dropped
 
     def reasons(self) -> dict[str, int]:
         """Rejections counted by reason, for summaries."""

@@ -43,8 +43,11 @@ def ingest_batch(
     prefix: str = "",
     first_index: int = 0,
     sizes: Sequence[int] | None = None,
+    quarantine_limit: int | None = None,
 ) -> ingest.IngestReport:
-    """Validate and ingest a batch of raw Segment events; rejects go to quarantine."""
+    """Validate and ingest a batch of raw Segment events; rejects go to quarantine (at most
+    ``quarantine_limit`` of them, the rest counted in ``quarantine_dropped``: a request of
+    thousands of tiny bad events must not write thousands of rows)."""
     received_at = received_at or now()
     good, bad = ingest.validate(
         raws, received_at, prefix=prefix, first_index=first_index, sizes=sizes
@@ -55,6 +58,9 @@ def ingest_batch(
         report.accepted, report.duplicates = apply_events(conn, config, good, source)
         if bad:
             local = [ingest.Rejection(r.index - first_index, r.message_id, r.errors) for r in bad]
+            if quarantine_limit is not None and len(local) > quarantine_limit:
+                report.quarantine_dropped = len(local) - quarantine_limit
+                local = local[:quarantine_limit]
             ingest.quarantine_rejects(conn, raws, local, source)
     return report
 
