@@ -201,7 +201,22 @@ def test_consent_through_the_api_is_logged_and_applied(api: Api) -> None:
         headers=basic(api.write),
     )
     assert response.status_code == 200, response.text
-    consent = response.json()["consent"]
+    assert response.json() == {"success": True}  # a write key learns nothing about the person
+    unknown = api.client.post(
+        "/v1/profiles/user_id:nobody/consent",
+        json={"consent": {"email_marketing": False}},
+        headers=basic(api.write),
+    )
+    assert unknown.status_code == 200 and unknown.json() == {"success": True}
+    assert (
+        api.client.post(
+            "/v1/profiles/user_id:nobody/consent",
+            json={"consent": {"email_marketing": False}},
+            headers=basic(api.admin),
+        ).status_code
+        == 404
+    )
+    consent = api.client.get("/v1/profiles/user_id:u7", headers=basic(api.read)).json()["consent"]
     assert consent["email_marketing"]["granted"] is False
     assert consent["email_marketing"]["source"] == "preference-centre"
     bad = api.client.post(

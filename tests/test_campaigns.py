@@ -243,7 +243,7 @@ def test_learning_in_shadow_then_serving(shop: Workspace, tmp_path: Path) -> Non
                     "properties": {"decision_id": row.id},
                 }
             ],
-            source="test",
+            source="tracking",  # as the signed click link records it
         )
     result = update_policies(shop, window_hours=0)
     assert result["rewarded"]["email"] == len(rows) and result["versions"]["email"] == 1

@@ -202,3 +202,42 @@ def test_the_key_is_checked_before_the_body_is_read(api: Api) -> None:
     assert refused.status_code == 401, refused.text  # not read, so not judged by its size
     too_big = post(api, "/v1/batch", huge, api.write)
     assert too_big.status_code == 400 and "limit" in too_big.json()["message"]
+
+
+def test_a_write_key_cannot_forge_a_reward(api: Api) -> None:
+    from monogram.cdp import privacy
+    from monogram.learning import store as learning
+    from monogram.learning.update import update_policies
+    from monogram.store.tables import decisions
+    from tests.test_generation import seed_customers
+
+    ws = api.ws
+    seed_customers(ws)
+    placement = ws.placements()["email"]
+    with ws.store.read() as conn:
+        person = conn.execute(select(func.min(events.c.profile_id))).scalar_one()
+    with ws.store.write() as conn:
+        made = [
+            learning.choose(
+                conn,
+                ws.config,
+                placement,
+                {"lifecycle_stage": "active"},
+                profile_id=person,
+                key=(n,),
+            ).decision_id
+            for n in ("forged", "real")
+        ]
+    forged = [
+        ev("track", userId="u1", event=name, properties={"decision_id": made[0]})
+        for name in ("Email Link Clicked", "Order Completed")
+    ]
+    assert post(api, "/v1/batch", {"batch": forged}, api.write).json()["accepted"] == 2
+    privacy.track_for_profile(  # what the signed click link records
+        ws.store, ws.config, person, "Email Link Clicked", {"decision_id": made[1]}, "click-real"
+    )
+    update_policies(ws, window_hours=0)
+    with ws.store.read() as conn:
+        query = select(decisions.c.id, decisions.c.reward).where(decisions.c.id.in_(made))
+        rewards = {row.id: row.reward for row in conn.execute(query)}
+    assert rewards[made[0]] == 0.0 and rewards[made[1]] > 0.0

@@ -1,6 +1,12 @@
 """Outcomes joined back to decisions: opens, clicks and unsubscribes carry the decision id;
-a conversion is an ``Order Completed`` carrying it, or arriving within the attribution window
-after a click on that decision's message."""
+a conversion is an ``Order Completed`` arriving within the attribution window after a click on
+that decision's message.
+
+Only signals the server itself recorded count: events from the signed tracking links (source
+``tracking``) or from a rehearsal on a copy of the workspace. A ``decision_id`` that a write key
+puts in any event's properties proves nothing and is ignored: anyone with the key could
+otherwise turn a decision into a reward.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from sqlalchemy import Connection, select
 
 from monogram.store.tables import decisions, events
 
+VERIFIED_SOURCES = ("tracking", "rehearsal")
 ENGAGEMENT = {
     "Email Opened": "opened",
     "Email Link Clicked": "clicked",
@@ -28,7 +35,7 @@ def outcomes(
     an outcome after the window never changes a reward, however late the update runs)."""
     found: set[str] = set()
     clicks: list[datetime] = []
-    query = select(events.c.name, events.c.ts, events.c.payload).where(
+    query = select(events.c.name, events.c.ts, events.c.payload, events.c.source).where(
         events.c.profile_id == decision.profile_id,
         events.c.ts >= decision.created_at,
         events.c.type == "track",
@@ -36,9 +43,9 @@ def outcomes(
     if within_window:
         query = query.where(events.c.ts <= decision.created_at + window)
     rows = conn.execute(query.order_by(events.c.ts))
-    for name, ts, payload in rows:
+    for name, ts, payload, source in rows:
         props = orjson.loads(payload).get("properties") or {}
-        mine = props.get("decision_id") == decision.id
+        mine = source in VERIFIED_SOURCES and props.get("decision_id") == decision.id
         if name in ENGAGEMENT and mine:
             found.add(ENGAGEMENT[name])
             if name == "Email Link Clicked":

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from monogram.api.deps import AdminKey, ReadKey, WorkspaceDep, WriteKey
 from monogram.cdp import context, privacy
 from monogram.cdp.context import CustomerContext
-from monogram.core.errors import FieldError, ValidationError
+from monogram.core.errors import FieldError, NotFound, ValidationError
 
 router = APIRouter(prefix="/v1/profiles", tags=["profiles"])
 
@@ -56,9 +56,13 @@ class ConsentChange(BaseModel):
 
 @router.post("/{ref}/consent")
 async def set_consent(
-    ref: str, change: ConsentChange, workspace: WorkspaceDep, _key: WriteKey
+    ref: str, change: ConsentChange, workspace: WorkspaceDep, key: WriteKey
 ) -> dict[str, Any]:
-    """Record consent for this person (as a ``Consent Updated`` event in the log)."""
+    """Record consent for this person (as a ``Consent Updated`` event in the log).
+
+    A write key (the kind shipped in apps and web pages) gets the same answer whether or not
+    the person is a customer, and never their consent record: it must not reveal who is on
+    the list. An admin key gets the record, and a 404 for someone unknown."""
     unknown = sorted(set(change.consent) - set(workspace.config.consent_purposes))
     if unknown:
         known = ", ".join(workspace.config.consent_purposes)
@@ -66,15 +70,20 @@ async def set_consent(
             "invalid consent:",
             [FieldError(f"consent.{p}", f"unknown purpose (known: {known})") for p in unknown],
         )
-    consent = await run_in_threadpool(
-        privacy.record_consent,
-        workspace.store,
-        workspace.config,
-        ref,
-        change.consent,
-        change.source,
-    )
-    return {"success": True, "consent": consent}
+    try:
+        consent = await run_in_threadpool(
+            privacy.record_consent,
+            workspace.store,
+            workspace.config,
+            ref,
+            change.consent,
+            change.source,
+        )
+    except NotFound:
+        if key.scope == "admin":
+            raise
+        return {"success": True}
+    return {"success": True, "consent": consent} if key.scope == "admin" else {"success": True}
 
 
 @router.get("/{ref}/export")
