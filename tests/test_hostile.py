@@ -241,3 +241,27 @@ def test_a_write_key_cannot_forge_a_reward(api: Api) -> None:
         query = select(decisions.c.id, decisions.c.reward).where(decisions.c.id.in_(made))
         rewards = {row.id: row.reward for row in conn.execute(query)}
     assert rewards[made[0]] == 0.0 and rewards[made[1]] > 0.0
+
+
+def test_tracking_tokens_reveal_nothing_and_expire() -> None:
+    import base64
+
+    import pytest
+
+    from monogram.core.errors import AuthError
+    from monogram.delivery import tracking
+
+    payload = {"m": "msg_123", "d": "dec_456", "p": "prof_789", "k": "open"}
+    token = tracking.make_token("s3cret", payload)
+    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    assert not any(value.encode() in raw for value in payload.values())
+    assert tracking.read_token("s3cret", token)["d"] == "dec_456"
+    tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    for bad, secret in ((tampered, "s3cret"), (token, "other secret")):
+        with pytest.raises(AuthError, match="invalid tracking link"):
+            tracking.read_token(secret, bad)
+    expired = tracking.make_token("s3cret", payload, days=-1)
+    with pytest.raises(AuthError, match="expired"):
+        tracking.read_token("s3cret", expired)
+    leave = tracking.make_token("s3cret", {**payload, "k": "unsubscribe"}, days=-1)
+    assert tracking.read_token("s3cret", leave)["k"] == "unsubscribe"  # honoured for ever

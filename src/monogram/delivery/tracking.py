@@ -1,7 +1,10 @@
-"""Signed tracking links: the open pixel, click redirects and one-click unsubscribe.
+"""Sealed tracking links: the open pixel, click redirects and one-click unsubscribe.
 
-A token carries what it is about (kind, message, decision, profile, and for a click the target
-URL) and an HMAC-SHA256 over it, so links cannot be forged or turned into an open redirect.
+A token carries what it is about (kind, message, decision, profile, for a click the target URL,
+and an expiry) sealed with AES-256-GCM under a key derived from the workspace secret: nobody
+can read the ids in it, forge one, or turn it into an open redirect. Open and click links
+expire after ``TOKEN_DAYS``; an unsubscribe link is honoured for ever. Tokens of the earlier
+signed-but-readable form are still accepted.
 Each hit becomes an event in the CDP (``Email Opened``, ``Email Link Clicked``,
 ``Unsubscribed``) carrying the decision id, so outcomes join back to the decision.
 """
@@ -11,7 +14,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import re
+import time
 from typing import Any
 
 import orjson
@@ -29,14 +34,43 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def make_token(secret: str, payload: dict[str, Any]) -> str:
-    body = _b64(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS))
-    mac = hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()[:16]
-    return f"{body}.{_b64(mac)}"
+TOKEN_DAYS = 365
+
+
+def _key(secret: str) -> bytes:
+    return hashlib.sha256(b"monogram tracking v2\x00" + secret.encode()).digest()
+
+
+def make_token(secret: str, payload: dict[str, Any], *, days: int = TOKEN_DAYS) -> str:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    sealed = {**payload, "x": int(time.time()) + days * 86_400}
+    nonce = os.urandom(12)
+    data = AESGCM(_key(secret)).encrypt(nonce, orjson.dumps(sealed), b"t2")
+    return _b64(nonce + data)
 
 
 def read_token(secret: str, token: str) -> dict[str, Any]:
-    """The payload of a genuine token; AuthError for anything tampered with."""
+    """The payload of a genuine token; AuthError for anything tampered with or expired."""
+    if "." in token:
+        return _read_signed(secret, token)
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    try:
+        raw = _unb64(token)
+        payload: dict[str, Any] = orjson.loads(
+            AESGCM(_key(secret)).decrypt(raw[:12], raw[12:], b"t2")
+        )
+    except (ValueError, InvalidTag, orjson.JSONDecodeError) as exc:
+        raise AuthError("invalid tracking link") from exc
+    if payload.get("k") != "unsubscribe" and payload.get("x", 0) < time.time():
+        raise AuthError("this tracking link has expired")
+    return payload
+
+
+def _read_signed(secret: str, token: str) -> dict[str, Any]:
+    """A token of the earlier form: readable JSON with an HMAC-SHA256 over it."""
     body, _, mac = token.partition(".")
     expected = hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()[:16]
     try:
