@@ -265,3 +265,15 @@ def test_tracking_tokens_reveal_nothing_and_expire() -> None:
         tracking.read_token("s3cret", expired)
     leave = tracking.make_token("s3cret", {**payload, "k": "unsubscribe"}, days=-1)
     assert tracking.read_token("s3cret", leave)["k"] == "unsubscribe"  # honoured for ever
+
+
+def test_each_key_has_a_rate_limit(api: Api) -> None:
+    api.ws.config.api.rate_limit["read"] = 5
+    answers = [
+        api.client.get("/v1/segments", headers=basic(api.read)).status_code for _ in range(7)
+    ]
+    assert answers[:5] == [200] * 5 and answers[5:] == [429, 429]
+    limited = api.client.get("/v1/segments", headers=basic(api.read))
+    assert int(limited.headers["Retry-After"]) >= 1 and "limit of 5" in limited.json()["message"]
+    # Another key has its own bucket.
+    assert api.client.get("/v1/segments", headers=basic(api.admin)).status_code == 200

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 
 from monogram import __version__
+from monogram.api.deps import RateLimiter
 from monogram.api.responses import JSON
 from monogram.api.routes import (
     catalog,
@@ -25,7 +26,7 @@ from monogram.api.routes import (
     segments,
     tracking,
 )
-from monogram.core.errors import MonogramError
+from monogram.core.errors import MonogramError, RateLimited
 from monogram.workspace import Workspace, open_workspace
 
 
@@ -74,6 +75,7 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
         default_response_class=JSON,
     )
     app.state.workspace = workspace
+    app.state.limiter = RateLimiter()
     routers = (health, tracking, profiles, catalog, segments, reviews, links, personalize, learning)
     for module in routers:
         app.include_router(module.router)
@@ -98,6 +100,8 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
     @app.exception_handler(MonogramError)
     async def monogram_error(_request: Request, exc: MonogramError) -> JSON:
         headers = {"WWW-Authenticate": 'Basic realm="monogram"'} if exc.status_code == 401 else None
+        if isinstance(exc, RateLimited):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JSON(exc.as_dict(), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -97,6 +97,15 @@ class ConflictError(MonogramError):
     code = "conflict"
 
 
+class RateLimited(MonogramError):
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ConsentError(MonogramError):
     status_code = 403
     code = "no_consent"

@@ -245,6 +245,26 @@ class RealtimeConfig(_Strict):
     cache_hours: float = Field(default=24, ge=0, description="reuse a customer's content this long")
 
 
+class ApiConfig(_Strict):
+    """The HTTP server (``api:`` in monogram.yaml)."""
+
+    rate_limit: dict[str, int] = Field(
+        default_factory=lambda: {"write": 30000, "read": 6000, "admin": 3000},
+        description="requests a minute per API key, by scope (0: no limit); over it a 429 "
+        "with Retry-After",
+    )
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _known_scopes(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(value) - {"write", "read", "admin"})
+        if unknown:
+            raise ValueError(f"unknown scopes {unknown}; known: write, read, admin")
+        if any(n < 0 for n in value.values()):
+            raise ValueError("a rate limit is a number of requests a minute, 0 or more")
+        return value
+
+
 class LearningConfig(_Strict):
     policy: Literal["uniform", "baseline", "learned"] = Field(
         default="uniform",
@@ -314,6 +334,7 @@ class ProjectConfig(_Strict):
     llm: LLMConfig = Field(default_factory=LLMConfig)
     realtime: RealtimeConfig = Field(default_factory=RealtimeConfig)
     learning: LearningConfig = Field(default_factory=LearningConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
 
     @model_validator(mode="after")
     def _purposes_use_known_consents(self) -> ProjectConfig:
