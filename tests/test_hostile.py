@@ -277,3 +277,47 @@ def test_each_key_has_a_rate_limit(api: Api) -> None:
     assert int(limited.headers["Retry-After"]) >= 1 and "limit of 5" in limited.json()["message"]
     # Another key has its own bucket.
     assert api.client.get("/v1/segments", headers=basic(api.admin)).status_code == 200
+
+
+def test_erasure_leaves_nothing_in_any_table_or_file(sqlite_workspace: Workspace) -> None:
+    from sqlalchemy import MetaData
+
+    from monogram import samples
+    from monogram.cdp import catalog, privacy
+    from monogram.content.llm.fake import FakeModel
+    from monogram.pipeline import personalize
+
+    ws = sqlite_workspace
+    catalog.import_products(ws.store, enumerate(samples.catalog()))
+    consent = {"email_marketing": True, "ai_generation": True, "personalization": True}
+    who = {"userId": "erase-me-7f3", "anonymousId": "anon-erase-7f3"}
+    traits = {"email": "zq-erase@example.com", "first_name": "Zebulon", "phone": "+12125550177"}
+    batch = [
+        ev("identify", **who, traits={**traits, "consent": consent}),
+        ev("track", **who, event="Order Completed", properties={"order_id": "ord-erase-1"}),
+        ev("identify", userId="keep-1", traits={"first_name": "Keeper", "consent": consent}),
+        {"type": "track", "userId": "erase-me-7f3", "event": "", "messageId": "bad-erase"},
+    ]
+    unify.ingest_batch(ws.store, ws.config, batch, source="t")
+    ws.use_model(FakeModel(lambda m, o: "Thanks for getting in touch. Your order is on its way."))
+    personalize(ws, "user_id:erase-me-7f3", "email", strategy="warm")
+    message = "Where is order ord-erase-1? Zebulon"
+    personalize(ws, "user_id:erase-me-7f3", "support_reply", inputs={"message": message})
+    privacy.erase(ws.store, "user_id:erase-me-7f3")
+    needles = ["erase-me-7f3", "anon-erase-7f3", "zq-erase@example.com", "Zebulon", "5550177"]
+    with ws.store.read() as conn:
+        schema = MetaData()
+        schema.reflect(conn)
+        for table in schema.sorted_tables:
+            for row in conn.execute(select(table)):
+                blob = " ".join(str(value) for value in row)
+                assert not [n for n in needles if n in blob], (table.name, blob[:200])
+        assert (
+            conn.execute(select(func.count()).select_from(events)).scalar_one() >= 1
+        )  # others kept
+    for path in ws.home.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert not [n for n in needles if n.encode() in data], path
+            if path.name.startswith("monogram.db"):
+                assert path.stat().st_mode & 0o077 == 0, (path, oct(path.stat().st_mode))

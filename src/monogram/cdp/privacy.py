@@ -110,7 +110,8 @@ def erase(store: Store, ref: str) -> dict[str, int]:
         ).rowcount
         for name, fn in _erasers.items():
             counts[name] = fn(conn, profile_id, keys)
-        return counts
+    store.checkpoint()  # SQLite: the write-ahead log no longer holds the erased rows
+    return counts
 
 
 FIELDS = {"user_id": "userId", "anonymous_id": "anonymousId", "email": "email", "phone": "phone"}

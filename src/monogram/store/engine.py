@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,6 +56,19 @@ class Store:
         with self.reader.connect() as conn:
             yield conn
 
+    def checkpoint(self) -> None:
+        """SQLite: copy the write-ahead log into the database and empty it, so rows deleted
+        (and overwritten, with secure_delete) leave no copy in the log. PostgreSQL: nothing."""
+        if not self.is_sqlite:
+            return
+        self.reader.dispose()  # idle readers would pin old pages of the log
+        with self._write_lock or threading.Lock():
+            raw = self.engine.raw_connection()
+            try:
+                raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+            finally:
+                raw.close()
+
     def dispose(self) -> None:
         self.engine.dispose()
         if self.reader is not self.engine:
@@ -66,7 +80,12 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", immediate: bool =
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(parsed.database)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Customer data: only the owner may read the file (SQLite gives its -wal and -shm
+            # files the same mode).
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+            os.chmod(path, 0o600)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _configure_sqlite(engine, sqlite_synchronous, immediate)
         return engine
@@ -80,6 +99,8 @@ def _configure_sqlite(engine: Engine, synchronous: str, immediate: bool) -> None
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        # Deleted rows are overwritten, not left in free pages: erasure must really erase.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA cache_size=-65536")
