@@ -321,3 +321,29 @@ def test_erasure_leaves_nothing_in_any_table_or_file(sqlite_workspace: Workspace
             assert not [n for n in needles if n.encode() in data], path
             if path.name.startswith("monogram.db"):
                 assert path.stat().st_mode & 0o077 == 0, (path, oct(path.stat().st_mode))
+
+
+def test_access_logs_carry_no_identifiers() -> None:
+    import logging
+
+    from monogram.api.app import RedactIdentifiers
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        (
+            "127.0.0.1:5",
+            "GET",
+            "/v1/profiles/email:ana%40example.com/context?purpose=x",
+            "1.1",
+            200,
+        ),
+        None,
+    )
+    assert RedactIdentifiers().filter(record)
+    line = record.getMessage()
+    assert "ana" not in line and "example.com" not in line
+    assert "/v1/profiles/email:#" in line and "/context?purpose=x" in line

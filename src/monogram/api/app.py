@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -48,11 +50,37 @@ async def _update_policies(workspace: Workspace, minutes: float) -> None:
                 log.info("policies updated: %s", result)
 
 
+# Identifier values in URL paths (/v1/profiles/email:ana@example.com) are personal data: the
+# access log shows a short hash instead, enough to follow one person's requests, not to read them.
+IDENTIFIER_IN_PATH = re.compile(r"(/v1/profiles/)([a-z0-9_]+):([^/?\s\"]+)")
+
+
+def _redact(text: str) -> str:
+    def hashed(match: re.Match[str]) -> str:
+        digest = hashlib.sha256(unquote(match.group(3)).encode()).hexdigest()[:10]
+        return f"{match.group(1)}{match.group(2)}:#{digest}"
+
+    return IDENTIFIER_IN_PATH.sub(hashed, text)
+
+
+class RedactIdentifiers(logging.Filter):
+    """An access-log filter: identifier values in request paths become short hashes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redact(a) if isinstance(a, str) else a for a in record.args)
+        record.msg = _redact(str(record.msg))
+        return True
+
+
 def create_app(workspace: Workspace | None = None) -> FastAPI:
     """Build the app; without a workspace it opens the one the environment names at start."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        access = logging.getLogger("uvicorn.access")
+        if not any(isinstance(f, RedactIdentifiers) for f in access.filters):
+            access.addFilter(RedactIdentifiers())
         owned = app.state.workspace is None
         if owned:
             app.state.workspace = open_workspace()

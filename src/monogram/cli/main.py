@@ -65,10 +65,13 @@ def serve(
 
     GET /health answers 200 when ready.
     """
+    import logging
+
     import uvicorn
 
-    from monogram.api.app import create_app
+    from monogram.api.app import RedactIdentifiers, create_app
 
+    logging.getLogger("uvicorn.access").addFilter(RedactIdentifiers())
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
 
 
