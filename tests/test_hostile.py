@@ -347,3 +347,13 @@ def test_access_logs_carry_no_identifiers() -> None:
     line = record.getMessage()
     assert "ana" not in line and "example.com" not in line
     assert "/v1/profiles/email:#" in line and "/context?purpose=x" in line
+
+
+def test_quarantine_rows_are_bounded_per_key_and_hour(api: Api) -> None:
+    api.ws.config.api.quarantine_per_hour = 150
+    junk = {"batch": [ev("track", userId="u1", event="Kept"), *({} for _ in range(120))]}
+    first = post(api, "/v1/batch", junk, api.write).json()
+    second = post(api, "/v1/batch", junk, api.write).json()
+    assert first["quarantine_dropped"] == 20 and second["quarantine_dropped"] == 70
+    with api.ws.store.read() as conn:
+        assert conn.execute(select(func.count()).select_from(quarantine)).scalar_one() == 150

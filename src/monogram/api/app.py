@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 
 from monogram import __version__
-from monogram.api.deps import RateLimiter
+from monogram.api.deps import QuarantineBudget, RateLimiter
 from monogram.api.responses import JSON
 from monogram.api.routes import (
     catalog,
@@ -104,6 +104,7 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
     )
     app.state.workspace = workspace
     app.state.limiter = RateLimiter()
+    app.state.quarantine = QuarantineBudget()
     routers = (health, tracking, profiles, catalog, segments, reviews, links, personalize, learning)
     for module in routers:
         app.include_router(module.router)

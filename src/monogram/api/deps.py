@@ -43,13 +43,33 @@ def key_from_headers(request: Request) -> str | None:
     return None
 
 
-async def check_header_key(request: Request, scope: Scope) -> bool:
-    """Check a key sent in the headers before the body is read; False when there is none
+async def check_header_key(request: Request, scope: Scope) -> ApiKey | None:
+    """Check a key sent in the headers before the body is read; None when there is none
     (the key may then be in the body, as Segment's SDKs put it)."""
     if key_from_headers(request) is None:
-        return False
-    await check_key(request, scope)
-    return True
+        return None
+    return await check_key(request, scope)
+
+
+class QuarantineBudget:
+    """How many rejected events each key may still have kept in quarantine this hour: a
+    client that sends junk all day fills a bounded number of rows, then only counts."""
+
+    def __init__(self) -> None:
+        self._used: dict[str, tuple[int, int]] = {}
+        self._lock = threading.Lock()
+
+    def remaining(self, key_id: str, per_hour: int) -> int:
+        hour = int(time.time() // 3600)
+        with self._lock:
+            seen_hour, used = self._used.get(key_id, (hour, 0))
+            return per_hour - (used if seen_hour == hour else 0)
+
+    def spend(self, key_id: str, rows: int) -> None:
+        hour = int(time.time() // 3600)
+        with self._lock:
+            seen_hour, used = self._used.get(key_id, (hour, 0))
+            self._used[key_id] = (hour, (used if seen_hour == hour else 0) + rows)
 
 
 async def check_key(request: Request, scope: Scope, body_key: str | None = None) -> ApiKey:

@@ -253,6 +253,11 @@ class ApiConfig(_Strict):
         description="requests a minute per API key, by scope (0: no limit); over it a 429 "
         "with Retry-After",
     )
+    quarantine_per_hour: int = Field(
+        default=10_000,
+        ge=0,
+        description="rejected events kept in quarantine per API key an hour (the rest counted)",
+    )
 
     @field_validator("rate_limit")
     @classmethod

@@ -13,7 +13,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from monogram.api.deps import check_header_key, check_key, get_workspace, json_body
+from monogram.api.deps import (
+    QuarantineBudget,
+    check_header_key,
+    check_key,
+    get_workspace,
+    json_body,
+)
 from monogram.api.responses import JSON
 from monogram.cdp import unify
 from monogram.cdp.events import MAX_BATCH_BYTES, MAX_EVENT_BYTES
@@ -21,7 +27,8 @@ from monogram.core.errors import FieldError, PayloadTooLarge, ValidationError
 
 router = APIRouter(prefix="/v1", tags=["tracking"])
 BATCH_DEFAULTS = ("context", "integrations", "sentAt")
-# Rejected events kept in quarantine (and listed in the answer) per request; the rest counted.
+# Rejected events kept in quarantine (and listed in the answer) per request, and per key an
+# hour (api.quarantine_per_hour); the rest are counted.
 QUARANTINE_PER_REQUEST = 100
 
 
@@ -32,10 +39,10 @@ def _body_key(body: Any) -> str | None:
 
 
 async def _single(request: Request, kind: str) -> JSON:
-    checked = await check_header_key(request, "write")  # before reading a byte of the body
+    key = await check_header_key(request, "write")  # before reading a byte of the body
     body = await json_body(request, MAX_EVENT_BYTES)
-    if not checked:
-        await check_key(request, "write", _body_key(body))
+    if key is None:
+        key = await check_key(request, "write", _body_key(body))
     workspace = get_workspace(request)
     if isinstance(body, dict) and "type" not in body:
         body = {**body, "type": kind}
@@ -68,14 +75,17 @@ for _kind in ("identify", "track", "page", "screen", "group", "alias"):
 
 async def _batch(request: Request) -> JSON:
     """Segment `batch` call: up to 500 KB, 32 KB per event."""
-    checked = await check_header_key(request, "write")  # before reading a byte of the body
+    key = await check_header_key(request, "write")  # before reading a byte of the body
     body = await json_body(request, MAX_BATCH_BYTES)
-    if not checked:
-        await check_key(request, "write", _body_key(body))
+    if key is None:
+        key = await check_key(request, "write", _body_key(body))
+    budget: QuarantineBudget = request.app.state.quarantine
+    workspace = get_workspace(request)
+    per_hour = workspace.config.api.quarantine_per_hour
+    allowed = max(0, min(QUARANTINE_PER_REQUEST, budget.remaining(key.id, per_hour)))
     if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
         raise ValidationError("invalid batch:", [FieldError("batch", "must be a list of events")])
     items = [_with_defaults(item, body) for item in body["batch"]]
-    workspace = get_workspace(request)
     report = await run_in_threadpool(
         unify.ingest_batch,
         workspace.store,
@@ -83,8 +93,9 @@ async def _batch(request: Request) -> JSON:
         items,
         source="api",
         prefix="batch.",
-        quarantine_limit=QUARANTINE_PER_REQUEST,
+        quarantine_limit=allowed,
     )
+    budget.spend(key.id, min(len(report.rejected), allowed))
     if report.rejected and not report.accepted and not report.duplicates:
         too_big = any(e.reason == "larger than 32 KB" for r in report.rejected for e in r.errors)
         error_cls = PayloadTooLarge if too_big and len(items) == 1 else ValidationError
