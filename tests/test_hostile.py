@@ -357,3 +357,17 @@ def test_quarantine_rows_are_bounded_per_key_and_hour(api: Api) -> None:
     assert first["quarantine_dropped"] == 20 and second["quarantine_dropped"] == 70
     with api.ws.store.read() as conn:
         assert conn.execute(select(func.count()).select_from(quarantine)).scalar_one() == 150
+
+
+def test_the_openapi_schema_documents_the_errors(api: Api) -> None:
+    schema = api.client.get("/openapi.json").json()
+    operations = [
+        (path, method, op)
+        for path, item in schema["paths"].items()
+        for method, op in item.items()
+        if path.startswith("/v1/")
+    ]
+    assert operations
+    for path, method, op in operations:
+        assert {"400", "401", "429"} <= set(op["responses"]), (method, path)
+    assert "ErrorBody" in schema["components"]["schemas"]

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 
 from monogram import __version__
 from monogram.api.deps import QuarantineBudget, RateLimiter
-from monogram.api.responses import JSON
+from monogram.api.responses import ERRORS, JSON
 from monogram.api.routes import (
     catalog,
     health,
@@ -107,7 +107,7 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
     app.state.quarantine = QuarantineBudget()
     routers = (health, tracking, profiles, catalog, segments, reviews, links, personalize, learning)
     for module in routers:
-        app.include_router(module.router)
+        app.include_router(module.router, responses=ERRORS)
 
     @app.middleware("http")
     async def no_nul_in_urls(request: Request, call_next: Any) -> Any:

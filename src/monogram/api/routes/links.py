@@ -10,7 +10,7 @@ import base64
 import hashlib
 import time
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -61,14 +61,19 @@ async def clicked(token: str, workspace: WorkspaceDep) -> Response:
     return RedirectResponse(str(payload["u"]), status_code=302)
 
 
-@router.api_route("/u/{token}", methods=["GET", "POST"])
-async def unsubscribe(token: str, request: Request, workspace: WorkspaceDep) -> Response:
-    """GET shows a confirmation; POST (RFC 8058 one-click, or the form) unsubscribes at once."""
+@router.get("/u/{token}")
+async def unsubscribe_page(token: str, workspace: WorkspaceDep) -> Response:
+    """A confirmation form; nothing changes until it is posted."""
     tracking.read_token(workspace.secret(), token)
-    if request.method == "GET":
-        return HTMLResponse(
-            '<form method="post"><p>Stop marketing email from us?</p>'
-            '<button type="submit">Unsubscribe</button></form>'
-        )
+    return HTMLResponse(
+        '<form method="post"><p>Stop marketing email from us?</p>'
+        '<button type="submit">Unsubscribe</button></form>'
+    )
+
+
+@router.post("/u/{token}")
+async def unsubscribe(token: str, workspace: WorkspaceDep) -> Response:
+    """Unsubscribe at once (RFC 8058 one-click, or the form)."""
+    tracking.read_token(workspace.secret(), token)
     await _record(workspace, token, "unsubscribe", "Unsubscribed")
     return HTMLResponse("<p>You are unsubscribed. It takes effect at once.</p>")
