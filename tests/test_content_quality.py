@@ -234,3 +234,19 @@ def test_a_model_that_answers_nothing_or_garbage_falls_back_with_the_reason(
     draft = personalize(ws, "user_id:u1", "email", strategy="warm")
     subject = draft.elements["subject"]
     assert subject.source == "fallback" and reason in (subject.reason or ""), subject.reason
+
+
+def test_placements_check_and_models_eval_from_the_cli(cli: CliRunner, tmp_path: Path) -> None:  # noqa: F811
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "monogram.yaml").write_text("llm: {backend: fake}\n")
+    run(cli, "ingest", str(write_events(tmp_path / "e.jsonl")), "-q")
+    checked = run(cli, "placements", "check", "--json")
+    assert all(items == [] for items in as_json(checked).values())
+    email = tmp_path / "home" / "placements" / "email.yaml"
+    email.write_text(email.read_text().replace("max_chars: 60", "max_chars: 20"))
+    warned = run(cli, "placements", "check", "email", ok=False)
+    assert warned.exit_code == 1 and "over max_chars 20" in warned.output
+    refused = run(cli, "models", "eval", "--customers", "3", ok=False)
+    assert refused.exit_code != 0 and "allows every purpose" in refused.output
+    bad = run(cli, "models", "eval", "--with", "nonsense", ok=False)
+    assert bad.exit_code != 0 and "llamacpp:PATH.gguf" in bad.output
