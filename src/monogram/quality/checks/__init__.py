@@ -8,6 +8,7 @@ a score in [0, 1], pass or fail, and reasons that point at the offending span.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -74,6 +75,18 @@ class Check(Protocol):
     name: str
 
     def __call__(self, item: CheckInput) -> CheckResult: ...
+
+
+def leaves(value: Any) -> Iterator[Any]:
+    """Every scalar in a nested structure of dicts and lists (values, not keys)."""
+    if isinstance(value, dict):
+        for inner in value.values():
+            yield from leaves(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from leaves(inner)
+    else:
+        yield value
 
 
 def find_all(pattern: re.Pattern[str], text: str, message: str) -> list[Reason]:

@@ -7,7 +7,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from monogram.quality.checks import CheckInput, CheckResult, Reason, result
+from monogram.quality.checks import CheckInput, CheckResult, Reason, leaves, result
 
 PRICE = re.compile(
     r"(?:[$€£]|\bUSD\s?|\bEUR\s?)\s?(\d{1,5}(?:[.,]\d{1,2})?)|\b(\d{1,5}(?:\.\d{2})?)\s?(?:dollars|bucks|USD|EUR)\b",
@@ -122,20 +122,12 @@ def _dictionary() -> frozenset[str]:
 
 def _context_words(context: dict[str, Any]) -> set[str]:
     """Every word in the customer's context (their name, products, interests, message)."""
-    found: set[str] = set()
-
-    def walk(value: Any) -> None:
-        if isinstance(value, str):
-            found.update(w.lower() for w in re.findall(r"[\w'&-]+", value))
-        elif isinstance(value, dict):
-            for inner in value.values():
-                walk(inner)
-        elif isinstance(value, list):
-            for inner in value:
-                walk(inner)
-
-    walk(context)
-    return found
+    return {
+        word.lower()
+        for leaf in leaves(context)
+        if isinstance(leaf, str)
+        for word in re.findall(r"[\w'&-]+", leaf)
+    }
 
 
 def _brand_words(item: CheckInput) -> set[str]:

@@ -16,7 +16,7 @@ from monogram.content.intents import answers, intents
 from monogram.content.placements import GeneratedElement
 from monogram.content.prompts import LABELS, greeted_before
 from monogram.content.shape import greeting, placeholder
-from monogram.quality.checks import CheckInput, CheckResult, Reason, find_all, result
+from monogram.quality.checks import CheckInput, CheckResult, Reason, find_all, leaves, result
 
 AI_SELF = re.compile(
     r"\bas an? (?:ai|a\.i\.|language model|assistant|chatbot|virtual assistant|bot)\b"
@@ -37,40 +37,12 @@ CHATTER = re.compile(
 )
 # First person singular: the brand speaks as "we" in marketing copy.
 FIRST_PERSON = re.compile(r"\bI(?:'m|'ve|'d|'ll)?\b(?!\.)|\b(?:[Mm]y|[Mm]e|[Mm]ine|[Mm]yself)\b")
-STOPWORDS = set(
-    [
-        "the",
-        "a",
-        "an",
-        "and",
-        "or",
-        "but",
-        "for",
-        "to",
-        "of",
-        "in",
-        "on",
-        "at",
-        "by",
-        "from",
-        "with",
-        "your",
-        "you",
-        "our",
-        "we",
-        "is",
-        "are",
-        "it",
-        "its",
-        "this",
-        "that",
-        "be",
-        "as",
-        "so",
-        "all",
-        "new",
-        "more",
-    ]
+# Function words, left out when counting repeats and the details of an example.
+STOPWORDS = frozenset(
+    """
+    the a an and or but for to of in on at by from with your you our we is are it its this
+    that be as so all new more
+    """.split()  # noqa: SIM905
 )
 # Words from the task or the data block that a small model copies into its answer.
 ECHO = re.compile(
@@ -99,8 +71,13 @@ OTHER_PROBLEM: dict[str, str] = {
 _other = {name: re.compile(p, re.I) for name, p in OTHER_PROBLEM.items()}
 
 
-def _is_marketing(element: GeneratedElement, item: CheckInput) -> bool:
+def _is_marketing(item: CheckInput) -> bool:
     return item.placement.channel != "support"
+
+
+def _about_product(element: GeneratedElement) -> bool:
+    """Whether the element is written about a product (it sees the product's fields)."""
+    return any(f.startswith("product.") for f in element.fields)
 
 
 def _words(text: str) -> list[str]:
@@ -111,12 +88,12 @@ class TaskCheck:
     name = "task"
 
     def __call__(self, item: CheckInput) -> CheckResult:
-        text, element = item.text, item.element
+        text = item.text
         reasons: list[Reason] = []
         reasons += self._shape(item)
         reasons += find_all(AI_SELF, text, "speaks about itself as an AI")
         reasons += find_all(CHATTER, text, "talks about the task instead of doing it")
-        if _is_marketing(element, item):
+        if _is_marketing(item):
             reasons += find_all(
                 FIRST_PERSON, text, "first person in brand copy (the brand is 'we')"
             )
@@ -128,7 +105,7 @@ class TaskCheck:
         reasons += self._interests(item)
         reasons += self._product_name(item)
         reasons += self._complete(item)
-        if item.placement.channel == "support":
+        if not _is_marketing(item):
             reasons += self._answers(item)
         reasons += self._product_facts(item)
         seen: set[tuple[int, str]] = set()
@@ -176,7 +153,8 @@ class TaskCheck:
 
     def _new_words(self, item: CheckInput) -> list[Reason]:
         """More than ``thresholds.new_words`` words that nothing the model was given contains."""
-        if item.placement.gate.thresholds.get("new_words") is None:
+        limit = item.placement.gate.thresholds.get("new_words")
+        if limit is None:
             return []
         brand, element = item.brand, item.element
         known = COMMON | _vocabulary(brand) | _value_words(item.context)
@@ -190,15 +168,14 @@ class TaskCheck:
             )
             if w not in known and not (w.endswith("s") and w[:-1] in known)
         ]
-        limit = item.placement.gate.thresholds.get("new_words")
-        if limit is not None and len(new) > limit:
+        if len(new) > limit:
             return [Reason(f"{len(new)} words nothing it was given contains", ", ".join(new[:6]))]
         return []
 
     def _other_products(self, item: CheckInput) -> list[Reason]:
         """A kind of product ("wetsuit", "tent") the catalogue sells but this customer's data
         does not mention, in copy about a product: the model has swapped it for another."""
-        if not any(f.startswith("product.") for f in item.element.fields):
+        if not _about_product(item.element):
             return []
         ours = _value_words(
             [item.context.get("product"), item.context.get("order"), item.context.get("input")]
@@ -220,7 +197,7 @@ class TaskCheck:
     def _interests(self, item: CheckInput) -> list[Reason]:
         """An activity the customer has shown no interest in ("fishing", "camping" for a
         runner), in marketing copy."""
-        if item.placement.channel == "support":
+        if not _is_marketing(item):
             return []
         context = item.context
         theirs = _value_words(
@@ -251,7 +228,7 @@ class TaskCheck:
         pattern = rf"((?:[A-Z][\w'&-]*\s+|&\s+)*){re.escape(kind)}s?\b"
         for found in re.finditer(pattern, item.text):
             words = found.group(0).split()
-            while len(words) > 1 and words[0].lower() in COMMON | {"meet", "discover", "try"}:
+            while len(words) > 1 and words[0].lower() in BEFORE_A_NAME:
                 words = words[1:]  # "The", "Your", "New" before the name
             said = " ".join(words)
             if said.lower() != name.lower() and not name.lower().endswith(said.lower()):
@@ -338,7 +315,7 @@ class TaskCheck:
 
     def _product_facts(self, item: CheckInput) -> list[Reason]:
         """Copy written about a product states its real attributes and none it lacks."""
-        if not any(f.startswith("product.") for f in item.element.fields):
+        if not _about_product(item.element):
             return []
         product = item.context.get("product")
         if not isinstance(product, dict) or not product.get("name"):
@@ -399,25 +376,19 @@ def _copied_from_examples(item: CheckInput, lowered: str) -> list[Reason]:
 
 def _vocabulary(brand: Any) -> set[str]:
     """Every word in the brand kit: its name, description, voice and approved copy."""
-    key = id(brand)
-    if key not in _vocabularies:
-        texts = [brand.name, brand.description, *brand.voice, *brand.tone]
-        texts += [e.text for examples in brand.exemplars.values() for e in examples]
-        _vocabularies.clear()
-        _vocabularies[key] = set(re.findall(r"[a-z]+", " ".join(texts).lower()))
-    return _vocabularies[key]
-
-
-_vocabularies: dict[int, set[str]] = {}
+    texts = [brand.name, brand.description, *brand.voice, *brand.tone]
+    texts += [e.text for examples in brand.exemplars.values() for e in examples]
+    return set(re.findall(r"[a-z]+", " ".join(texts).lower()))
 
 
 def _value_words(value: Any) -> set[str]:
     """The words of every value in a nested structure (not its keys)."""
-    if isinstance(value, dict):
-        return set().union(*(_value_words(v) for v in value.values())) if value else set()
-    if isinstance(value, list):
-        return set().union(*(_value_words(v) for v in value)) if value else set()
-    return set(re.findall(r"[a-z0-9]+", str(value).lower())) if value is not None else set()
+    return {
+        word
+        for leaf in leaves(value)
+        if leaf is not None
+        for word in re.findall(r"[a-z0-9]+", str(leaf).lower())
+    }
 
 
 # Claims about a product that only its data can support: (pattern, what supports it).
@@ -443,24 +414,12 @@ CLAIMS: tuple[tuple[str, str], ...] = (
 )
 LIGHT_GRAMS = 600
 # Activities beyond the catalogue's categories that copy may wrongly attribute to a customer.
-ACTIVITIES = {
-    "fishing",
-    "cooking",
-    "surfing",
-    "skiing",
-    "snowboarding",
-    "golf",
-    "tennis",
-    "football",
-    "basketball",
-    "sailing",
-    "kayaking",
-    "paddling",
-    "skating",
-    "dancing",
-    "gardening",
-    "hunting",
-}
+ACTIVITIES = frozenset(
+    """
+    fishing cooking surfing skiing snowboarding golf tennis football basketball sailing
+    kayaking paddling skating dancing gardening hunting
+    """.split()  # noqa: SIM905
+)
 # Product kinds that are also everyday words ("a bike light", "a set of", "light").
 AMBIGUOUS_KINDS = {"light", "set", "pad", "cap", "top", "kit", "pack"}
 # Times a reply may not promise (the brand's standard is "within one working day").
@@ -473,188 +432,21 @@ PROMISE = re.compile(
 # other word must come from what the model was given (the customer's data, the brand kit and
 # its approved copy, the element's task and fallbacks). A small model's inventions ("horses",
 # "mascot", "mountaineering", "fashion meet") are words nobody gave it.
-COMMON = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "but",
-        "so",
-        "for",
-        "to",
-        "of",
-        "in",
-        "on",
-        "at",
-        "by",
-        "from",
-        "with",
-        "without",
-        "into",
-        "onto",
-        "over",
-        "under",
-        "about",
-        "as",
-        "than",
-        "then",
-        "that",
-        "this",
-        "these",
-        "those",
-        "it",
-        "its",
-        "it's",
-        "they",
-        "them",
-        "their",
-        "there",
-        "here",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "am",
-        "do",
-        "does",
-        "did",
-        "done",
-        "have",
-        "has",
-        "had",
-        "having",
-        "will",
-        "would",
-        "can",
-        "could",
-        "should",
-        "may",
-        "might",
-        "must",
-        "you",
-        "your",
-        "you're",
-        "yours",
-        "we",
-        "our",
-        "us",
-        "we're",
-        "we've",
-        "we'll",
-        "i",
-        "i'm",
-        "me",
-        "my",
-        "he",
-        "she",
-        "his",
-        "her",
-        "who",
-        "what",
-        "which",
-        "when",
-        "where",
-        "why",
-        "how",
-        "all",
-        "any",
-        "each",
-        "every",
-        "few",
-        "more",
-        "most",
-        "many",
-        "much",
-        "some",
-        "no",
-        "not",
-        "nor",
-        "only",
-        "own",
-        "same",
-        "such",
-        "too",
-        "very",
-        "just",
-        "also",
-        "again",
-        "ever",
-        "even",
-        "still",
-        "yet",
-        "up",
-        "down",
-        "out",
-        "off",
-        "one",
-        "two",
-        "three",
-        "first",
-        "second",
-        "next",
-        "last",
-        "new",
-        "now",
-        "today",
-        "week",
-        "weekend",
-        "day",
-        "days",
-        "time",
-        "year",
-        "years",
-        "month",
-        "get",
-        "got",
-        "make",
-        "made",
-        "take",
-        "give",
-        "see",
-        "look",
-        "find",
-        "keep",
-        "let",
-        "go",
-        "going",
-        "come",
-        "back",
-        "well",
-        "good",
-        "great",
-        "best",
-        "better",
-        "right",
-        "ready",
-        "sure",
-        "thank",
-        "thanks",
-        "please",
-        "hi",
-        "hello",
-        "dear",
-        "team",
-        "while",
-        "since",
-        "until",
-        "after",
-        "before",
-        "because",
-        "if",
-        "way",
-        "ways",
-        "things",
-        "thing",
-        "order",
-        "orders",
-        "ordered",
-    ]
+COMMON = STOPWORDS | frozenset(
+    """
+    without into onto over under about than then these those it's they them their there here
+    was were been being am do does did done have has had having will would can could should
+    may might must you're yours us we're we've we'll i i'm me my he she his her who what
+    which when where why how any each every few most many much some no not nor only own same
+    such too very just also again ever even still yet up down out off one two three first
+    second next last now today week weekend day days time year years month get got make made
+    take give see look find keep let go going come back well good great best better right
+    ready sure thank thanks please hi hello dear team while since until after before because
+    if way ways things thing order orders ordered
+    """.split()  # noqa: SIM905
 )
+# Words that may stand before a product's name ("The", "Your", "New", "Meet").
+BEFORE_A_NAME = COMMON | {"meet", "discover", "try"}
 # Off unless a placement sets gate.thresholds.new_words: tuned for the bundled 135M model,
 # whose inventions are mostly words nobody gave it; a larger model writes good copy in words of
 # its own, and this check would refuse it.
