@@ -68,9 +68,6 @@ def test_quarantine_replay_after_a_rule_change(workspace: Workspace) -> None:
     assert count(workspace, quarantine) == 1
     # "guest" is a junk value by default; an operator decides it is a real id here.
     workspace.config.identity.blocked_values.remove("guest")
-    from monogram.cdp import identity
-
-    identity._blocked_cache.clear()
     report = unify.replay_quarantine(workspace.store, workspace.config)
     assert report.accepted == 1
     with workspace.store.read() as conn:

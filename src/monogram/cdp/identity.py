@@ -17,6 +17,8 @@ recorded with the event and the reason.
 
 from __future__ import annotations
 
+import functools
+
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -148,15 +150,15 @@ def _external_ids(items: list[Any]) -> list[tuple[str, Any]]:
     return out
 
 
-_blocked_cache: dict[int, frozenset[str]] = {}
-
-
 def _blocked(config: IdentityConfig) -> frozenset[str]:
-    cached = _blocked_cache.get(id(config))
-    if cached is None:
-        cached = frozenset(v.strip().lower() for v in config.blocked_values)
-        _blocked_cache[id(config)] = cached
-    return cached
+    return _normalised_blocked(tuple(config.blocked_values))
+
+
+@functools.lru_cache(maxsize=32)
+def _normalised_blocked(values: tuple[str, ...]) -> frozenset[str]:
+    # Keyed by the values themselves: an id()-keyed cache outlived its config and
+    # answered for the next one that reused the id.
+    return frozenset(v.strip().lower() for v in values)
 
 
 @dataclass
