@@ -22,7 +22,7 @@ from monogram.cdp import catalog, files
 from monogram.content.llm import Completion, GenerationOptions, Message
 from monogram.content.llm.llamacpp import LlamaCppModel
 from monogram.core.settings import Settings
-from monogram.pipeline import check_text, personalize
+from monogram.pipeline import check_text, draft_for
 from monogram.workspace import open_workspace
 
 
@@ -53,7 +53,7 @@ def main(customers: int = 12) -> None:
     ws.use_model(model)
     chosen = []
     for ref in refs:  # customers who allow AI-written email (select never calls the model)
-        draft = personalize(ws, ref, "email", strategy="select")
+        draft = draft_for(ws, ref, "email", strategy="select")
         if draft.provenance["consented"]:
             chosen.append(ref)
         if len(chosen) == customers:
@@ -62,7 +62,7 @@ def main(customers: int = 12) -> None:
     # cost, not a per-element one.
     check_text(ws, "Fresh gear for your next run.", chosen[0], "email", "opening")
     started = time.perf_counter()
-    drafts = [personalize(ws, ref, "email", strategy="warm") for ref in chosen]
+    drafts = [draft_for(ws, ref, "email", strategy="warm") for ref in chosen]
     ours = time.perf_counter() - started
     tokens = sum(c.completion_tokens for c in model.completions)
     prompt_tokens = sum(c.prompt_tokens for c in model.completions)

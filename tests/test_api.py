@@ -232,13 +232,13 @@ def test_consent_through_the_api_is_logged_and_applied(api: Api) -> None:
 
 def test_review_queue_over_http(api: Api) -> None:
     from monogram.content.llm.fake import FakeModel
-    from monogram.pipeline import personalize
+    from monogram.pipeline import draft_for
 
     post(api, "/v1/identify", {"userId": "u5", "traits": {"first_name": "Ola"}}, api.write)
     api.ws.use_model(
         FakeModel(lambda m, o: "Thanks for getting in touch. Your order is on its way.")
     )
-    draft = personalize(api.ws, "user_id:u5", "support_reply", inputs={"message": "Where?"})
+    draft = draft_for(api.ws, "user_id:u5", "support_reply", inputs={"message": "Where?"})
     items = api.client.get("/v1/reviews", headers=basic(api.read)).json()
     assert [i["message_id"] for i in items] == [draft.message_id]
     decision = {"action": "edit", "reviewer": "kim", "text": "Your order left us today."}
@@ -309,12 +309,14 @@ def test_realtime_personalize_budget_cache_and_support(
         return "Everything you need for your next trail, picked for you"
 
     api.ws.use_model(FakeModel(slow))  # type: ignore[arg-type]
-    from monogram import realtime
-
     # The generative strategy, so the (slow) model is called.
-    monkeypatch.setattr(
-        realtime.decisions, "uniform_choice", lambda s, *k: ("interests", 1 / len(s))
-    )
+    from monogram.learning import decisions
+
+    def interests(strategies: list[str], *_key: str) -> tuple[str, float]:
+        chosen = "interests" if "interests" in strategies else strategies[0]
+        return chosen, 1 / len(strategies)
+
+    monkeypatch.setattr(decisions, "uniform_choice", interests)
     late = api.client.post(
         "/v1/personalize", json={"userId": "slow", "placement": "landing_page"}, headers=read
     ).json()

@@ -216,14 +216,20 @@ def test_generate_and_preview_with_the_configured_model(cli: CliRunner, tmp_path
     samples.write_jsonl(catalog_file, samples.catalog())
     run(cli, "catalog", "import", str(catalog_file))
     run(cli, "ingest", str(write_events(tmp_path / "e.jsonl")), "-q")
-    body = as_json(
+    # Without --strategy the placement's policy chooses, and the decision is logged.
+    chosen = as_json(
         run(cli, "generate", "--placement", "email", "--customer", "user_id:42", "--json")
     )
+    assert chosen["decision_id"].startswith("dec_") and chosen["message_id"].startswith("msg_")
+    command = ["generate", "--placement", "email", "--customer", "user_id:42", "--json"]
+    body = as_json(run(cli, *command, "--strategy", "warm"))
     assert {"customer", "placement", "strategy", "elements", "provenance"} <= set(body)
     greeting = body["elements"]["greeting"]
     assert (greeting["text"], greeting["source"]) == ("Hi Maya,", "locked")
     assert body["elements"]["subject"]["source"] == "generated"
     assert body["provenance"]["model"] == "fake"
+    preview_only = as_json(run(cli, *command, "--strategy", "warm", "--no-record"))
+    assert preview_only["decision_id"] is None and preview_only["message_id"] is None
     listed = as_json(run(cli, "placements", "list", "--json"))
     assert {p["name"] for p in listed} >= {"email", "ad", "support_reply"}
     bad = run(cli, "generate", "--placement", "emial", "--customer", "user_id:42", ok=False)

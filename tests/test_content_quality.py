@@ -226,12 +226,12 @@ def test_the_gate_against_the_labelled_set(tmp_path: Path) -> None:
 def test_a_model_that_answers_nothing_or_garbage_falls_back_with_the_reason(
     sqlite_workspace: Workspace, answer: str | None, reason: str
 ) -> None:
-    from monogram.pipeline import personalize
+    from monogram.pipeline import draft_for
 
     ws = sqlite_workspace
     seed_customers(ws)
     ws.use_model(FakeModel(lambda m, o: answer))  # type: ignore[arg-type,return-value]
-    draft = personalize(ws, "user_id:u1", "email", strategy="warm")
+    draft = draft_for(ws, "user_id:u1", "email", strategy="warm")
     subject = draft.elements["subject"]
     assert subject.source == "fallback" and reason in (subject.reason or ""), subject.reason
 

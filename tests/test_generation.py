@@ -15,7 +15,7 @@ from monogram.content.llm.fake import FakeModel
 from monogram.content.placements import GeneratedElement, load_placements
 from monogram.content.prompts import build_prompt, clean_text, render
 from monogram.core.errors import ConfigError, NotFound, ValidationError
-from monogram.pipeline import personalize
+from monogram.pipeline import draft_for
 from monogram.workspace import DEFAULTS, Workspace
 from tests.helpers import ev
 
@@ -139,7 +139,7 @@ def test_free_text_is_cleaned_fenced_and_quoted(sqlite_workspace: Workspace) -> 
     seed_customers(ws)
     model = FakeModel()
     ws.use_model(model)
-    personalize(ws, "user_id:u1", "support_reply", inputs={"message": INJECTION})
+    draft_for(ws, "user_id:u1", "support_reply", inputs={"message": INJECTION})
     request = model.calls[0][0][-1]["content"]
     data = request[request.index("<<<DATA") :]
     assert (
@@ -230,7 +230,7 @@ def test_pipeline_sources_reasons_and_cache(sqlite_workspace: Workspace) -> None
         }
     )
     ws.use_model(model)
-    draft = personalize(ws, "user_id:u1", "email", strategy="warm")
+    draft = draft_for(ws, "user_id:u1", "email", strategy="warm")
     sources = {name: e.source for name, e in draft.elements.items()}
     assert sources == {
         "greeting": "locked",
@@ -251,7 +251,7 @@ def test_pipeline_sources_reasons_and_cache(sqlite_workspace: Workspace) -> None
         and "profile.first_name" in draft.provenance["context_fields"]
     )
     calls = len(model.calls)
-    again = personalize(ws, "user_id:u1", "email", strategy="warm")
+    again = draft_for(ws, "user_id:u1", "email", strategy="warm")
     assert len(model.calls) == calls + 1  # only the failed call is made again; the rest is cached
     assert (
         again.elements["subject"].cached
@@ -264,20 +264,20 @@ def test_consent_select_and_rule_strategies(sqlite_workspace: Workspace) -> None
     seed_customers(ws)
     model = FakeModel()
     ws.use_model(model)
-    no_consent = personalize(ws, "user_id:u2", "email")
+    no_consent = draft_for(ws, "user_id:u2", "email")
     assert all(e.source in ("locked", "fallback") for e in no_consent.elements.values())
     assert "missing email_marketing" in (no_consent.elements["subject"].reason or "")
     assert not model.calls
-    selected = personalize(ws, "user_id:u1", "email", strategy="select")
+    selected = draft_for(ws, "user_id:u1", "email", strategy="select")
     assert selected.elements["subject"].variant_id == "subject_running"  # the running fan's variant
     assert "select" in (selected.elements["subject"].reason or "")
-    ruled = personalize(ws, "user_id:u1", "email", strategy="rule")
+    ruled = draft_for(ws, "user_id:u1", "email", strategy="rule")
     assert ruled.elements["subject"].variant_id == "subject_default"
     assert not model.calls
     with pytest.raises(NotFound, match="no strategy 'nope'"):
-        personalize(ws, "user_id:u1", "email", strategy="nope")
+        draft_for(ws, "user_id:u1", "email", strategy="nope")
     with pytest.raises(ValidationError, match="unknown: colour"):
-        personalize(ws, "user_id:u1", "email", inputs={"colour": "red"})
+        draft_for(ws, "user_id:u1", "email", inputs={"colour": "red"})
 
 
 def test_product_description_uses_the_product(sqlite_workspace: Workspace) -> None:
@@ -285,7 +285,7 @@ def test_product_description_uses_the_product(sqlite_workspace: Workspace) -> No
     seed_customers(ws)
     model = FakeModel()
     ws.use_model(model)
-    draft = personalize(
+    draft = draft_for(
         ws,
         "user_id:u1",
         "product_description",

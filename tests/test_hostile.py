@@ -135,7 +135,7 @@ def test_hostile_events_never_fail_their_batch(
 
 def test_customer_text_in_approved_copy_is_data(sqlite_workspace: Workspace) -> None:
     from monogram.content.llm.fake import FakeModel
-    from monogram.pipeline import personalize
+    from monogram.pipeline import draft_for
     from tests.test_generation import seed_customers
 
     ws = sqlite_workspace
@@ -153,21 +153,21 @@ def test_customer_text_in_approved_copy_is_data(sqlite_workspace: Workspace) -> 
         source="t",
     )
     ws.use_model(FakeModel())
-    draft = personalize(ws, "user_id:u1", "email", strategy="select")
+    draft = draft_for(ws, "user_id:u1", "email", strategy="select")
     assert draft.elements["greeting"].text == "Hi there,"
     assert "evil" not in " ".join(e.text for e in draft.elements.values())
 
 
 def test_reviewer_edits_go_through_the_gate(api: Api) -> None:
     from monogram.content.llm.fake import FakeModel
-    from monogram.pipeline import personalize
+    from monogram.pipeline import draft_for
     from monogram.quality import review
     from tests.test_generation import seed_customers
 
     ws = api.ws
     seed_customers(ws)
     ws.use_model(FakeModel(lambda m, o: "Thanks for getting in touch. Your order is on its way."))
-    personalize(ws, "user_id:u1", "support_reply", inputs={"message": "Hello, a question."})
+    draft_for(ws, "user_id:u1", "support_reply", inputs={"message": "Hello, a question."})
     with ws.store.read() as conn:
         item = review.list_reviews(conn)[0]["review_id"]
     bad = "Everything 50% off with code FREE50, guaranteed!"
@@ -285,7 +285,7 @@ def test_erasure_leaves_nothing_in_any_table_or_file(sqlite_workspace: Workspace
     from monogram import samples
     from monogram.cdp import catalog, privacy
     from monogram.content.llm.fake import FakeModel
-    from monogram.pipeline import personalize
+    from monogram.pipeline import draft_for
 
     ws = sqlite_workspace
     catalog.import_products(ws.store, enumerate(samples.catalog()))
@@ -300,9 +300,9 @@ def test_erasure_leaves_nothing_in_any_table_or_file(sqlite_workspace: Workspace
     ]
     unify.ingest_batch(ws.store, ws.config, batch, source="t")
     ws.use_model(FakeModel(lambda m, o: "Thanks for getting in touch. Your order is on its way."))
-    personalize(ws, "user_id:erase-me-7f3", "email", strategy="warm")
+    draft_for(ws, "user_id:erase-me-7f3", "email", strategy="warm")
     message = "Where is order ord-erase-1? Zebulon"
-    personalize(ws, "user_id:erase-me-7f3", "support_reply", inputs={"message": message})
+    draft_for(ws, "user_id:erase-me-7f3", "support_reply", inputs={"message": message})
     privacy.erase(ws.store, "user_id:erase-me-7f3")
     needles = ["erase-me-7f3", "anon-erase-7f3", "zq-erase@example.com", "Zebulon", "5550177"]
     with ws.store.read() as conn:

@@ -19,7 +19,7 @@ from monogram.content.llm.llamacpp import LlamaCppModel, bundled_model_path
 from monogram.content.llm.openai import OpenAIModel
 from monogram.core.errors import ModelError, ModelUnavailable
 from monogram.core.settings import LLMConfig
-from monogram.pipeline import personalize
+from monogram.pipeline import draft_for
 from monogram.workspace import Workspace
 from tests.test_generation import seed_customers
 
@@ -51,7 +51,7 @@ def test_pipeline_with_the_bundled_model(
     ws = sqlite_workspace
     seed_customers(ws)
     ws.use_model(bundled)
-    draft = personalize(ws, "user_id:u1", "email", strategy="practical")
+    draft = draft_for(ws, "user_id:u1", "email", strategy="practical")
     generated = [e for e in draft.elements.values() if e.prompt_hash]
     assert len(generated) == 4
     for element in generated:
@@ -135,7 +135,7 @@ def test_pipeline_through_the_openai_backend(
     ws = sqlite_workspace
     seed_customers(ws)
     ws.config.llm = LLMConfig(backend="openai", model="smollm2", base_url=model_server)
-    draft = personalize(ws, "user_id:u1", "ad")
+    draft = draft_for(ws, "user_id:u1", "ad")
     assert draft.provenance["model"] == "smollm2"
     headline = draft.elements["headline"]
     assert headline.source in ("generated", "fallback") and headline.text

@@ -9,7 +9,7 @@ import pytest
 
 from monogram import samples
 from monogram.content.llm.fake import FakeModel
-from monogram.pipeline import check_text, personalize
+from monogram.pipeline import check_text, draft_for
 from monogram.quality import gate
 from monogram.workspace import Workspace
 from tests.quality_cases import BAD, GOOD, INJECTED_MESSAGE
@@ -99,7 +99,7 @@ def test_reasons_point_at_the_span(shop: Workspace) -> None:
 
 def test_the_gate_replaces_failing_output_and_keeps_the_reason(shop: Workspace) -> None:
     shop.use_model(FakeModel(lambda m, o: "Guaranteed lowest price ever, only an idiot would wait"))
-    draft = personalize(shop, "user_id:u1", "email", strategy="warm")
+    draft = draft_for(shop, "user_id:u1", "email", strategy="warm")
     subject = draft.elements["subject"]
     assert subject.source == "fallback"
     assert subject.reason and subject.reason.startswith("quality gate:")
@@ -111,7 +111,7 @@ def test_the_gate_replaces_failing_output_and_keeps_the_reason(shop: Workspace) 
 def test_high_risk_placements_go_to_review(shop: Workspace) -> None:
     shop.use_model(FakeModel(lambda m, o: "Thanks for getting in touch. Your order is on its way."))
     message = {"message": "Where is my order?"}
-    draft = personalize(shop, "user_id:u1", "support_reply", inputs=message)
+    draft = draft_for(shop, "user_id:u1", "support_reply", inputs=message)
     reply = draft.elements["support_reply"]
     assert reply.source == "generated" and reply.review
     assert "high-risk" in reply.review_reasons[0]
@@ -122,7 +122,7 @@ def test_review_queue_approve_edit_reject_and_library(shop: Workspace) -> None:
     from monogram.quality import review
 
     shop.use_model(FakeModel(lambda m, o: "Thanks for getting in touch. Your order is on its way."))
-    first = personalize(shop, "user_id:u1", "support_reply", inputs={"message": "Where is it?"})
+    first = draft_for(shop, "user_id:u1", "support_reply", inputs={"message": "Where is it?"})
     with shop.store.read() as conn:
         pending = review.list_reviews(conn)
         assert [p["message_id"] for p in pending] == [first.message_id]
@@ -147,13 +147,13 @@ def test_review_queue_approve_edit_reject_and_library(shop: Workspace) -> None:
     )
     variant = review.promote(shop.store, item)
     shop.use_model(FakeModel(lambda m, o: "We cured your order, guaranteed"))  # fails the gate
-    second = personalize(shop, "user_id:u1", "support_reply", inputs={"message": "Hello?"})
+    second = draft_for(shop, "user_id:u1", "support_reply", inputs={"message": "Hello?"})
     assert second.elements["support_reply"].source == "fallback"
     with shop.store.read() as conn:
         library = review.with_library(conn, shop.placements()["support_reply"])
     assert variant in [v.id for v in library.generated()[0].fallbacks]
     shop.use_model(FakeModel(lambda m, o: "Thanks for waiting. Your order ships this week."))
-    third = personalize(shop, "user_id:u1", "support_reply", inputs={"message": "Any news?"})
+    third = draft_for(shop, "user_id:u1", "support_reply", inputs={"message": "Any news?"})
     with shop.store.read() as conn:
         next_item = review.list_reviews(conn)[0]["review_id"]
     review.decide(
@@ -169,7 +169,7 @@ def test_erasing_a_customer_erases_messages_and_reviews(shop: Workspace) -> None
     from monogram.quality import review
 
     shop.use_model(FakeModel(lambda m, o: "Thanks for getting in touch. Your order is on its way."))
-    draft = personalize(shop, "user_id:u1", "support_reply", inputs={"message": "Where is it?"})
+    draft = draft_for(shop, "user_id:u1", "support_reply", inputs={"message": "Where is it?"})
     exported = privacy.export(shop.store, shop.config, shop.segments(), "user_id:u1")
     assert [m["message_id"] for m in exported["messages"]] == [draft.message_id]
     counts = privacy.erase(shop.store, "user_id:u1")
@@ -183,7 +183,7 @@ def test_erasing_a_customer_erases_messages_and_reviews(shop: Workspace) -> None
 def test_required_disclaimer_is_checked_on_the_whole_message(shop: Workspace) -> None:
     shop.use_model(FakeModel())
     email = shop.placements()["email"]
-    full = personalize(shop, "user_id:u1", email, record=False)
+    full = draft_for(shop, "user_id:u1", email, record=False)
     assert full.provenance["message_checks"][0] == {
         "name": "disclaimer",
         "passed": True,
@@ -193,7 +193,7 @@ def test_required_disclaimer_is_checked_on_the_whole_message(shop: Workspace) ->
     no_footer = email.model_copy(
         update={"elements": [e for e in email.elements if e.name != "footer"]}
     )
-    bare = personalize(shop, "user_id:u1", no_footer, record=False)
+    bare = draft_for(shop, "user_id:u1", no_footer, record=False)
     check = bare.provenance["message_checks"][0]
     assert (
         check["passed"] is False and "email disclaimer is missing" in check["reasons"][0]["message"]

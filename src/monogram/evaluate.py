@@ -23,7 +23,7 @@ from monogram.cdp import context, identity
 from monogram.content import generate
 from monogram.content.placements import GeneratedElement, Placement, get_placement
 from monogram.core.errors import NotFound, ValidationError
-from monogram.pipeline import personalize
+from monogram.pipeline import draft_for
 from monogram.quality import gate
 from monogram.store.tables import profiles
 from monogram.workspace import Workspace
@@ -160,7 +160,7 @@ def _outputs(
     model_id: str,
 ) -> list[Output]:
     started = time.perf_counter()
-    draft = personalize(ws, ref, spec, strategy=strategy, inputs=inputs, record=False)
+    draft = draft_for(ws, ref, spec, strategy=strategy, inputs=inputs, record=False)
     elapsed = time.perf_counter() - started
     written = [
         draft.elements[e.name]

@@ -1,28 +1,156 @@
-"""One placement for one customer: ``personalize``.
+"""One placement for one customer: ``personalize(ws, request) -> Outcome``.
 
-The only module besides ``campaigns/`` that knows the order of the stages: assemble the
-consent-scoped context, fill each element (locked template, generated text, or a pre-approved
-variant chosen by the strategy), and return a ``Draft`` with its provenance. The quality gate
-and strategy choice by the learning loop slot in here in later stages.
+The only code that knows the order of the stages for one customer: choose the strategy (the
+decision logged with its propensity) -> read the context once -> generate -> gate or fall back
+(decided in ``quality/``) -> record the message -> link it to the decision. Every surface calls
+it: campaign runs, real-time ``/v1/personalize``, support replies, ``monogram generate``; so
+every message the product writes can be learned from. The request and the outcome are small
+pydantic values that cross a process boundary (a Ray actor, a queue).
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
-from typing import Any
+from datetime import timedelta
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
 from monogram.cdp import catalog, context
 from monogram.content import generate
 from monogram.content.generate import Draft, ElementDraft
 from monogram.content.placements import GeneratedElement, LockedElement, Placement, get_placement
-from monogram.content.prompts import clean_text, render_locked, template_hash
+from monogram.content.prompts import clean_text, template_hash
 from monogram.core.clock import iso, now
 from monogram.core.errors import FieldError, ValidationError
+from monogram.learning import decisions
+from monogram.learning import store as learning
+from monogram.learning.features import customer_features
 from monogram.quality import gate, review
+from monogram.quality.fallback import gate_or_fallback, safe_rendered
 from monogram.workspace import Workspace
 
 
-def personalize(
+class Request(BaseModel):
+    """What the step needs for one customer and one placement."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    customer: str  # TYPE:VALUE, e.g. user_id:u1, email:maya@example.com, profile_id:...
+    placement: str | Placement
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    # The caller fixes the strategy (logged without a propensity); else the policy chooses.
+    strategy: str | None = None
+    # The strategies the policy may choose among (a campaign's subset); all when None.
+    strategies: tuple[str, ...] | None = None
+    # False: a preview. No decision is logged and no message stored.
+    record: bool = True
+    # False: only log the decision (a campaign's dry run); nothing is written.
+    write: bool = True
+    campaign: str | None = None
+    segment: str | None = None  # the audience, logged with the decision
+    holdout: bool = False  # log a held-out decision; nothing is written
+    # Idempotency: a rerun with the same key reuses the decision and the stored message.
+    key: str | None = None
+    trace_id: str | None = None
+    surface: str = "api"  # campaign | realtime | support | cli | api: logged with the decision
+
+
+class ElementResult(BaseModel):
+    name: str
+    text: str
+    source: str  # generated | locked | fallback | approved
+    reason: str | None = None
+    review: bool = False
+    passed: bool | None = None  # the gate's verdict on generated text
+
+
+class Outcome(BaseModel):
+    """What became of one request. ``draft`` (the full record, with the context the prompts
+    saw) stays in the process that wrote it; the rest is small enough to send back."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    customer: str
+    placement: str
+    profile_id: str | None = None
+    strategy: str | None = None
+    decision_id: str | None = None
+    probability: float | None = None
+    policy: str | None = None
+    message_id: str | None = None
+    held_out: bool = False
+    review: bool = False  # an element waits for a person
+    reused: bool = False  # the message was stored by an earlier run with the same key
+    elements: dict[str, ElementResult] = Field(default_factory=dict)
+    timings: dict[str, float] = Field(default_factory=dict)
+    error: str | None = None
+    trace_id: str | None = None
+    draft: Annotated[Draft | None, SkipValidation] = Field(default=None, exclude=True)
+
+    def light(self) -> Outcome:
+        """This outcome without the draft, to send across a process boundary."""
+        return self.model_copy(update={"draft": None})
+
+
+def idempotent_id(prefix: str, key: str) -> str:
+    return f"{prefix}_{hashlib.sha256(key.encode()).hexdigest()[:24]}"
+
+
+def personalize(ws: Workspace, request: Request) -> Outcome:
+    """Run the step for one customer (see the module docstring)."""
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    spec = _placement(ws, request.placement)
+    chosen_name = request.strategy
+    if chosen_name is not None:
+        spec.strategy(chosen_name)  # an unknown strategy is refused before anything is logged
+    inputs = _check_inputs(spec, request.inputs)
+    message_id = idempotent_id("msg", request.key) if request.key and request.record else None
+    with ws.store.read() as conn:
+        profile_id = context.resolve(conn, request.customer)
+        state = context.load_state(conn, profile_id)
+        if message_id is not None and review.message_exists(conn, message_id):
+            return _stored(conn, request, spec, profile_id, message_id)
+    outcome = Outcome(
+        customer=request.customer,
+        placement=spec.name,
+        profile_id=profile_id,
+        trace_id=request.trace_id,
+    )
+    if request.record:
+        with ws.store.write() as conn:
+            decision = _decide(conn, ws, spec, request, profile_id, state)
+        outcome.decision_id, outcome.policy = decision.decision_id, decision.policy
+        outcome.probability = decision.probability
+        timings["choose"] = time.perf_counter() - started
+        outcome.held_out = decision.strategy is None
+        if outcome.held_out or not request.write:
+            outcome.strategy = decision.strategy
+            outcome.timings = _rounded(timings, started)
+            return outcome
+        chosen_name = decision.strategy
+    mark = time.perf_counter()
+    draft = _draft(ws, spec, request.customer, profile_id, state, chosen_name, inputs, timings)
+    timings["write"] = time.perf_counter() - mark
+    if request.record:
+        mark = time.perf_counter()
+        draft.message_id = review.record(ws.store, draft, message_id)
+        if outcome.decision_id:
+            with ws.store.write() as conn:
+                decisions.attach_message(conn, outcome.decision_id, draft.message_id)
+        timings["record"] = time.perf_counter() - mark
+    outcome.strategy = draft.strategy
+    outcome.message_id = draft.message_id
+    outcome.elements = {n: _result(e) for n, e in draft.elements.items()}
+    outcome.review = any(e.review for e in draft.elements.values())
+    outcome.draft = draft
+    outcome.timings = _rounded(timings, started)
+    return outcome
+
+
+def draft_for(
     ws: Workspace,
     customer: str,
     placement: str | Placement,
@@ -30,37 +158,104 @@ def personalize(
     strategy: str | None = None,
     inputs: dict[str, Any] | None = None,
     record: bool = True,
+    surface: str = "cli",
 ) -> Draft:
-    """Content for ``customer`` (``TYPE:VALUE``) on ``placement``, with provenance.
+    """The step for one customer as a ``Draft`` (for callers that show the whole record: the
+    demo, previews, tests). Without ``strategy`` the placement's default strategy writes it
+    (logged as a fixed choice); ``personalize`` lets the policy choose."""
+    if strategy is None:
+        strategy = _placement(ws, placement).strategy(None).name
+    request = Request(
+        customer=customer,
+        placement=placement,
+        strategy=strategy,
+        inputs=inputs or {},
+        record=record,
+        surface=surface,
+    )
+    outcome = personalize(ws, request)
+    if outcome.draft is None:
+        raise ValidationError(f"{customer} is held out of {outcome.placement}: nothing written")
+    return outcome.draft
 
-    With ``record`` (the default) the draft is stored as a message (see ``explain``) and the
-    elements the gate flagged open review items.
-    """
+
+def _placement(ws: Workspace, placement: str | Placement) -> Placement:
     spec = (
         placement if isinstance(placement, Placement) else get_placement(ws.placements(), placement)
     )
     with ws.store.read() as conn:
-        spec = review.with_library(conn, spec)
+        return review.with_library(conn, spec)
+
+
+def _decide(
+    conn: Any,
+    ws: Workspace,
+    spec: Placement,
+    request: Request,
+    profile_id: str,
+    state: Any,
+) -> learning.Decision:
+    choosing = spec
+    if request.strategies:
+        kept = [s for s in spec.strategies if s.name in request.strategies]
+        choosing = spec.model_copy(update={"strategies": kept})
+    extra: dict[str, Any] = {"surface": request.surface}
+    if request.segment:
+        extra["segment"] = request.segment
+    if request.trace_id:
+        extra["trace_id"] = request.trace_id
+    key = request.key or f"{profile_id}|{spec.name}|{time.time_ns()}"
+    return learning.choose(
+        conn,
+        ws.config,
+        choosing,
+        customer_features(conn, ws.config, ws.segments(), spec, profile_id, state),
+        profile_id=profile_id,
+        key=(key,) if request.campaign is None else (request.campaign, profile_id),
+        campaign=request.campaign,
+        holdout=request.holdout,
+        extra=extra,
+        decision_id=idempotent_id("dec", request.key) if request.key else None,
+        fixed=request.strategy,
+    )
+
+
+def _draft(
+    ws: Workspace,
+    spec: Placement,
+    customer: str,
+    profile_id: str,
+    state: Any,
+    strategy: str | None,
+    inputs: dict[str, Any],
+    timings: dict[str, float],
+) -> Draft:
     chosen = spec.strategy(strategy)
-    inputs = _check_inputs(spec, inputs or {})
     started = time.perf_counter()
     with ws.store.read() as conn:
-        profile_id, built, source, facts = _assemble(conn, ws, spec, customer, inputs)
+        built, source, facts = _assemble(conn, ws, spec, profile_id, inputs, state)
+    timings["context"] = time.perf_counter() - started
     brand = ws.brand()
     elements: dict[str, ElementDraft] = {}
     model_id = None
+    generating = gating = 0.0
     for element in spec.elements:
         if isinstance(element, LockedElement):
             drafted = generate.locked(element.name, element.template, source)
-            elements[element.name] = _safe_rendered(drafted, element, spec, brand, source, facts)
+            elements[element.name] = safe_rendered(drafted, element, spec, brand, source, facts)
             continue
+        mark = time.perf_counter()
         filled = _fill(ws, brand, spec, element, chosen, source, profile_id, built)
-        gated = _gate(filled, brand, spec, element, source, facts)
-        elements[element.name] = _safe_rendered(gated, element, spec, brand, source, facts)
+        generating += time.perf_counter() - mark
+        mark = time.perf_counter()
+        gated = gate_or_fallback(filled, brand, spec, element, source, facts)
+        elements[element.name] = safe_rendered(gated, element, spec, brand, source, facts)
+        gating += time.perf_counter() - mark
         if elements[element.name].source == "generated" or elements[element.name].prompt_hash:
             model_id = ws.model().model_id
+    timings["generate"], timings["gate"] = generating, gating
     disclaimer = gate.disclaimer_check(brand, spec.channel, [e.text for e in elements.values()])
-    draft = Draft(
+    return Draft(
         customer=customer,
         profile_id=profile_id,
         placement=spec.name,
@@ -90,9 +285,77 @@ def personalize(
         },
         context=source,
     )
-    if record:
-        draft.message_id = review.record(ws.store, draft)
-    return draft
+
+
+def _result(element: ElementDraft) -> ElementResult:
+    passed = None if element.checks is None else bool(element.checks.get("passed"))
+    return ElementResult(
+        name=element.name,
+        text=element.text,
+        source=element.source,
+        reason=element.reason,
+        review=element.review,
+        passed=passed,
+    )
+
+
+def _stored(
+    conn: Any, request: Request, spec: Placement, profile_id: str, message_id: str
+) -> Outcome:
+    """The outcome of an earlier run with the same key, from the store."""
+    stored = review.explain(conn, message_id)
+    decision_id = idempotent_id("dec", request.key or "")
+    row = decisions.find(conn, decision_id)
+    return Outcome(
+        customer=request.customer,
+        placement=spec.name,
+        profile_id=profile_id,
+        strategy=stored["strategy"],
+        decision_id=row.id if row is not None else None,
+        probability=row.probability if row is not None else None,
+        policy=row.policy if row is not None else None,
+        message_id=message_id,
+        review=stored["status"] == "review",
+        reused=True,
+        elements={
+            name: ElementResult(
+                name=name, text=e["text"], source=e["source"], reason=e.get("reason")
+            )
+            for name, e in stored["elements"].items()
+        },
+        trace_id=request.trace_id,
+    )
+
+
+def recent(ws: Workspace, customer: str, placement: str, hours: float) -> Outcome | None:
+    """A ready message for this customer and placement written in the last ``hours``."""
+    since = now() - timedelta(hours=hours)
+    with ws.store.read() as conn:
+        profile_id = context.resolve(conn, customer)
+        found = review.latest_ready(conn, profile_id, placement, since)
+        if found is None:
+            return None
+        decision = decisions.for_message(conn, found["message_id"])
+    return Outcome(
+        customer=customer,
+        placement=placement,
+        profile_id=profile_id,
+        strategy=found["strategy"],
+        message_id=found["message_id"],
+        decision_id=decision,
+        reused=True,
+        elements={
+            name: ElementResult(name=name, text=e["text"], source=e["source"])
+            for name, e in found["elements"].items()
+        },
+    )
+
+
+def _rounded(timings: dict[str, float], started: float) -> dict[str, float]:
+    return {
+        **{k: round(v, 4) for k, v in timings.items()},
+        "total": round(time.perf_counter() - started, 4),
+    }
 
 
 def _fill(
@@ -120,78 +383,6 @@ def _fill(
     return generate.generate_element(
         ws.model(), ws.store, brand, spec, element, chosen, source, seed
     )
-
-
-def _safe_rendered(
-    draft: ElementDraft,
-    element: Any,
-    spec: Placement,
-    brand: Any,
-    source: dict[str, Any],
-    facts: Any,
-) -> ElementDraft:
-    """A locked element or approved variant rendered with customer values goes through the
-    checks those values can break; if it fails, it is rendered again without them."""
-    if draft.source == "generated":
-        return draft
-    decision = gate.check_rendered(draft.text, draft.name, spec, brand, source, facts)
-    if decision.passed:
-        return draft
-    template: str | None
-    if isinstance(element, LockedElement):
-        template = element.template
-    else:
-        template = next((v.text for v in element.fallbacks if v.id == draft.variant_id), None)
-    if template is None:  # a reviewed library variant: rendered as stored, nothing to leave out
-        return draft
-    why = f"customer values left out: {gate.summary(decision)}"
-    safe = {**source, "profile": {}}
-    draft.text = render_locked(template, safe, origin=f"element {draft.name}")
-    draft.reason = f"{draft.reason}; {why}" if draft.reason else why
-    draft.checks = decision.as_dict()
-    return draft
-
-
-def _gate(
-    draft: ElementDraft,
-    brand: Any,
-    spec: Placement,
-    element: GeneratedElement,
-    source: dict[str, Any],
-    facts: Any,
-) -> ElementDraft:
-    """Only generated text is gated; approved variants were checked by people."""
-    if draft.source != "generated":
-        return draft
-    candidates = [
-        text
-        for text, reason in zip(draft.candidates, draft.candidate_reasons, strict=True)
-        if reason is None
-    ] or [draft.text]
-    best, decisions = gate.choose(candidates, element, spec, brand, source, facts)
-    if best is None:
-        closest = max(decisions, key=lambda d: d.score)
-        fallen = generate.fallback(element, source, f"quality gate: {gate.summary(closest)}")
-        for name in (
-            "candidates",
-            "candidate_reasons",
-            "prompt_hash",
-            "template_hash",
-            "fields",
-            "prompt_tokens",
-            "completion_tokens",
-            "seconds",
-            "cached",
-            "seed",
-        ):
-            setattr(fallen, name, getattr(draft, name))
-        fallen.checks = closest.as_dict()
-        fallen.attempt = closest.text
-        return fallen
-    draft.text = best.text
-    draft.checks = best.as_dict()
-    draft.review, draft.review_reasons = best.review, best.review_reasons
-    return draft
 
 
 def check_edit(
@@ -242,7 +433,8 @@ def check_text(
             f"placement {placement!r} has no generated element {element!r} ({names})"
         )
     with ws.store.read() as conn:
-        _, _, source, facts = _assemble(conn, ws, spec, customer, _check_inputs(spec, inputs or {}))
+        profile_id = context.resolve(conn, customer)
+        _, source, facts = _assemble(conn, ws, spec, profile_id, _check_inputs(spec, inputs or {}))
     decision = gate.evaluate(text, chosen, spec, ws.brand(), source, facts)
     return {"element": chosen.name, **decision.as_dict(), "seconds": round(decision.seconds, 4)}
 
@@ -254,18 +446,24 @@ OFFER_KEYS = {"code", "discount_percent", "free_shipping", "ends", "description"
 
 
 def _assemble(
-    conn: Any, ws: Workspace, spec: Placement, customer: str, inputs: dict[str, Any]
-) -> tuple[str, context.CustomerContext, dict[str, Any], Any]:
+    conn: Any,
+    ws: Workspace,
+    spec: Placement,
+    profile_id: str,
+    inputs: dict[str, Any],
+    state: Any = None,
+) -> tuple[context.CustomerContext, dict[str, Any], Any]:
     """The customer's context for the placement's purpose, as the prompts and checks see it
     (with the inputs, the product and the order it is about), and the facts to check against."""
-    profile_id = context.resolve(conn, customer)
-    built = context.customer_context(conn, ws.config, ws.segments(), profile_id, spec.purpose)
+    built = context.customer_context(
+        conn, ws.config, ws.segments(), profile_id, spec.purpose, state=state
+    )
     source = built.model_dump(mode="json", exclude_none=True)
     source["input"] = inputs
     source["brand"] = ws.brand().name
     source["product"] = _product(conn, inputs, built)
     source["order"] = order_asked_about(source.get("purchases"), inputs.get("message"))
-    return profile_id, built, source, gate.load_facts(conn, source, profile_id)
+    return built, source, gate.load_facts(conn, source, profile_id)
 
 
 def _check_inputs(spec: Placement, inputs: dict[str, Any]) -> dict[str, Any]:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from monogram.cdp.segments import Segment, load_segments
 from monogram.content.brand import BrandKit, load_brand
@@ -31,6 +32,7 @@ from monogram.store import Store, migrate
 
 DEFAULTS = resources.files("monogram") / "defaults"
 Stamp = tuple[tuple[str, int], ...]
+T = TypeVar("T")
 
 
 @dataclass
@@ -40,6 +42,9 @@ class Workspace:
     store: Store
     _files: dict[str, tuple[Stamp, Any]] = field(default_factory=dict)
     _model: LanguageModel | None = None
+    # Per-workspace runtime state (worker pools, in-flight work, caches), never module-global.
+    _runtime: dict[str, Any] = field(default_factory=dict)
+    _runtime_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def home(self) -> Path:
@@ -83,6 +88,14 @@ class Workspace:
         """Use this model instance (tests, benchmarks, a shared server-side model)."""
         self._model = model
 
+    def runtime(self, name: str, factory: Callable[[], T]) -> T:
+        """This workspace's ``name`` runtime object, made by ``factory`` on first use."""
+        with self._runtime_lock:
+            if name not in self._runtime:
+                self._runtime[name] = factory()
+            found: T = self._runtime[name]
+            return found
+
     def secret(self) -> str:
         """The signing secret: ``MONOGRAM_SECRET_KEY``; in development and test only, a random
         one kept in the workspace (never a built-in default)."""
@@ -97,6 +110,11 @@ class Workspace:
         return path.read_text(encoding="utf-8").strip()
 
     def close(self) -> None:
+        for state in self._runtime.values():
+            closing = getattr(state, "close", None)
+            if callable(closing):
+                closing()
+        self._runtime.clear()
         self.store.dispose()
 
 

@@ -1,59 +1,38 @@
-"""A campaign run: audience -> eligibility -> holdout -> strategy -> write and gate -> send.
+"""A campaign run: the outbox state machine around the per-customer step.
+
+audience -> eligibility -> (holdout roll) -> step on the executor -> send -> mark.
 
 Resumable and idempotent: each (campaign, customer, placement) has one outbox row whose state
-only moves forward, written in its own transaction before the next step starts. Killing the run
-at any moment and running it again finishes the campaign: generated drafts are not generated
-again (the row holds the message id; the generation cache holds the text) and nothing is sent
-twice (a row caught mid-send is not retried). The executor is a thread pool with bounded
-concurrency; the interface (``plan_units`` and ``process``) is what a Ray executor would map.
+only moves forward, written by this process alone (the single outbox writer) in its own
+transaction before the next move. The step (``pipeline.personalize``) runs wherever the
+executor puts it, keyed by the row's idempotency key: a rerun reuses the logged decision and
+the stored message instead of writing them again. Killing the run at any moment and running it
+again finishes the campaign, and nothing is sent twice (a row caught mid-send is not retried).
 """
 
 from __future__ import annotations
 
 import hashlib
-import html
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import orjson
-from sqlalchemy import select
-
 from monogram.campaigns import Campaign
+from monogram.campaigns.executors import Executor, LocalExecutor
 from monogram.cdp import context, identity, segments
-from monogram.content.placements import get_placement
+from monogram.content.placements import Placement, get_placement
 from monogram.core.clock import now
 from monogram.delivery import outbox, tracking
-from monogram.delivery.channels import Channel, Outbound
-from monogram.learning import decisions
-from monogram.learning import store as learning
-from monogram.learning.features import customer_features
-from monogram.pipeline import personalize
+from monogram.delivery.channels import Channel
+from monogram.delivery.compose import compose
+from monogram.pipeline import Outcome, Request
 from monogram.quality import review
-from monogram.store.tables import decisions as decisions_table
-from monogram.store.tables import messages as messages_table
-from monogram.store.tables import outbox as outbox_table
-from monogram.store.tables import suppressions
 from monogram.workspace import Workspace
 
 Progress = Callable[[str], None]
-# Maps the per-customer step over the audience and yields each outcome. Any executor that can
-# run a Python callable per item (threads here; Ray Data's map later) fits.
-Executor = Callable[[Callable[[str], str], list[str]], Iterable[str]]
-BODY_ORDER = (
-    "greeting",
-    "opening",
-    "narrative",
-    "support_reply",
-    "product_description",
-    "hero",
-    "signoff",
-    "footer",
-)
 
 
 @dataclass
@@ -62,8 +41,10 @@ class Summary:
     audience: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
     fallback_elements: dict[str, int] = field(default_factory=dict)
+    executor: str = "local"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -71,8 +52,10 @@ class Summary:
             "audience": self.audience,
             "outcomes": dict(self.outcomes),
             "reasons": dict(self.reasons),
+            "errors": dict(self.errors),
             "fallback_elements": self.fallback_elements,
             "seconds": round(self.seconds, 2),
+            "executor": self.executor,
         }
 
 
@@ -88,8 +71,13 @@ def run_campaign(
     on_audience: Callable[[int], None] | None = None,
     executor: Executor | None = None,
 ) -> Summary:
+    """Run (or resume) ``spec``. ``dry_run`` plans only: eligibility, holdout and the strategy
+    decision are recorded, nothing is written or sent."""
     started = time.perf_counter()
-    summary = Summary(spec.name)
+    runner = executor or LocalExecutor(concurrency)
+    summary = Summary(spec.name, executor=runner.name)
+    placement = get_placement(ws.placements(), spec.placement)
+    runner.start(ws)  # an unreachable cluster fails here, before any row is touched
     with ws.store.write() as conn:
         interrupted = outbox.recover_interrupted(conn, spec.name)
     if interrupted:
@@ -99,45 +87,31 @@ def run_campaign(
     if on_audience:
         on_audience(len(members))
 
-    def one(profile_id: str) -> str:
-        outcome = process(ws, spec, channel, profile_id, dry_run=dry_run)
+    def tally(state: str) -> None:
+        summary.outcomes[state] += 1
         if progress:
-            progress(outcome)
-        return outcome
+            progress(state)
 
-    run_all = executor or local_executor(concurrency)
-    for outcome in run_all(one, members):
-        summary.outcomes[outcome] += 1
+    def requests() -> Iterator[Request]:
+        for profile_id in members:
+            planned = prepare(ws, spec, placement, channel, profile_id, dry_run=dry_run)
+            if isinstance(planned, Request):
+                yield planned
+            else:
+                tally(planned)
+
+    try:
+        for outcome in runner.map(ws, requests()):
+            if outcome.error:
+                summary.errors[outcome.error.split(":")[0]] += 1
+            tally(finish(ws, spec, channel, outcome, dry_run=dry_run))
+    finally:
+        runner.close()
     with ws.store.read() as conn:
         summary.reasons.update(outbox.status(conn, spec.name)["reasons"])
-        summary.fallback_elements = _fallbacks(conn, spec.name)
+        summary.fallback_elements = outbox.fallbacks(conn, spec.name)
     summary.seconds = time.perf_counter() - started
     return summary
-
-
-def local_executor(concurrency: int) -> Executor:
-    """The default executor: a bounded thread pool in this process."""
-
-    def run_all(work: Callable[[str], str], profile_ids: list[str]) -> Iterator[str]:
-        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-            yield from pool.map(work, profile_ids)
-
-    return run_all
-
-
-def _fallbacks(conn: Any, campaign: str) -> dict[str, int]:
-    """Generated elements that went out as approved copy instead, by reason."""
-    counts: Counter[str] = Counter()
-    ids = select(outbox_table.c.message_id).where(
-        outbox_table.c.campaign == campaign, outbox_table.c.message_id.is_not(None)
-    )
-    for (elements,) in conn.execute(
-        select(messages_table.c.elements).where(messages_table.c.id.in_(ids))
-    ):
-        for element in orjson.loads(elements).values():
-            if element["source"] == "fallback":
-                counts[(element.get("reason") or "fallback").split(":")[0]] += 1
-    return dict(counts)
 
 
 def audience(ws: Workspace, spec: Campaign, limit: int | None) -> list[str]:
@@ -150,15 +124,17 @@ def _roll(*parts: str) -> float:
     return int(hashlib.sha256("|".join(parts).encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
 
 
-def process(
-    ws: Workspace, spec: Campaign, channel: Channel, profile_id: str, *, dry_run: bool = False
-) -> str:
-    """Take one customer as far as it can go; returns the outbox state it ended in."""
-    placement = get_placement(ws.placements(), spec.placement)
-    choosing = placement  # the strategies this campaign lets the policy choose among
-    if spec.strategies:
-        kept = [s for s in placement.strategies if s.name in spec.strategies]
-        choosing = placement.model_copy(update={"strategies": kept})
+def prepare(
+    ws: Workspace,
+    spec: Campaign,
+    placement: Placement,
+    channel: Channel,
+    profile_id: str,
+    *,
+    dry_run: bool = False,
+) -> Request | str:
+    """Move one customer's row as far as it goes without the step: the state it ended in, or
+    the request for the step."""
     with ws.store.write() as conn:
         row = outbox.plan(conn, spec.name, profile_id, spec.placement)
         if row.state in outbox.TERMINAL:
@@ -169,56 +145,58 @@ def process(
                 return "review"
             outbox.move(conn, row.id, "approved")
             row = outbox.get(conn, row.idempotency_key)
-        if row.state == "planned":
+        if row.state == "planned":  # checked again on a rerun: consent may have changed
             verdict = _eligibility(ws, conn, spec, placement.purpose, profile_id)
             if verdict:
                 outbox.move(conn, row.id, "suppressed", reason=verdict)
                 return "suppressed"
-            held = _roll(spec.name, profile_id, "holdout") < spec.holdout
-            decision = learning.choose(
-                conn,
-                ws.config,
-                choosing,
-                customer_features(conn, ws.config, ws.segments(), placement, profile_id),
-                profile_id=profile_id,
-                key=(spec.name, profile_id),
-                campaign=spec.name,
-                holdout=held,
-                extra={"segment": spec.audience},
-            )
-            decision_id = decision.decision_id
-            if held:
-                outbox.move(
-                    conn, row.id, "held_out", decision_id=decision_id, reason="holdout group"
-                )
-                return "held_out"
-            outbox.move(conn, row.id, "planned", decision_id=decision_id)
-        row = outbox.get(conn, outbox.key(spec.name, profile_id, spec.placement))
-    if dry_run:
+    if row.state == "approved" and row.message_id is not None:
+        return "planned" if dry_run else _send(ws, spec, channel, row.id, profile_id)
+    if dry_run and row.decision_id is not None:
         return "planned"
-    if row.message_id is None:
-        with ws.store.read() as conn:
-            strategy = decisions_for(conn, row.decision_id)
-        draft = personalize(ws, f"profile_id:{profile_id}", placement, strategy=strategy)
-        with ws.store.write() as conn:
-            decisions.attach_message(conn, row.decision_id, draft.message_id or "")
-            state = "review" if any(e.review for e in draft.elements.values()) else "approved"
+    return Request(
+        customer=f"profile_id:{profile_id}",
+        placement=spec.placement,
+        strategies=tuple(spec.strategies) or None,
+        campaign=spec.name,
+        segment=spec.audience,
+        holdout=_roll(spec.name, profile_id, "holdout") < spec.holdout,
+        key=row.idempotency_key,
+        write=not dry_run,
+        surface="campaign",
+    )
+
+
+def finish(
+    ws: Workspace, spec: Campaign, channel: Channel, outcome: Outcome, *, dry_run: bool = False
+) -> str:
+    """Record what the step did on the customer's row, then send if it is ready."""
+    profile_id = outcome.profile_id or outcome.customer.removeprefix("profile_id:")
+    with ws.store.write() as conn:
+        row = outbox.get(conn, outbox.key(spec.name, profile_id, spec.placement))
+        if outcome.error:
+            outbox.move(conn, row.id, "planned", reason=f"step error: {outcome.error}"[:500])
+            return "error"
+        if outcome.held_out:
             outbox.move(
-                conn,
-                row.id,
-                state,
-                message_id=draft.message_id,
-                reason="waiting for review" if state == "review" else None,
+                conn, row.id, "held_out", decision_id=outcome.decision_id, reason="holdout group"
             )
-        if state == "review":
-            return "review"
+            return "held_out"
+        if outcome.message_id is None:  # a dry run: the decision is logged, nothing written
+            outbox.move(conn, row.id, "planned", decision_id=outcome.decision_id)
+            return "planned"
+        state = "review" if outcome.review else "approved"
+        outbox.move(
+            conn,
+            row.id,
+            state,
+            decision_id=outcome.decision_id,
+            message_id=outcome.message_id,
+            reason="waiting for review" if state == "review" else None,
+        )
+    if state == "review" or dry_run:
+        return state
     return _send(ws, spec, channel, row.id, profile_id)
-
-
-def decisions_for(conn: Any, decision_id: str) -> str | None:
-    query = select(decisions_table.c.chosen).where(decisions_table.c.id == decision_id)
-    chosen = conn.execute(query).scalar()
-    return str(chosen) if chosen is not None else None
 
 
 def _eligibility(
@@ -233,7 +211,7 @@ def _eligibility(
     email = (state["traits"].get("email") or [None])[0]
     if not email:
         return "no email address"
-    if _suppressed(conn, profile_id):
+    if outbox.is_suppressed(conn, identity.identifiers_for(conn, profile_id)):
         return "suppression list"
     since = now() - timedelta(days=spec.frequency_cap.days)
     if outbox.sent_recently(conn, profile_id, since) >= spec.frequency_cap.max:
@@ -241,21 +219,9 @@ def _eligibility(
     return None
 
 
-def _suppressed(conn: Any, profile_id: str) -> bool:
-    for ident in identity.identifiers_for(conn, profile_id):
-        hit = conn.execute(
-            select(suppressions.c.type).where(
-                suppressions.c.type == ident["type"], suppressions.c.value == ident["value"]
-            )
-        ).first()
-        if hit:
-            return True
-    return False
-
-
 def _send(ws: Workspace, spec: Campaign, channel: Channel, row_id: int, profile_id: str) -> str:
     with ws.store.write() as conn:
-        row = conn.execute(select(outbox_table).where(outbox_table.c.id == row_id)).one()
+        row = outbox.get_by_id(conn, row_id)
         if row.state != "approved":
             return str(row.state)
         message = review.explain(conn, row.message_id)
@@ -269,70 +235,21 @@ def _send(ws: Workspace, spec: Campaign, channel: Channel, row_id: int, profile_
             recipient=recipient,
             attempts=row.attempts + 1,
         )
-    links = tracking.links(
-        ws.secret(),
-        ws.settings.public_url,
-        message_id=message["message_id"],
-        decision_id=row.decision_id,
-        profile_id=profile_id,
-    )
+    ids = {
+        "message_id": message["message_id"],
+        "decision_id": row.decision_id,
+        "profile_id": profile_id,
+    }
+    links = tracking.links(ws.secret(), ws.settings.public_url, **ids)
 
     def tracked(url: str) -> str:
-        return tracking.click_url(
-            ws.secret(),
-            ws.settings.public_url,
-            url,
-            message_id=message["message_id"],
-            decision_id=row.decision_id,
-            profile_id=profile_id,
-        )
+        return tracking.click_url(ws.secret(), ws.settings.public_url, url, **ids)
 
-    delivery = channel.send(compose(message, recipient, row.decision_id, links, tracked))
+    outbound = compose(message, recipient, channel.name, row.decision_id, links, tracked)
+    delivery = channel.send(outbound)
     with ws.store.write() as conn:
         if delivery.status == "sent":
             outbox.move(conn, row_id, "sent", detail=delivery.provider_id)
             return "sent"
         outbox.move(conn, row_id, "failed", reason=f"delivery {delivery.status}: {delivery.detail}")
         return "failed"
-
-
-def compose(
-    message: dict[str, Any],
-    recipient: str,
-    decision_id: str,
-    links: dict[str, str],
-    tracked: Callable[[str], str],
-) -> Outbound:
-    """Text and HTML with a signed unsubscribe link, tracked product links and an open pixel."""
-    elements = message["elements"]
-    subject = elements.get("subject", {}).get("text") or message["placement"]
-    skip = ("subject", "preheader")
-    body = [elements[n]["text"] for n in BODY_ORDER if n in elements]
-    body += [e["text"] for n, e in elements.items() if n not in BODY_ORDER and n not in skip]
-    unsubscribe = links["unsubscribe"]
-    text = "\n\n".join(body).replace("{{unsubscribe_url}}", unsubscribe)
-    preheader = elements.get("preheader", {}).get("text", "")
-    page = "".join(f"<p>{html.escape(part)}</p>" for part in body)
-    page = page.replace(
-        "{{unsubscribe_url}}", f'<a href="{html.escape(unsubscribe)}">unsubscribe</a>'
-    )
-    targets = message["provenance"].get("links") or []
-    if targets:
-        cta = tracked(targets[0])
-        text += f"\n\nShop now: {cta}"
-        page += f'<p><a href="{html.escape(cta)}">Shop now</a></p>'
-    pixel = f'<img src="{html.escape(links["open"])}" width="1" height="1" alt="">'
-    page = f'<div style="display:none">{html.escape(preheader)}</div>{page}{pixel}'
-    return Outbound(
-        message_id=message["message_id"],
-        recipient=recipient,
-        channel="email",
-        subject=subject,
-        text=text,
-        html=page,
-        headers={
-            "List-Unsubscribe": f"<{unsubscribe}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
-        data={"decision_id": decision_id, "placement": message["placement"]},
-    )

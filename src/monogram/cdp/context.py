@@ -158,14 +158,16 @@ def customer_context(
     purpose: str,
     *,
     page: dict[str, Any] | None = None,
+    state: profiles.State | None = None,
 ) -> CustomerContext:
-    """Assemble the consent-scoped, PII-minimised context for one purpose."""
+    """Assemble the consent-scoped, PII-minimised context for one purpose (``state``: the
+    profile already read, so a caller that needs it too reads it once)."""
     if purpose not in config.purposes:
         known = ", ".join(sorted(config.purposes))
         raise ValidationError(f"unknown purpose {purpose!r}; known purposes: {known}")
     spec = config.purposes[purpose]
     at = now()
-    state = load_state(conn, profile_id)
+    state = state if state is not None else load_state(conn, profile_id)
     consent = profiles.consent_view(state)
     missing = [c for c in spec.consent if not consent.get(c, {}).get("granted")]
     context = CustomerContext(

@@ -18,7 +18,6 @@ recorded with the event and the reason.
 from __future__ import annotations
 
 import functools
-
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import orjson
 import typer
@@ -10,10 +11,9 @@ from sqlalchemy import select
 
 from monogram.cdp import identity, segments
 from monogram.cli.common import console, new_app, print_json, progress_bar, workspace
-from monogram.content.generate import Draft
 from monogram.content.placements import get_placement
 from monogram.core.errors import NotFound, ValidationError
-from monogram.pipeline import personalize
+from monogram.pipeline import Outcome, Request, draft_for, personalize
 from monogram.store.tables import profiles as profiles_table
 from monogram.web.preview import render_preview
 
@@ -42,8 +42,17 @@ def generate(
     strategy: str = typer.Option(None, "--strategy", help="default: the placement's first"),
     inputs: list[str] = typer.Option([], "--input", help="KEY=VALUE, e.g. product_id=run-road-001"),
     json_out: bool = typer.Option(False, "--json", help="JSON (one line a customer for several)"),
+    record: bool = typer.Option(
+        True,
+        "--record/--no-record",
+        help="log the decision and store the message (default), or only show the content",
+    ),
 ) -> None:
     """Write one placement's content for one or many customers, with context and provenance.
+
+    Each message is stored and its strategy decision logged (without ``--strategy`` the
+    placement's policy chooses), so outcomes reported on it teach the learning loop;
+    ``--no-record`` only shows the content.
 
     The model is loaded once and kept for every customer and element (the shared prompt
     prefix is evaluated once), so a batch costs far less per customer than separate calls.
@@ -61,22 +70,43 @@ def generate(
             refs += [f"profile_id:{pid}" for pid in found]
         if not refs:
             raise NotFound(f"segment {segment!r} has no members")
+
+        def step(ref: str) -> Outcome:
+            request = Request(
+                customer=ref,
+                placement=placement,
+                strategy=strategy,
+                inputs=given,
+                record=record,
+                surface="cli",
+            )
+            return personalize(ws, request)
+
         if len(refs) == 1 and not segment:
-            draft = personalize(ws, refs[0], placement, strategy=strategy, inputs=given)
-            print_json(draft.as_dict()) if json_out else _show(draft)
+            outcome = step(refs[0])
+            print_json(_body(outcome)) if json_out else _show(outcome)
             return
         with progress_bar(unit="customers", quiet=json_out and not console.is_terminal) as bar:
             task = bar.add_task(f"writing {placement}", total=len(refs), rate="-")
             for ref in refs:
-                draft = personalize(ws, ref, placement, strategy=strategy, inputs=given)
+                outcome = step(ref)
                 if json_out:
-                    typer.echo(orjson.dumps(draft.as_dict()).decode())
+                    typer.echo(orjson.dumps(_body(outcome)).decode())
                 else:
-                    _show(draft)
+                    _show(outcome)
                 bar.advance(task)
 
 
-def _show(draft: Draft) -> None:
+def _body(outcome: Outcome) -> dict[str, Any]:
+    body = outcome.draft.as_dict() if outcome.draft else {"customer": outcome.customer}
+    return {**body, "decision_id": outcome.decision_id}
+
+
+def _show(outcome: Outcome) -> None:
+    draft = outcome.draft
+    if draft is None:
+        console.print(f"{outcome.customer}: held out of {outcome.placement}, nothing written")
+        return
     body = draft.as_dict()
     console.print(f"[bold]{draft.placement}[/] for {draft.customer} (strategy {draft.strategy})")
     for element in draft.elements.values():
@@ -121,7 +151,9 @@ def preview(
                     if "message" in spec.inputs
                     else {}
                 )
-                drafts.append(personalize(ws, ref, spec, strategy=strategy, inputs=inputs))
+                drafts.append(
+                    draft_for(ws, ref, spec, strategy=strategy, inputs=inputs, record=False)
+                )
                 bar.advance(task)
     output.write_text(
         render_preview(placement, strategy or spec.strategies[0].name, drafts), encoding="utf-8"

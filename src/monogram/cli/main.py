@@ -169,13 +169,13 @@ def _show_examples(ws: Workspace) -> None:
 
 def _show_generation(ws: Workspace, refs: list[str]) -> None:
     """Write the email placement for a few customers with the configured (bundled) model."""
-    from monogram.pipeline import personalize
+    from monogram.pipeline import draft_for
 
     console.print(f"\n[bold]generated email[/] (model: {ws.config.llm.backend})")
     counts = {"generated": 0, "fallback": 0}
     started = time.perf_counter()
     for ref in refs:
-        draft = personalize(ws, ref, "email", strategy="warm")
+        draft = draft_for(ws, ref, "email", strategy="warm", surface="demo")
         console.print(f"[bold]{ref}[/]")
         for element in draft.elements.values():
             if element.source == "locked":

@@ -207,7 +207,11 @@ def _default_purposes() -> dict[str, PurposeConfig]:
 class LLMConfig(_Strict):
     """Which language model writes content (``llm:`` in monogram.yaml)."""
 
-    backend: Literal["llamacpp", "openai", "fake"] = "llamacpp"
+    backend: str = Field(
+        default="llamacpp",
+        pattern=r"^[a-z][a-z0-9_.-]{0,63}$",
+        description="llamacpp, openai, fake, or a backend a plug-in registers (monogram.models)",
+    )
     model: str | None = Field(
         default=None,
         description="llamacpp: a GGUF path (default: the bundled SmolLM2-135M); "
@@ -230,6 +234,9 @@ class LLMConfig(_Strict):
     retries: int = Field(default=2, ge=0)
     breaker_failures: int = Field(default=5, ge=1)
     breaker_cooldown_s: float = Field(default=30.0, ge=0)
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="settings for a backend a plug-in registers"
+    )
 
     @model_validator(mode="after")
     def _openai_needs_a_model(self) -> LLMConfig:
@@ -277,10 +284,11 @@ class LearningConfig(_Strict):
         "uniform (random, the best logs for evaluation) or baseline (each placement's baseline "
         "strategy, apprentice mode); learned serves the learned policy",
     )
-    backend: Literal["thompson", "vw"] = Field(
+    backend: str = Field(
         default="thompson",
-        description="thompson (numpy, per context bucket) or vw (Vowpal Wabbit cb_explore_adf, "
-        "needs `pip install 'monogram[vw]'`)",
+        pattern=r"^[a-z][a-z0-9_.-]{0,63}$",
+        description="thompson (numpy, per context bucket), vw (Vowpal Wabbit cb_explore_adf, "
+        "needs `pip install 'monogram[vw]'`), or one a plug-in registers (monogram.policies)",
     )
     floor: float = Field(default=0.02, ge=0, le=0.2, description="least probability per strategy")
     vw_args: str = Field(

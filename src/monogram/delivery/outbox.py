@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from monogram.cdp import identity, privacy
 from monogram.core.clock import now
-from monogram.store.tables import outbox, suppressions
+from monogram.store.tables import messages, outbox, suppressions
 
 TERMINAL = {"sent", "delivered", "bounced", "failed", "held_out", "suppressed"}
 
@@ -60,6 +61,10 @@ def move(conn: Connection, row_id: int, state: str, **values: Any) -> None:
         .where(outbox.c.id == row_id)
         .values(state=state, updated_at=now(), **stamp, **values)
     )
+
+
+def get_by_id(conn: Connection, row_id: int) -> Any:
+    return conn.execute(select(outbox).where(outbox.c.id == row_id)).one()
 
 
 def recover_interrupted(conn: Connection, campaign: str) -> int:
@@ -118,6 +123,32 @@ def add_suppression(conn: Connection, kind: str, value: str, reason: str) -> Non
         conn.execute(
             insert(suppressions).values(type=kind, value=value, reason=reason, created_at=now())
         )
+
+
+def is_suppressed(conn: Connection, keys: list[dict[str, str]]) -> bool:
+    """Whether any of a person's identifiers is on the suppression list."""
+    for ident in keys:
+        hit = conn.execute(
+            select(suppressions.c.type).where(
+                suppressions.c.type == ident["type"], suppressions.c.value == ident["value"]
+            )
+        ).first()
+        if hit:
+            return True
+    return False
+
+
+def fallbacks(conn: Connection, campaign: str) -> dict[str, int]:
+    """A campaign's generated elements that went out as approved copy instead, by reason."""
+    counts: Counter[str] = Counter()
+    ids = select(outbox.c.message_id).where(
+        outbox.c.campaign == campaign, outbox.c.message_id.is_not(None)
+    )
+    for (elements,) in conn.execute(select(messages.c.elements).where(messages.c.id.in_(ids))):
+        for element in orjson.loads(elements).values():
+            if element["source"] == "fallback":
+                counts[(element.get("reason") or "fallback").split(":")[0]] += 1
+    return dict(counts)
 
 
 def list_suppressions(conn: Connection) -> list[dict[str, Any]]:

@@ -34,8 +34,9 @@ def log_decision(
     probabilities: dict[str, float] | None = None,
     features: dict[str, Any],
     holdout: bool = False,
+    decision_id: str | None = None,
 ) -> str:
-    decision_id = new_id("dec")
+    decision_id = decision_id or new_id("dec")
     conn.execute(
         insert(decisions).values(
             id=decision_id,
@@ -53,6 +54,18 @@ def log_decision(
         )
     )
     return decision_id
+
+
+def find(conn: Connection, decision_id: str) -> Any:
+    """The logged decision with this id, or None."""
+    return conn.execute(select(decisions).where(decisions.c.id == decision_id)).first()
+
+
+def for_message(conn: Connection, message_id: str) -> str | None:
+    """The decision that chose the strategy of this message, if one was logged."""
+    found = conn.execute(select(decisions.c.id).where(decisions.c.message_id == message_id))
+    value = found.scalar()
+    return str(value) if value is not None else None
 
 
 def attach_message(conn: Connection, decision_id: str, message_id: str) -> None:

@@ -20,9 +20,11 @@ def customer_features(
     defined: dict[str, segments.Segment],
     placement: Placement,
     profile_id: str,
+    state: Any = None,
 ) -> dict[str, str | float]:
-    """The placement's declared features for one customer, in declared order."""
-    state = context.load_state(conn, profile_id)
+    """The placement's declared features for one customer, in declared order (``state``: the
+    profile already read)."""
+    state = state if state is not None else context.load_state(conn, profile_id)
     at = now()
     wanted = placement.learning.features
     facts = (

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from monogram.core.errors import ConfigError
+from monogram.core.plugins import Registry
 
 Features = Mapping[str, str | float]
 Context = str | Features  # a bucket name, or the features it is made of
@@ -284,6 +285,19 @@ class VowpalPolicy:
         )
 
 
+# Learning backends by name (``learning.backend``); a plug-in registers a class with the
+# constructor ``(strategies, *, floor, actions, seed, args)`` and ``from_state(state, seed)``
+# under the ``monogram.policies`` entry-point group.
+POLICIES = Registry(
+    "monogram.policies",
+    "learning backend",
+    {
+        "thompson": "monogram.learning.policy:ThompsonPolicy",
+        "vw": "monogram.learning.policy:VowpalPolicy",
+    },
+)
+
+
 def make_policy(
     backend: str,
     strategies: list[str],
@@ -293,12 +307,14 @@ def make_policy(
     seed: int | None = None,
     vw_args: str = "",
 ) -> Policy:
-    if backend == "vw":
-        return VowpalPolicy(strategies, floor=floor, actions=actions, seed=seed, args=vw_args)
-    return ThompsonPolicy(strategies, floor=floor, seed=seed)
+    if backend == "thompson":
+        return ThompsonPolicy(strategies, floor=floor, seed=seed)
+    factory = POLICIES.get(backend)
+    policy: Policy = factory(strategies, floor=floor, actions=actions, seed=seed, args=vw_args)
+    return policy
 
 
 def policy_from_state(state: dict[str, Any], seed: int | None = None) -> Policy:
-    if state.get("backend") == "vw":
-        return VowpalPolicy.from_state(state, seed=seed)
-    return ThompsonPolicy.from_state(state, seed=seed)
+    factory: Any = POLICIES.get(str(state.get("backend") or "thompson"))
+    policy: Policy = factory.from_state(state, seed=seed)
+    return policy

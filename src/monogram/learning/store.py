@@ -166,16 +166,27 @@ def choose(
     campaign: str | None = None,
     holdout: bool = False,
     extra: Mapping[str, Any] | None = None,
+    decision_id: str | None = None,
+    fixed: str | None = None,
 ) -> Decision:
     """Choose a strategy for one customer and log the decision (``key`` makes a uniform choice
-    reproducible, so a resumed campaign agrees with itself)."""
+    reproducible, so a resumed campaign agrees with itself). With ``decision_id`` the decision
+    is logged under that id; if it is in the log already, that decision is returned (a rerun
+    agrees with the first run). ``fixed``: the caller chose the strategy; it is logged without
+    a propensity (kept out of off-policy estimates and policy updates)."""
+    if decision_id is not None:
+        logged_before = decisions.find(conn, decision_id)
+        if logged_before is not None:
+            return from_row(logged_before)
     strategies = [s.name for s in placement.strategies]
     chosen: str | None = None
     probability: float | None = None
     probabilities: dict[str, float] = {}
     shadow: str | None = None
     label = "holdout"
-    if not holdout:
+    if fixed is not None:
+        chosen, label = fixed, "fixed"
+    elif not holdout:
         policy, version = load_policy(conn, config, placement)
         with _lock:
             learned_p = policy.probabilities(features)
@@ -207,8 +218,23 @@ def choose(
         policy=label,
         features={**logged, **(extra or {})},
         holdout=holdout,
+        decision_id=decision_id,
     )
     return Decision(decision_id, chosen, probability, probabilities, label, shadow, dict(features))
+
+
+def from_row(row: Any) -> Decision:
+    """A logged decision as ``choose`` returned it."""
+    logged = orjson.loads(row.features)
+    return Decision(
+        row.id,
+        row.chosen,
+        row.probability,
+        orjson.loads(row.probabilities) if row.probabilities else {},
+        row.policy,
+        logged.get("shadow"),
+        dict(logged.get("features") or {}),
+    )
 
 
 def context_of(row: Any) -> Mapping[str, str | float] | str:
@@ -219,8 +245,8 @@ def context_of(row: Any) -> Mapping[str, str | float] | str:
 
 
 def apply(policy: Policy, row: Any, value: float) -> None:
-    """Teach ``policy`` one rewarded decision."""
-    if row.chosen in policy.strategies:
+    """Teach ``policy`` one rewarded decision (not one a caller fixed: it has no propensity)."""
+    if row.chosen in policy.strategies and row.probability is not None:
         with _lock:
             policy.reward(context_of(row), row.chosen, value, row.probability)
 

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select
 from monogram.cdp.catalog import cached_catalog
 from monogram.content.brand import BrandKit
 from monogram.content.placements import GeneratedElement, Placement
+from monogram.core.plugins import Registry
 from monogram.quality import embed
 from monogram.quality.checks import CheckInput, CheckResult, Facts, Reason, toxicity
 from monogram.quality.checks.brand_voice import BrandVoiceCheck
@@ -43,6 +44,10 @@ CHECKS = {
         RelevanceCheck(),
     )
 }
+# Checks that plug-ins add (entry-point group ``monogram.checks``): a class whose instances are
+# called with a ``CheckInput`` and return a ``CheckResult`` (see ``checks.Check``). A placement
+# runs the ones its ``gate.checks`` names.
+PLUGIN_CHECKS = Registry("monogram.checks", "quality check", {})
 # Surnames and first names that are also common words: never flagged as another customer's name.
 COMMON_WORDS = set(
     [
@@ -154,6 +159,7 @@ def evaluate(
     started = time.perf_counter()
     item = CheckInput(text, element, placement, brand, context, facts)
     results = [check(item) for check in CHECKS.values()]
+    results += [PLUGIN_CHECKS.get(name)()(item) for name in placement.gate.checks]
     blocking = set(placement.gate.blocking)
     passed = all(r.passed for r in results if r.name in blocking)
     decision = Decision(text, passed, results, seconds=time.perf_counter() - started)

@@ -10,6 +10,7 @@ reviewer, time) and can be promoted into the placement's library of approved var
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -28,12 +29,15 @@ from monogram.store.tables import approved_variants, messages, reviews
 STATUSES = ("pending", "approved", "edited", "rejected")
 
 
-def record(store: Store, draft: Draft) -> str:
-    """Store a draft as a message; open a review item for each flagged element."""
-    message_id = new_id("msg")
+def record(store: Store, draft: Draft, message_id: str | None = None) -> str:
+    """Store a draft as a message; open a review item for each flagged element. With
+    ``message_id``, a message already stored under that id is kept as it is (a rerun)."""
+    message_id = message_id or new_id("msg")
     flagged = [e for e in draft.elements.values() if e.review]
     at = now()
     with store.write() as conn:
+        if message_exists(conn, message_id):
+            return message_id
         conn.execute(
             insert(messages).values(
                 id=message_id,
@@ -61,6 +65,32 @@ def record(store: Store, draft: Draft) -> str:
                 )
             )
     return message_id
+
+
+def message_exists(conn: Connection, message_id: str) -> bool:
+    return (
+        conn.execute(select(messages.c.id).where(messages.c.id == message_id)).first() is not None
+    )
+
+
+def latest_ready(
+    conn: Connection, profile_id: str, placement: str, since: datetime
+) -> dict[str, Any] | None:
+    """The newest ready message for this customer and placement written since ``since``."""
+    row = conn.execute(
+        select(messages.c.id, messages.c.strategy, messages.c.elements)
+        .where(
+            messages.c.profile_id == profile_id,
+            messages.c.placement == placement,
+            messages.c.status == "ready",
+            messages.c.created_at >= since,
+        )
+        .order_by(messages.c.created_at.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return {"message_id": row.id, "strategy": row.strategy, "elements": orjson.loads(row.elements)}
 
 
 def explain(conn: Connection, message_id: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from monogram import realtime
 from monogram.api.deps import ReadKey, WorkspaceDep
-from monogram.pipeline import personalize
+from monogram.pipeline import Request, personalize
 
 router = APIRouter(prefix="/v1", tags=["personalize"])
 
@@ -61,10 +61,19 @@ async def support_reply(
     text = "\n".join([*body.conversation[-5:], body.message])
 
     def draft() -> dict[str, Any]:
-        result = personalize(workspace, body.ref(), "support_reply", inputs={"message": text})
+        request = Request(
+            customer=body.ref(),
+            placement="support_reply",
+            inputs={"message": text},
+            surface="support",
+        )
+        outcome = personalize(workspace, request)
+        result = outcome.draft
+        assert result is not None  # only a held-out request has no draft
         reply = result.elements["support_reply"]
         return {
             "message_id": result.message_id,
+            "decision_id": outcome.decision_id,
             "reply": "\n\n".join(e.text for e in result.elements.values()),
             "source": reply.source,
             "reason": reply.reason,

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from monogram.core.plugins import Registry
+
 Message = dict[str, str]
 
 
@@ -60,34 +62,21 @@ class LanguageModel(Protocol):
         ...
 
 
+# Backends by name (``llm.backend``); a plug-in registers a factory ``(config) -> model`` under
+# the ``monogram.models`` entry-point group (``config`` is the ``LLMConfig``; its ``options``
+# hold the plug-in's own settings).
+MODELS = Registry(
+    "monogram.models",
+    "model backend",
+    {
+        "llamacpp": "monogram.content.llm.llamacpp:from_config",
+        "openai": "monogram.content.llm.openai:from_config",
+        "fake": "monogram.content.llm.fake:from_config",
+    },
+)
+
+
 def make_model(config: Any) -> LanguageModel:
     """The backend ``config`` (an ``LLMConfig``) names. Imports only what it needs."""
-    import os
-    from pathlib import Path
-
-    if config.backend == "fake":
-        from monogram.content.llm.fake import FakeModel
-
-        return FakeModel()
-    if config.backend == "openai":
-        from monogram.content.llm.openai import OpenAIModel
-
-        return OpenAIModel(
-            config.model,
-            base_url=config.base_url,
-            api_key=os.environ.get(config.api_key_env),
-            concurrency=config.concurrency,
-            timeout_s=config.timeout_s,
-            retries=config.retries,
-            breaker_failures=config.breaker_failures,
-            breaker_cooldown_s=config.breaker_cooldown_s,
-        )
-    from monogram.content.llm.llamacpp import LlamaCppModel
-
-    return LlamaCppModel(
-        Path(config.model) if config.model else None,
-        n_ctx=config.n_ctx,
-        threads=config.threads,
-        chat_format=config.chat_format,
-        cache_mb=config.cache_mb,
-    )
+    model: LanguageModel = MODELS.get(config.backend)(config)
+    return model

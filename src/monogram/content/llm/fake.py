@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from monogram.content.llm import Completion, GenerationOptions, Message
 from monogram.core.errors import ModelError
@@ -33,3 +34,9 @@ class FakeModel:
                 )
             )
         return out
+
+
+def from_config(config: Any) -> FakeModel:
+    """``llm: {backend: fake}``: the scripted default answer (``options.text`` replaces it)."""
+    text = str(config.options.get("text") or "")
+    return FakeModel((lambda messages, options: text) if text else None)

@@ -247,3 +247,13 @@ class LlamaCppModel:
 
     def tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode(), add_bos=False, special=True))
+
+
+def from_config(config: Any) -> LlamaCppModel:
+    return LlamaCppModel(
+        Path(config.model) if config.model else None,
+        n_ctx=config.n_ctx,
+        threads=config.threads,
+        chat_format=config.chat_format,
+        cache_mb=config.cache_mb,
+    )

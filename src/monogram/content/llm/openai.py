@@ -207,3 +207,18 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
     if errors:
         raise errors[0]
     return result[0]
+
+
+def from_config(config: Any) -> OpenAIModel:
+    import os
+
+    return OpenAIModel(
+        config.model,
+        base_url=config.base_url,
+        api_key=os.environ.get(config.api_key_env),
+        concurrency=config.concurrency,
+        timeout_s=config.timeout_s,
+        retries=config.retries,
+        breaker_failures=config.breaker_failures,
+        breaker_cooldown_s=config.breaker_cooldown_s,
+    )

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from monogram.core.plugins import Registry
+
 
 @dataclass
 class Outbound:
@@ -40,37 +42,34 @@ class Channel(Protocol):
     def send(self, message: Outbound) -> Delivery: ...
 
 
+# Channels by URL scheme; a plug-in registers a factory ``(url, *, sender, webhook_secret)
+# -> Channel`` under the ``monogram.channels`` entry-point group, named by its scheme.
+CHANNELS = Registry(
+    "monogram.channels",
+    "channel",
+    {
+        "smtp": "monogram.delivery.channels.smtp:from_url",
+        "file": "monogram.delivery.channels.file:from_url",
+        "http": "monogram.delivery.channels.webhook:from_url",
+        "https": "monogram.delivery.channels.webhook:from_url",
+    },
+)
+
+
 def channel_from_url(url: str, *, sender: str, webhook_secret: str | None = None) -> Channel:
-    """``smtp://host:port``, ``file:///path/out.jsonl`` (or .csv), ``https://...`` (webhook)."""
-    from pathlib import Path
+    """``smtp://host:port``, ``file:///path/out.jsonl`` (or .csv), ``https://...`` (webhook), or
+    a scheme a plug-in registers."""
     from urllib.parse import urlsplit
 
-    from monogram.core.errors import ValidationError
+    from monogram.core.errors import ConfigError, ValidationError
 
-    parts = urlsplit(url)
-    if parts.scheme == "smtp":
-        from monogram.delivery.channels.smtp import SMTPChannel
-
-        return SMTPChannel(
-            parts.hostname or "127.0.0.1",
-            parts.port or 25,
-            sender=sender,
-            starttls="starttls=1" in parts.query or "starttls=true" in parts.query,
-            username=parts.username,
-            password=parts.password,
-        )
-    if parts.scheme == "file":
-        from monogram.delivery.channels.file import FileChannel
-
-        return FileChannel(
-            Path(parts.netloc + parts.path) if parts.netloc == "." else Path(parts.path)
-        )
-    if parts.scheme in ("http", "https"):
-        from monogram.delivery.channels.webhook import WebhookChannel
-
-        if not webhook_secret:
-            raise ValidationError("a webhook channel needs MONOGRAM_WEBHOOK_SECRET to sign with")
-        return WebhookChannel(url, webhook_secret)
-    raise ValidationError(
-        f"channel {url!r}: use smtp://host:port, file:///path.jsonl or https://..."
-    )
+    scheme = urlsplit(url).scheme
+    try:
+        factory = CHANNELS.get(scheme)
+    except ConfigError as exc:
+        raise ValidationError(
+            f"channel {url!r}: use smtp://host:port, file:///path.jsonl or https://... "
+            f"(registered schemes: {', '.join(CHANNELS.names())})"
+        ) from exc
+    channel: Channel = factory(url, sender=sender, webhook_secret=webhook_secret)
+    return channel

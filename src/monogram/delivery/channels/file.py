@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -46,3 +47,9 @@ class FileChannel:
         except OSError as exc:
             return Delivery(message.message_id, "failed", detail=f"file: {exc}")
         return Delivery(message.message_id, "sent")
+
+
+def from_url(url: str, *, sender: str, webhook_secret: str | None = None) -> FileChannel:
+    """``file:///path/out.jsonl`` (or ``.csv``); ``file://./relative.jsonl``."""
+    parts = urlsplit(url)
+    return FileChannel(Path(parts.netloc + parts.path) if parts.netloc == "." else Path(parts.path))

@@ -6,6 +6,7 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import make_msgid
+from urllib.parse import urlsplit
 
 from monogram.delivery.channels import Delivery, Outbound
 
@@ -56,3 +57,16 @@ class SMTPChannel:
         if refused:
             return Delivery(message.message_id, "failed", detail=f"smtp refused: {refused}")
         return Delivery(message.message_id, "sent", provider_id=email["Message-ID"])
+
+
+def from_url(url: str, *, sender: str, webhook_secret: str | None = None) -> SMTPChannel:
+    """``smtp://[user:password@]host:port[?starttls=1]``."""
+    parts = urlsplit(url)
+    return SMTPChannel(
+        parts.hostname or "127.0.0.1",
+        parts.port or 25,
+        sender=sender,
+        starttls="starttls=1" in parts.query or "starttls=true" in parts.query,
+        username=parts.username,
+        password=parts.password,
+    )

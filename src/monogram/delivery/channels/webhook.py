@@ -11,6 +11,7 @@ import time
 import httpx2 as httpx
 import orjson
 
+from monogram.core.errors import ValidationError
 from monogram.delivery.channels import Delivery, Outbound
 
 SIGNATURE_HEADER = "X-Monogram-Signature"
@@ -84,3 +85,9 @@ class WebhookChannel:
             if attempt <= self.retries:
                 time.sleep(self.backoff_s * 2 ** (attempt - 1) * (0.5 + random.random()))
         return Delivery(message.message_id, "dead_letter", self.retries + 1, detail)
+
+
+def from_url(url: str, *, sender: str, webhook_secret: str | None = None) -> WebhookChannel:
+    if not webhook_secret:
+        raise ValidationError("a webhook channel needs MONOGRAM_WEBHOOK_SECRET to sign with")
+    return WebhookChannel(url, webhook_secret)
