@@ -56,6 +56,10 @@ class Request(BaseModel):
     trace_id: str | None = None
     surface: str = "api"  # campaign | realtime | support | cli | api: logged with the decision
 
+    @property
+    def placement_name(self) -> str:
+        return self.placement if isinstance(self.placement, str) else self.placement.name
+
 
 class ElementResult(BaseModel):
     name: str

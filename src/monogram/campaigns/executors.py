@@ -54,10 +54,9 @@ def safe_step(ws: Workspace, request: Request) -> Outcome:
     try:
         return personalize(ws, request)
     except Exception as exc:  # a plug-in or backend failure is this customer's outcome
-        placement = request.placement
         return Outcome(
             customer=request.customer,
-            placement=placement if isinstance(placement, str) else placement.name,
+            placement=request.placement_name,
             error=f"{type(exc).__name__}: {exc}",
             trace_id=request.trace_id,
         )

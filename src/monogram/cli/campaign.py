@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from monogram.campaigns import load_campaign
+from monogram.campaigns.executors import make_executor
 from monogram.campaigns.run import run_campaign
 from monogram.cdp import identity
 from monogram.cli.common import console, new_app, print_json, progress_bar, workspace
@@ -25,7 +26,16 @@ def run(
         False, "--dry-run", help="plan only: eligibility, holdout, strategy"
     ),
     limit: int = typer.Option(None, "--limit", help="at most N customers"),
-    concurrency: int = typer.Option(1, "--concurrency", help="customers in flight at once"),
+    concurrency: int = typer.Option(
+        1, "--concurrency", help="local executor: customers in flight at once"
+    ),
+    executor: str = typer.Option(
+        "local", "--executor", help="local (this process) or ray, or one a plug-in registers"
+    ),
+    ray_address: str = typer.Option(
+        None, "--ray-address", help="ray: the cluster, e.g. ray://head:10001 (default: a local Ray)"
+    ),
+    workers: int = typer.Option(None, "--workers", min=1, help="ray: actors (default: the CPUs)"),
     channel: str = typer.Option(
         None, "--channel", help="smtp://host:port, file:///out.jsonl, https://..."
     ),
@@ -33,6 +43,9 @@ def run(
 ) -> None:
     """Run (or resume) a campaign; rerunning after a crash sends nothing twice."""
     spec = load_campaign(path)
+    runner = make_executor(
+        executor, concurrency=concurrency, ray_address=ray_address, workers=workers
+    )
     with workspace() as ws:
         url = (channel or spec.channel).format(home=ws.home.resolve(), campaign=spec.name)
         target = channel_from_url(
@@ -52,8 +65,8 @@ def run(
                 target,
                 dry_run=dry_run,
                 limit=limit,
-                concurrency=concurrency,
                 progress=advance,
+                executor=runner,
                 on_audience=lambda total: bar.update(task, total=total),
             )
     body = {**summary.as_dict(), "channel": url}
@@ -66,6 +79,8 @@ def run(
     )
     for outcome, count in summary.outcomes.most_common():
         console.print(f"  {outcome:<12} {count:>6}")
+    for error, count in summary.errors.most_common(8):
+        console.print(f"  [red]{count:>6}  step error: {error}[/] (rerun to retry)")
     for reason, count in summary.reasons.most_common(8):
         console.print(f"  [dim]{count:>6}  {reason}[/]")
     if summary.fallback_elements:

@@ -14,13 +14,17 @@ Script = Callable[[list[Message], GenerationOptions], str]
 class FakeModel:
     """Answers with ``script(messages, options)``; records every call."""
 
-    def __init__(self, script: Script | None = None, model_id: str = "fake") -> None:
+    def __init__(
+        self, script: Script | None = None, model_id: str = "fake", *, record: bool = True
+    ) -> None:
         self.model_id = model_id
+        self.record = record  # keep every call (tests read them); off for long runs
         self.script = script or (lambda messages, options: "A fresh pick for your next trail.")
         self.calls: list[tuple[list[Message], GenerationOptions]] = []
 
     def complete(self, messages: list[Message], options: GenerationOptions) -> list[Completion]:
-        self.calls.append((messages, options))
+        if self.record:
+            self.calls.append((messages, options))
         out = []
         for _ in range(options.n):
             text = self.script(messages, options)
@@ -37,6 +41,18 @@ class FakeModel:
 
 
 def from_config(config: Any) -> FakeModel:
-    """``llm: {backend: fake}``: the scripted default answer (``options.text`` replaces it)."""
+    """``llm: {backend: fake, options: {text: ..., delay_s: ...}}``: a fixed answer (default:
+    the scripted one) after an optional delay, to stand in for a model in tests and
+    benchmarks of the code around it."""
+    import time
+
     text = str(config.options.get("text") or "")
-    return FakeModel((lambda messages, options: text) if text else None)
+    delay = float(config.options.get("delay_s") or 0)
+    default = FakeModel().script
+
+    def answer(messages: list[Message], options: GenerationOptions) -> str:
+        if delay:
+            time.sleep(delay)
+        return text or default(messages, options)
+
+    return FakeModel(answer, record=False)
