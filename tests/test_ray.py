@@ -163,3 +163,19 @@ def test_ray_refuses_sqlite_and_an_unreachable_cluster(
     with sqlite_workspace.store.read() as conn:
         assert not list(conn.execute(select(outbox)))  # nothing was marked
     assert not (tmp_path / "never.jsonl").exists()
+
+
+def test_ray_unreachable_is_refused_before_anything_moves(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = _workspace(tmp_path / "home", pg_url, monkeypatch)
+    demo.load_samples(ws, demo.write_samples(ws, customers=20))
+    spec = Campaign(name="nope", placement="email", audience="demo_audience")
+    channel = FileChannel(tmp_path / "never.jsonl")
+    executor = make_executor("ray", ray_address="127.0.0.1:9")
+    with pytest.raises(ConfigError, match=r"cannot reach Ray at 127\.0\.0\.1:9"):
+        run_campaign(ws, spec, channel, executor=executor)
+    with ws.store.read() as conn:
+        assert not list(conn.execute(select(outbox)))  # nothing was marked
+    assert not (tmp_path / "never.jsonl").exists()
+    ws.close()

@@ -76,6 +76,8 @@ class RayExecutor:
         except ImportError as exc:
             raise ConfigError("the ray executor needs Ray: pip install 'monogram[ray]'") from exc
         if not ray.is_initialized():
+            if self.address:
+                _probe(self.address)
             try:
                 ray.init(
                     address=self.address,
@@ -163,3 +165,23 @@ class RayExecutor:
         import ray
 
         return list(ray.get([actor.pid.remote() for actor in self.actors]))
+
+
+def _probe(address: str, timeout: float = 5.0) -> None:
+    """Fail fast when a cluster address does not answer: ``ray.init`` would wait for minutes."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if address == "auto":
+        return
+    parts = urlsplit(address if "://" in address else f"ray://{address}")
+    host, port = parts.hostname, parts.port
+    if not host or not port:
+        raise ConfigError(f"--ray-address {address!r}: write HOST:PORT or ray://HOST:PORT")
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot reach Ray at {address}: {exc}; nothing was planned or sent"
+        ) from exc
