@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
+from sqlalchemy.exc import IntegrityError
 
 from monogram.cdp import catalog, context
 from monogram.content import generate
@@ -123,28 +124,40 @@ def personalize(ws: Workspace, request: Request) -> Outcome:
         profile_id=profile_id,
         trace_id=request.trace_id,
     )
+    decision = None
     if request.record:
-        with ws.store.write() as conn:
+        with ws.store.read() as conn:  # logged below, with the message it chose
             decision = _decide(conn, ws, spec, request, profile_id, state)
         outcome.decision_id, outcome.policy = decision.decision_id, decision.policy
         outcome.probability = decision.probability
         timings["choose"] = time.perf_counter() - started
         outcome.held_out = decision.strategy is None
         if outcome.held_out or not request.write:
+            with ws.store.write() as conn:
+                learning.log_pending(conn, decision)
             outcome.strategy = decision.strategy
             outcome.timings = _rounded(timings, started)
             return outcome
         chosen_name = decision.strategy
     mark = time.perf_counter()
-    draft = _draft(ws, spec, request.customer, profile_id, state, chosen_name, inputs, timings)
+    pending: list[dict[str, Any]] = []  # new completions for the generation cache
+    draft = _draft(
+        ws, spec, request.customer, profile_id, state, chosen_name, inputs, timings, pending
+    )
     timings["write"] = time.perf_counter() - mark
-    if request.record:
-        mark = time.perf_counter()
-        draft.message_id = review.record(ws.store, draft, message_id)
-        if outcome.decision_id:
-            with ws.store.write() as conn:
-                decisions.attach_message(conn, outcome.decision_id, draft.message_id)
-        timings["record"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    try:
+        with ws.store.write() as conn:  # one transaction: cache, message, decision
+            generate.store_completions(conn, pending)
+            if decision is not None:
+                draft.message_id = review.record_in(conn, draft, message_id)
+                learning.log_pending(conn, decision, draft.message_id)
+    except IntegrityError:
+        if message_id is None:
+            raise
+        with ws.store.read() as conn:  # the same key ran at once elsewhere (a retry): theirs
+            return _stored(conn, request, spec, profile_id, message_id)
+    timings["record"] = time.perf_counter() - mark
     outcome.strategy = draft.strategy
     outcome.message_id = draft.message_id
     outcome.elements = {n: _result(e) for n, e in draft.elements.items()}
@@ -221,6 +234,7 @@ def _decide(
         extra=extra,
         decision_id=idempotent_id("dec", request.key) if request.key else None,
         fixed=request.strategy,
+        log=False,
     )
 
 
@@ -233,6 +247,7 @@ def _draft(
     strategy: str | None,
     inputs: dict[str, Any],
     timings: dict[str, float],
+    pending: list[dict[str, Any]],
 ) -> Draft:
     chosen = spec.strategy(strategy)
     started = time.perf_counter()
@@ -249,7 +264,7 @@ def _draft(
             elements[element.name] = safe_rendered(drafted, element, spec, brand, source, facts)
             continue
         mark = time.perf_counter()
-        filled = _fill(ws, brand, spec, element, chosen, source, profile_id, built)
+        filled = _fill(ws, brand, spec, element, chosen, source, profile_id, built, pending)
         generating += time.perf_counter() - mark
         mark = time.perf_counter()
         gated = gate_or_fallback(filled, brand, spec, element, source, facts)
@@ -371,6 +386,7 @@ def _fill(
     source: dict[str, Any],
     profile_id: str,
     built: context.CustomerContext,
+    pending: list[dict[str, Any]],
 ) -> ElementDraft:
     if not built.consented:
         missing = ", ".join(built.missing_consent)
@@ -385,7 +401,7 @@ def _fill(
         return generate.approved(element, variant, source, reason)
     seed = generate.default_seed(profile_id, spec.name, element.name, chosen.name)
     return generate.generate_element(
-        ws.model(), ws.store, brand, spec, element, chosen, source, seed
+        ws.model(), ws.store, brand, spec, element, chosen, source, seed, pending
     )
 
 

@@ -194,9 +194,10 @@ def finish(
             message_id=outcome.message_id,
             reason="waiting for review" if state == "review" else None,
         )
-    if state == "review" or dry_run:
-        return state
-    return _send(ws, spec, channel, row.id, profile_id)
+        if state == "review" or dry_run:
+            return state
+        sending = _start_sending(ws, conn, channel, row.id, profile_id)
+    return _deliver(ws, channel, sending)
 
 
 def _eligibility(
@@ -219,37 +220,64 @@ def _eligibility(
     return None
 
 
+@dataclass
+class _Sending:
+    row_id: int
+    profile_id: str
+    decision_id: str
+    message: dict[str, Any]
+    recipient: str
+
+
 def _send(ws: Workspace, spec: Campaign, channel: Channel, row_id: int, profile_id: str) -> str:
     with ws.store.write() as conn:
-        row = outbox.get_by_id(conn, row_id)
-        if row.state != "approved":
-            return str(row.state)
-        message = review.explain(conn, row.message_id)
-        state = context.load_state(conn, profile_id)
-        recipient = (state["traits"].get("email") or [""])[0]
-        outbox.move(
-            conn,
-            row_id,
-            "sending",
-            channel=channel.name,
-            recipient=recipient,
-            attempts=row.attempts + 1,
-        )
+        sending = _start_sending(ws, conn, channel, row_id, profile_id)
+    return _deliver(ws, channel, sending) if sending else "approved"
+
+
+def _start_sending(
+    ws: Workspace, conn: Any, channel: Channel, row_id: int, profile_id: str
+) -> _Sending | None:
+    """Move an approved row to ``sending`` (in the caller's transaction): from here a crash
+    leaves it failed, never sent twice."""
+    row = outbox.get_by_id(conn, row_id)
+    if row.state != "approved":
+        return None
+    message = review.explain(conn, row.message_id)
+    state = context.load_state(conn, profile_id)
+    recipient = (state["traits"].get("email") or [""])[0]
+    outbox.move(
+        conn,
+        row_id,
+        "sending",
+        channel=channel.name,
+        recipient=recipient,
+        attempts=row.attempts + 1,
+    )
+    return _Sending(row_id, profile_id, row.decision_id, message, recipient)
+
+
+def _deliver(ws: Workspace, channel: Channel, sending: _Sending | None) -> str:
+    if sending is None:
+        return "approved"
     ids = {
-        "message_id": message["message_id"],
-        "decision_id": row.decision_id,
-        "profile_id": profile_id,
+        "message_id": sending.message["message_id"],
+        "decision_id": sending.decision_id,
+        "profile_id": sending.profile_id,
     }
     links = tracking.links(ws.secret(), ws.settings.public_url, **ids)
 
     def tracked(url: str) -> str:
         return tracking.click_url(ws.secret(), ws.settings.public_url, url, **ids)
 
-    outbound = compose(message, recipient, channel.name, row.decision_id, links, tracked)
+    outbound = compose(
+        sending.message, sending.recipient, channel.name, sending.decision_id, links, tracked
+    )
     delivery = channel.send(outbound)
     with ws.store.write() as conn:
         if delivery.status == "sent":
-            outbox.move(conn, row_id, "sent", detail=delivery.provider_id)
+            outbox.move(conn, sending.row_id, "sent", detail=delivery.provider_id)
             return "sent"
-        outbox.move(conn, row_id, "failed", reason=f"delivery {delivery.status}: {delivery.detail}")
+        reason = f"delivery {delivery.status}: {delivery.detail}"
+        outbox.move(conn, sending.row_id, "failed", reason=reason)
         return "failed"

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -183,6 +184,9 @@ def _product(row: Any) -> Product:
 
 
 _cache: dict[str, Any] = {}
+# How often a process looks for catalogue changes: an import shows in every process within this.
+CHECK_EVERY = 2.0
+T = TypeVar("T")
 
 
 def cached_catalog(conn: Connection) -> tuple[dict[str, Product], dict[str, float]]:
@@ -190,10 +194,15 @@ def cached_catalog(conn: Connection) -> tuple[dict[str, Product], dict[str, floa
 
     Popularity (views plus five times purchases, log-scaled) is refreshed every 500 reads.
     """
-    version = conn.execute(
-        select(func.count(), func.max(products.c.updated_at)).select_from(products)
-    ).one()
-    key = f"{conn.engine.url}|{version[0]}|{version[1]}"
+    url = str(conn.engine.url)
+    if _cache.get("url") == url and time.monotonic() < _cache.get("checked_until", 0):
+        key = _cache["key"]  # checked for changes within the last CHECK_EVERY seconds
+    else:
+        version = conn.execute(
+            select(func.count(), func.max(products.c.updated_at)).select_from(products)
+        ).one()
+        key = f"{url}|{version[0]}|{version[1]}"
+        _cache.update(url=url, checked_until=time.monotonic() + CHECK_EVERY)
     if _cache.get("key") != key or _cache.get("reads", 0) >= 500:
         catalog = {p.id: p for p in list_products(conn)}
         stats = {
@@ -201,6 +210,19 @@ def cached_catalog(conn: Connection) -> tuple[dict[str, Product], dict[str, floa
         }
         top = max((math.log1p(v) for v in stats.values()), default=0.0) or 1.0
         popularity = {pid: round(math.log1p(stats.get(pid, 0)) / top, 4) for pid in catalog}
+        if _cache.get("key") != key:
+            _cache["derived"] = {}
         _cache.update(key=key, catalog=catalog, popularity=popularity, reads=0)
     _cache["reads"] = _cache.get("reads", 0) + 1
     return _cache["catalog"], _cache["popularity"]
+
+
+def derived(conn: Connection, name: str, build: Callable[[dict[str, Product]], T]) -> T:
+    """``build(catalogue)``, computed once and kept until the catalogue changes: for what
+    later stages derive from the whole catalogue (the gate's facts, word lists)."""
+    catalog, _ = cached_catalog(conn)
+    made = _cache.setdefault("derived", {})
+    if name not in made:
+        made[name] = build(catalog)
+    found: T = made[name]
+    return found

@@ -190,29 +190,37 @@ def cached_completions(conn: Connection, key: str) -> list[Completion] | None:
     ]
 
 
-def store_completions(
-    store: Store,
+def completion_row(
     key: str,
     model_id: str,
     prompt: Prompt,
     options: GenerationOptions,
     completions: list[Completion],
-) -> None:
-    with store.write() as conn:
-        if conn.execute(select(generations.c.key).where(generations.c.key == key)).first():
-            return
-        conn.execute(
-            insert(generations).values(
-                key=key,
-                model=model_id,
-                prompt_hash=prompt.prompt_hash,
-                options=orjson.dumps(options.as_dict()).decode(),
-                texts=orjson.dumps([c.text for c in completions]).decode(),
-                prompt_tokens=sum(c.prompt_tokens for c in completions),
-                completion_tokens=sum(c.completion_tokens for c in completions),
-                created_at=now(),
-            )
-        )
+) -> dict[str, Any]:
+    """The generation cache's row for these completions."""
+    return {
+        "key": key,
+        "model": model_id,
+        "prompt_hash": prompt.prompt_hash,
+        "options": orjson.dumps(options.as_dict()).decode(),
+        "texts": orjson.dumps([c.text for c in completions]).decode(),
+        "prompt_tokens": sum(c.prompt_tokens for c in completions),
+        "completion_tokens": sum(c.completion_tokens for c in completions),
+        "created_at": now(),
+    }
+
+
+def store_completions(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Keep completions in the generation cache (a key stored before is left as it is)."""
+    if not rows:
+        return
+    keys = [row["key"] for row in rows]
+    stored = set(
+        conn.execute(select(generations.c.key).where(generations.c.key.in_(keys))).scalars()
+    )
+    fresh = {row["key"]: row for row in rows if row["key"] not in stored}
+    if fresh:
+        conn.execute(insert(generations), list(fresh.values()))
 
 
 def generate_element(
@@ -224,8 +232,11 @@ def generate_element(
     strategy: Strategy,
     source: dict[str, Any],
     seed: int,
+    pending: list[dict[str, Any]] | None = None,
 ) -> ElementDraft:
-    """Write one element for one customer, or fall back with the reason."""
+    """Write one element for one customer, or fall back with the reason. New completions go
+    to the generation cache now, or onto ``pending`` for the caller to store in its own
+    transaction (with the message they belong to)."""
     prompt = build_prompt(brand, placement, element, strategy, source)
     options = options_for(element, strategy, seed)
     key = cache_key(model.model_id, prompt, options)
@@ -244,7 +255,12 @@ def generate_element(
                 prompt.fields,
             )
             return draft
-        store_completions(store, key, model.model_id, prompt, options, completions)
+        row = completion_row(key, model.model_id, prompt, options, completions)
+        if pending is not None:
+            pending.append(row)
+        else:
+            with store.write() as conn:
+                store_completions(conn, [row])
     texts, reasons = [], []
     for completion in completions:
         stopped = completion.finish_reason == "length"

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from monogram.content.brand import BrandKit, Exemplar
@@ -72,9 +73,15 @@ def template_hash(text: str) -> str:
 def render(template: str, variables: dict[str, Any], *, origin: str) -> str:
     """Render a sandboxed template; ConfigError names the template and the problem."""
     try:
-        return _env.from_string(template).render(**variables)
+        return _compiled(template).render(**variables)
     except TemplateError as exc:
         raise ConfigError(f"{origin}: template error: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(template: str) -> Template:
+    """Templates are compiled once: the same few are rendered for every customer."""
+    return _env.from_string(template)
 
 
 def select_fields(source: dict[str, Any], fields: list[str]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from collections import Counter
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from monogram.cdp import identity, privacy
 from monogram.core.clock import now
@@ -36,8 +36,9 @@ def plan(conn: Connection, campaign: str, profile_id: str, placement: str) -> An
     row = get(conn, ikey)
     if row is None:
         at = now()
-        conn.execute(
-            insert(outbox).values(
+        row = conn.execute(
+            insert(outbox)
+            .values(
                 idempotency_key=ikey,
                 campaign=campaign,
                 profile_id=profile_id,
@@ -47,8 +48,8 @@ def plan(conn: Connection, campaign: str, profile_id: str, placement: str) -> An
                 created_at=at,
                 updated_at=at,
             )
-        )
-        row = get(conn, ikey)
+            .returning(*outbox.c)
+        ).one()
     return row
 
 
@@ -126,16 +127,13 @@ def add_suppression(conn: Connection, kind: str, value: str, reason: str) -> Non
 
 
 def is_suppressed(conn: Connection, keys: list[dict[str, str]]) -> bool:
-    """Whether any of a person's identifiers is on the suppression list."""
-    for ident in keys:
-        hit = conn.execute(
-            select(suppressions.c.type).where(
-                suppressions.c.type == ident["type"], suppressions.c.value == ident["value"]
-            )
-        ).first()
-        if hit:
-            return True
-    return False
+    """Whether any of a person's identifiers is on the suppression list (one query)."""
+    if not keys:
+        return False
+    wanted = or_(
+        *(and_(suppressions.c.type == k["type"], suppressions.c.value == k["value"]) for k in keys)
+    )
+    return conn.execute(select(suppressions.c.type).where(wanted).limit(1)).first() is not None
 
 
 def fallbacks(conn: Connection, campaign: str) -> dict[str, int]:

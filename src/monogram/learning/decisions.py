@@ -35,6 +35,7 @@ def log_decision(
     features: dict[str, Any],
     holdout: bool = False,
     decision_id: str | None = None,
+    message_id: str | None = None,
 ) -> str:
     decision_id = decision_id or new_id("dec")
     conn.execute(
@@ -51,6 +52,7 @@ def log_decision(
             policy=policy,
             features=orjson.dumps(features, default=str).decode(),
             holdout=holdout,
+            message_id=message_id,
         )
     )
     return decision_id

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from monogram.content.placements import Placement
 from monogram.core.clock import now
 from monogram.core.errors import NotFound, ValidationError
+from monogram.core.ids import new_id
 from monogram.core.settings import ProjectConfig
 from monogram.learning import decisions
 from monogram.learning.features import strategy_features
@@ -153,6 +154,7 @@ class Decision:
     policy: str  # the policy that served, with its version
     shadow: str | None  # what the learned policy would have chosen, when it did not serve
     features: dict[str, str | float]
+    pending: dict[str, Any] | None = None  # the log row, when the caller writes it later
 
 
 def choose(
@@ -168,12 +170,15 @@ def choose(
     extra: Mapping[str, Any] | None = None,
     decision_id: str | None = None,
     fixed: str | None = None,
+    log: bool = True,
 ) -> Decision:
     """Choose a strategy for one customer and log the decision (``key`` makes a uniform choice
     reproducible, so a resumed campaign agrees with itself). With ``decision_id`` the decision
     is logged under that id; if it is in the log already, that decision is returned (a rerun
     agrees with the first run). ``fixed``: the caller chose the strategy; it is logged without
-    a propensity (kept out of off-policy estimates and policy updates)."""
+    a propensity (kept out of off-policy estimates and policy updates). ``log=False``: the
+    decision is returned with its log row pending; ``log_pending`` writes it (in the caller's
+    transaction with the message it chose, so a crash between the two leaves neither)."""
     if decision_id is not None:
         logged_before = decisions.find(conn, decision_id)
         if logged_before is not None:
@@ -206,8 +211,7 @@ def choose(
             probabilities = dict.fromkeys(strategies, 1 / len(strategies))
         probability = probabilities[chosen]
     logged = {"bucket": bucket(features), "features": dict(features), "shadow": shadow}
-    decision_id = decisions.log_decision(
-        conn,
+    row: dict[str, Any] = dict(
         profile_id=profile_id,
         placement=placement.name,
         campaign=campaign,
@@ -218,9 +222,23 @@ def choose(
         policy=label,
         features={**logged, **(extra or {})},
         holdout=holdout,
-        decision_id=decision_id,
+        decision_id=decision_id or new_id("dec"),
     )
-    return Decision(decision_id, chosen, probability, probabilities, label, shadow, dict(features))
+    made = Decision(
+        row["decision_id"], chosen, probability, probabilities, label, shadow, dict(features)
+    )
+    if not log:
+        return replace(made, pending=row)
+    decisions.log_decision(conn, **row)
+    return made
+
+
+def log_pending(conn: Connection, decision: Decision, message_id: str | None = None) -> None:
+    """Write a decision ``choose(..., log=False)`` returned (with the message it chose)."""
+    if decision.pending is not None:
+        decisions.log_decision(conn, **decision.pending, message_id=message_id)
+    elif message_id is not None:
+        decisions.attach_message(conn, decision.decision_id, message_id)
 
 
 def from_row(row: Any) -> Decision:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, select
 
-from monogram.cdp.catalog import cached_catalog
+from monogram.cdp.catalog import cached_catalog, derived
 from monogram.content.brand import BrandKit
 from monogram.content.placements import GeneratedElement, Placement
 from monogram.core.plugins import Registry
@@ -263,6 +263,22 @@ _names: dict[str, Any] = {}
 def load_facts(conn: Connection, context: dict[str, Any], profile_id: str) -> Facts:
     """Catalogue facts, this customer's offer, and other customers' names (cached 5 min)."""
     catalog, _ = cached_catalog(conn)
+    base = derived(conn, "gate.facts", _catalogue_facts)
+    facts = replace(base, prices=set(base.prices), memo={})  # the rest is shared, read only
+    for item in [*(context.get("recommended_products") or []), context.get("product") or {}]:
+        if isinstance(item.get("price"), int | float):
+            facts.prices.add(round(float(item["price"]), 2))
+    for order in context.get("purchases") or []:
+        if isinstance(order.get("revenue"), int | float):
+            facts.prices.add(round(float(order["revenue"]), 2))
+    offer = (context.get("input") or {}).get("offer")
+    facts.offer = offer if isinstance(offer, dict) else {}
+    facts.other_names = _other_names(conn, catalog) - _own_names(context)
+    return facts
+
+
+def _catalogue_facts(catalog: dict[str, Any]) -> Facts:
+    """What the whole catalogue makes true: built once per catalogue version."""
     facts = Facts()
     for product in catalog.values():
         facts.prices.add(round(product.price, 2))
@@ -280,15 +296,6 @@ def load_facts(conn: Connection, context: dict[str, Any], profile_id: str) -> Fa
         if product.url:
             parts = urlsplit(product.url)
             facts.url_prefixes.add(f"{parts.scheme}://{parts.netloc}")
-    for item in [*(context.get("recommended_products") or []), context.get("product") or {}]:
-        if isinstance(item.get("price"), int | float):
-            facts.prices.add(round(float(item["price"]), 2))
-    for order in context.get("purchases") or []:
-        if isinstance(order.get("revenue"), int | float):
-            facts.prices.add(round(float(order["revenue"]), 2))
-    offer = (context.get("input") or {}).get("offer")
-    facts.offer = offer if isinstance(offer, dict) else {}
-    facts.other_names = _other_names(conn, catalog) - _own_names(context)
     return facts
 
 

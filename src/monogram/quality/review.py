@@ -32,38 +32,43 @@ STATUSES = ("pending", "approved", "edited", "rejected")
 def record(store: Store, draft: Draft, message_id: str | None = None) -> str:
     """Store a draft as a message; open a review item for each flagged element. With
     ``message_id``, a message already stored under that id is kept as it is (a rerun)."""
+    with store.write() as conn:
+        return record_in(conn, draft, message_id)
+
+
+def record_in(conn: Connection, draft: Draft, message_id: str | None = None) -> str:
+    """``record`` in the caller's transaction."""
     message_id = message_id or new_id("msg")
+    if message_exists(conn, message_id):
+        return message_id
     flagged = [e for e in draft.elements.values() if e.review]
     at = now()
-    with store.write() as conn:
-        if message_exists(conn, message_id):
-            return message_id
+    conn.execute(
+        insert(messages).values(
+            id=message_id,
+            created_at=at,
+            profile_id=draft.profile_id,
+            customer=draft.customer,
+            placement=draft.placement,
+            strategy=draft.strategy,
+            status="review" if flagged else "ready",
+            elements=orjson.dumps({n: asdict(e) for n, e in draft.elements.items()}).decode(),
+            provenance=orjson.dumps(draft.provenance, default=str).decode(),
+        )
+    )
+    for element in flagged:
         conn.execute(
-            insert(messages).values(
-                id=message_id,
+            insert(reviews).values(
                 created_at=at,
+                message_id=message_id,
                 profile_id=draft.profile_id,
-                customer=draft.customer,
                 placement=draft.placement,
-                strategy=draft.strategy,
-                status="review" if flagged else "ready",
-                elements=orjson.dumps({n: asdict(e) for n, e in draft.elements.items()}).decode(),
-                provenance=orjson.dumps(draft.provenance, default=str).decode(),
+                element=element.name,
+                status="pending",
+                reasons=orjson.dumps(element.review_reasons).decode(),
+                original=element.text,
             )
         )
-        for element in flagged:
-            conn.execute(
-                insert(reviews).values(
-                    created_at=at,
-                    message_id=message_id,
-                    profile_id=draft.profile_id,
-                    placement=draft.placement,
-                    element=element.name,
-                    status="pending",
-                    reasons=orjson.dumps(element.review_reasons).decode(),
-                    original=element.text,
-                )
-            )
     return message_id
 
 

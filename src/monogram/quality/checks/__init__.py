@@ -8,12 +8,14 @@ a score in [0, 1], pass or fail, and reasons that point at the offending span.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from monogram.content.brand import BrandKit
 from monogram.content.placements import GeneratedElement, Placement
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,9 @@ class Facts:
     # every value the catalogue gives each descriptive attribute (material: {"merino wool", ...})
     attribute_values: dict[str, set[str]] = field(default_factory=dict)
     categories: set[str] = field(default_factory=set)  # the catalogue's categories, lower case
+    # What checks derive from this customer's context once and reuse for every candidate text
+    # and element (see ``remembered``); a fresh one per customer.
+    memo: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -75,6 +80,16 @@ class Check(Protocol):
     name: str
 
     def __call__(self, item: CheckInput) -> CheckResult: ...
+
+
+def remembered(item: CheckInput, key: str, build: Callable[[], T]) -> T:
+    """``build()``, once per customer: word sets from the context, the brand kit and the
+    element are the same for every candidate text and every check that asks."""
+    memo = item.facts.memo
+    if key not in memo:
+        memo[key] = build()
+    found: T = memo[key]
+    return found
 
 
 def leaves(value: Any) -> Iterator[Any]:

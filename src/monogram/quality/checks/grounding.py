@@ -7,7 +7,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from monogram.quality.checks import CheckInput, CheckResult, Reason, leaves, result
+from monogram.quality.checks import CheckInput, CheckResult, Reason, leaves, remembered, result
 
 PRICE = re.compile(
     r"(?:[$€£]|\bUSD\s?|\bEUR\s?)\s?(\d{1,5}(?:[.,]\d{1,2})?)|\b(\d{1,5}(?:\.\d{2})?)\s?(?:dollars|bucks|USD|EUR)\b",
@@ -213,7 +213,15 @@ class GroundingCheck:
         kit or this customer's context is a name the model made up ("Trailblazer X9",
         "Northfle", another person's first name).
         """
-        known = item.facts.vocabulary | _context_words(item.context) | _brand_words(item)
+        sources = (
+            item.facts.vocabulary,
+            remembered(item, "grounding.context", lambda: _context_words(item.context)),
+            remembered(item, f"grounding.brand:{item.element.name}", lambda: _brand_words(item)),
+        )
+
+        def known(word: str) -> bool:
+            return any(word in words for words in sources)
+
         out = []
         for match in CAPITALISED.finditer(item.text):
             words = re.findall(r"[\w'&-]+", match.group(0))
@@ -222,8 +230,8 @@ class GroundingCheck:
                 for word in words
                 for part in re.split(r"[-&]", word)
                 if part
-                and CONTRACTION.sub("", part.lower().strip("'")) not in known
-                and part.lower().strip("'") not in known
+                and not known(CONTRACTION.sub("", part.lower().strip("'")))
+                and not known(part.lower().strip("'"))
                 and not english(part)
             ]
             if unknown:

@@ -16,7 +16,15 @@ from monogram.content.intents import answers, intents
 from monogram.content.placements import GeneratedElement
 from monogram.content.prompts import LABELS, greeted_before
 from monogram.content.shape import greeting, placeholder
-from monogram.quality.checks import CheckInput, CheckResult, Reason, find_all, leaves, result
+from monogram.quality.checks import (
+    CheckInput,
+    CheckResult,
+    Reason,
+    find_all,
+    leaves,
+    remembered,
+    result,
+)
 
 AI_SELF = re.compile(
     r"\bas an? (?:ai|a\.i\.|language model|assistant|chatbot|virtual assistant|bot)\b"
@@ -157,8 +165,18 @@ class TaskCheck:
         if limit is None:
             return []
         brand, element = item.brand, item.element
-        known = COMMON | _vocabulary(brand) | _value_words(item.context)
-        known |= set(_words(" ".join([element.instruction, *(v.text for v in element.fallbacks)])))
+
+        texts = [element.instruction, *(v.text for v in element.fallbacks)]
+        sources = (
+            COMMON,
+            remembered(item, "task.vocabulary", lambda: _vocabulary(brand)),
+            remembered(item, "task.context", lambda: _value_words(item.context)),
+            remembered(item, f"task.element:{element.name}", lambda: set(_words(" ".join(texts)))),
+        )
+
+        def known(word: str) -> bool:
+            return any(word in words for words in sources)
+
         new = [
             w
             for w in dict.fromkeys(
@@ -166,7 +184,7 @@ class TaskCheck:
                     r"[a-z]+", re.sub(r"['\u2019](?:s|re|ve|ll|d|m|t)\b", "", item.text.lower())
                 )
             )
-            if w not in known and not (w.endswith("s") and w[:-1] in known)
+            if not known(w) and not (w.endswith("s") and known(w[:-1]))
         ]
         if len(new) > limit:
             return [Reason(f"{len(new)} words nothing it was given contains", ", ".join(new[:6]))]
@@ -177,11 +195,15 @@ class TaskCheck:
         does not mention, in copy about a product: the model has swapped it for another."""
         if not _about_product(item.element):
             return []
-        ours = _value_words(
-            [item.context.get("product"), item.context.get("order"), item.context.get("input")]
+        context = item.context
+        ours = remembered(
+            item,
+            "task.ours",
+            lambda: _value_words(
+                [context.get("product"), context.get("order"), context.get("input")]
+            ),
         )
-        kinds = {name.split()[-1].lower() for name in item.facts.product_names if name.split()}
-        kinds -= AMBIGUOUS_KINDS
+        kinds = remembered(item, "task.kinds", lambda: _kinds(item.facts.product_names))
         out = []
         for found in re.finditer(r"[a-z]+", item.text.lower()):
             word = found.group(0)
@@ -200,13 +222,17 @@ class TaskCheck:
         if not _is_marketing(item):
             return []
         context = item.context
-        theirs = _value_words(
-            [
-                (context.get("computed") or {}).get("favorite_categories"),
-                (context.get("zero_party") or {}).get("interests"),
-                context.get("product"),
-                context.get("input"),
-            ]
+        theirs = remembered(
+            item,
+            "task.interests",
+            lambda: _value_words(
+                [
+                    (context.get("computed") or {}).get("favorite_categories"),
+                    (context.get("zero_party") or {}).get("interests"),
+                    context.get("product"),
+                    context.get("input"),
+                ]
+            ),
         )
         activities = (item.facts.categories | ACTIVITIES) - {"apparel"}
         for found in re.finditer(r"[a-z]+", item.text.lower()):
@@ -372,6 +398,12 @@ def _copied_from_examples(item: CheckInput, lowered: str) -> list[Reason]:
                     Reason("copies a detail from an example about another product", " ".join(gram))
                 ]
     return []
+
+
+def _kinds(product_names: set[str]) -> set[str]:
+    """The kinds of product the catalogue sells: the last word of each name."""
+    kinds = {name.split()[-1].lower() for name in product_names if name.split()}
+    return kinds - AMBIGUOUS_KINDS
 
 
 def _vocabulary(brand: Any) -> set[str]:
