@@ -29,10 +29,12 @@ class StepWorker:
 
     def __init__(self, settings: dict[str, Any]) -> None:
         from monogram.core.settings import Settings
+        from monogram.quality import gate
         from monogram.workspace import open_workspace
 
         self.ws = open_workspace(Settings(**settings), create=False)
         self.ws.model()  # loaded once per actor, before the first customer
+        gate.warm_up()
 
     def run(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
         outcomes = []
@@ -90,7 +92,8 @@ class RayExecutor:
                 where = self.address or "a local Ray"
                 raise ConfigError(f"cannot reach Ray at {where}: {exc}") from exc
             self._started_ray = True
-        count = self.workers or max(1, int(ray.available_resources().get("CPU", 1)))
+        resources: dict[str, float] = ray.available_resources()  # type: ignore[no-untyped-call]
+        count = self.workers or max(1, int(resources.get("CPU", 1)))
         settings = {
             "home": str(ws.home.resolve()),
             "database_url": ws.store.url,

@@ -27,7 +27,13 @@ from monogram.core.errors import FieldError
 from monogram.core.settings import ProjectConfig
 from monogram.store import Store
 from monogram.store.engine import bulk_sql, bulk_update
-from monogram.store.tables import events, identifiers, product_stats
+from monogram.store.tables import (
+    events,
+    identifiers,
+    identity_merges,
+    identity_refusals,
+    product_stats,
+)
 from monogram.store.tables import profiles as profiles_table
 
 Progress = Callable[[int], None]
@@ -264,7 +270,7 @@ def replay(
     profiles_before = len(set(old_owner.values())) if scope is None else len(scope)
     if scope is None:
         conn.execute(delete(identifiers))
-        for table in (identity.identity_merges, identity.identity_refusals):
+        for table in (identity_merges, identity_refusals):
             conn.execute(delete(table))
         conn.execute(delete(profiles_table))
     else:

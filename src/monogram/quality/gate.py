@@ -147,6 +147,17 @@ class Decision:
         }
 
 
+def warm_up() -> None:
+    """Load what the checks load on first use (the embedder and its prototypes, the profanity
+    model, the dictionaries), so a worker's first customer does not pay for it."""
+    from monogram.quality.checks import grounding
+
+    toxicity.prime(["A warm welcome."])
+    embed.prime(["A warm welcome."])
+    toxicity.toxicity_prototypes()
+    grounding.english("welcome")
+
+
 def evaluate(
     text: str,
     element: GeneratedElement,

@@ -65,6 +65,12 @@ def _benign() -> np.ndarray:
 _scores: dict[str, float] = {}
 
 
+def toxicity_prototypes() -> None:
+    """Embed the insult and benign prototypes now (they are embedded once per process)."""
+    _prototypes()
+    _benign()
+
+
 def masked(text: str) -> str:
     """The text with allowed idioms ("killer deal") blanked out."""
     return IDIOMS.sub(lambda m: "x" * len(m.group(0)), text)
