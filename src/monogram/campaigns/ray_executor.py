@@ -67,6 +67,9 @@ class RayExecutor:
         self._started_ray = False
 
     def start(self, ws: Workspace) -> None:
+        """Start Ray (or connect) and the actors; a second call keeps the running ones."""
+        if self.actors:
+            return
         if ws.store.is_sqlite:
             raise ConfigError(
                 "the ray executor needs a store every worker can reach: set "
