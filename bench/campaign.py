@@ -33,7 +33,6 @@ from monogram.campaigns import Campaign
 from monogram.campaigns.executors import Executor, LocalExecutor
 from monogram.campaigns.run import run_campaign
 from monogram.content.llm import Completion, GenerationOptions, Message
-from monogram.content.llm.fake import FakeModel
 from monogram.content.llm.llamacpp import LlamaCppModel
 from monogram.delivery.channels.file import FileChannel
 from monogram.keys import create_key

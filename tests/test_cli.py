@@ -267,6 +267,8 @@ def test_review_and_explain_commands(cli: CliRunner, tmp_path: Path) -> None:
             "user_id:42",
             "--input",
             "message=Hello, I have a question about my account.",
+            "--strategy",
+            "helpful",
             "--json",
         )
     )

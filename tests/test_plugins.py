@@ -77,7 +77,9 @@ def test_a_plugin_channel_and_check_by_entry_point(
     placement = yaml.safe_load(path.read_text())
     placement["gate"] = {**placement.get("gate", {}), "checks": ["no_shouting"]}
     path.write_text(yaml.safe_dump(placement))
-    spec = Campaign(name="plug", placement="email", audience="demo_audience", holdout=0)
+    spec = Campaign(  # a generative strategy for everyone: the check runs on each customer
+        name="plug", placement="email", audience="demo_audience", holdout=0, strategies=["warm"]
+    )
     planned = run_campaign(ws, spec, channel_from_url("memory://x", sender="s@x.io"), dry_run=True)
     assert planned.audience > 5
     with ws.store.read() as conn:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
@@ -20,7 +20,9 @@ from monogram.core.clock import now, to_utc
 from monogram.learning.outcomes import outcomes
 from monogram.learning.store import apply, load_policy, save_policy
 from monogram.store.tables import decisions
-from monogram.workspace import Workspace
+
+if TYPE_CHECKING:  # the workspace is a caller's container; this stage does not import it
+    from monogram.workspace import Workspace
 
 
 def scaled(found: set[str], rewards: dict[str, float]) -> float:
