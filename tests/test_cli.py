@@ -14,6 +14,7 @@ from typer.testing import CliRunner, Result
 
 from monogram import samples
 from monogram.cli.main import app
+from monogram.workspace import write_project_files
 from tests.helpers import ev
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,6 +25,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     monkeypatch.setenv("MONOGRAM_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("MONOGRAM_DATABASE_URL", raising=False)
     monkeypatch.chdir(tmp_path)
+    write_project_files(tmp_path / "home", overwrite=False)  # as `monogram init` leaves it
     yield CliRunner()
 
 
@@ -173,9 +175,21 @@ def test_segments_and_privacy(cli: CliRunner, tmp_path: Path) -> None:
 
 
 def test_init_writes_an_editable_project(cli: CliRunner, tmp_path: Path) -> None:
-    run(cli, "init", str(tmp_path / "proj"))
+    shop = ["--brand", "Bean & Leaf", "--sender", "Bean & Leaf <hello@beanandleaf.example>"]
+    run(cli, "init", str(tmp_path / "proj"), *shop)
     assert (tmp_path / "proj" / "monogram.yaml").exists()
     assert (tmp_path / "proj" / "segments" / "lifecycle.yaml").exists()
+    written = {p: p.read_text() for p in (tmp_path / "proj").rglob("*.yaml")}
+    assert "name: Bean & Leaf" in written[tmp_path / "proj" / "brand.yaml"]
+    demo_words = [p for p, text in written.items() if "trailhead" in text.lower()]
+    assert demo_words == []  # the demo shop's copy stays in `monogram demo`
+    unnamed = run(cli, "init", str(tmp_path / "other"), ok=False)
+    assert unnamed.exit_code == 1 and "--brand, --sender" in unnamed.stderr
+    sloppy = run(cli, "init", str(tmp_path / "other"), "--brand", "X", "--sender", "me", ok=False)
+    assert "write a name and an address" in sloppy.stderr
+    nowhere = cli.invoke(app, ["stats"], env={"MONOGRAM_HOME": str(tmp_path / "typo")})
+    assert nowhere.exit_code == 1 and "no Monogram workspace at" in nowhere.stderr
+    assert "monogram init" in nowhere.stderr and not (tmp_path / "typo").exists()
     (tmp_path / "proj" / "monogram.yaml").write_text("lifecycle: {active_days: 500}\n")
     cli_env = {"MONOGRAM_HOME": str(tmp_path / "proj")}
     result = cli.invoke(app, ["stats"], env=cli_env)
@@ -210,7 +224,7 @@ def test_every_command_is_documented() -> None:
 
 
 def test_generate_and_preview_with_the_configured_model(cli: CliRunner, tmp_path: Path) -> None:
-    (tmp_path / "home").mkdir()
+    (tmp_path / "home").mkdir(exist_ok=True)
     (tmp_path / "home" / "monogram.yaml").write_text("llm: {backend: fake}\n")
     catalog_file = tmp_path / "catalog.jsonl"
     samples.write_jsonl(catalog_file, samples.catalog())
@@ -254,7 +268,7 @@ def test_generate_and_preview_with_the_configured_model(cli: CliRunner, tmp_path
 
 
 def test_review_and_explain_commands(cli: CliRunner, tmp_path: Path) -> None:
-    (tmp_path / "home").mkdir()
+    (tmp_path / "home").mkdir(exist_ok=True)
     (tmp_path / "home" / "monogram.yaml").write_text("llm: {backend: fake}\n")
     run(cli, "ingest", str(write_events(tmp_path / "e.jsonl")), "-q")
     body = as_json(
@@ -296,7 +310,7 @@ def test_learn_commands(cli: CliRunner, tmp_path: Path) -> None:
     ):
         assert key in simulated
     assert simulated["regret"] < simulated["uniform_regret"]
-    (tmp_path / "home").mkdir()
+    (tmp_path / "home").mkdir(exist_ok=True)
     (tmp_path / "home" / "monogram.yaml").write_text("llm: {backend: fake}\n")
     run(cli, "ingest", str(write_events(tmp_path / "e.jsonl")), "-q")
     shipped = tmp_path / "home" / "campaigns" / "demo.yaml"

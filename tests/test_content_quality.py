@@ -133,7 +133,7 @@ def test_report_scores_the_gate_against_labels() -> None:
 
 
 def test_generate_for_a_segment_in_one_process(cli: CliRunner, tmp_path: Path) -> None:  # noqa: F811
-    (tmp_path / "home").mkdir()
+    (tmp_path / "home").mkdir(exist_ok=True)
     (tmp_path / "home" / "monogram.yaml").write_text("llm: {backend: fake}\n")
     run(cli, "ingest", str(write_events(tmp_path / "e.jsonl")), "-q")
     result = run(cli, "generate", "--placement", "email", "--segment", "demo_audience", "--json")
@@ -237,7 +237,7 @@ def test_a_model_that_answers_nothing_or_garbage_falls_back_with_the_reason(
 
 
 def test_placements_check_and_models_eval_from_the_cli(cli: CliRunner, tmp_path: Path) -> None:  # noqa: F811
-    (tmp_path / "home").mkdir()
+    (tmp_path / "home").mkdir(exist_ok=True)
     (tmp_path / "home" / "monogram.yaml").write_text("llm: {backend: fake}\n")
     run(cli, "ingest", str(write_events(tmp_path / "e.jsonl")), "-q")
     checked = run(cli, "placements", "check", "--json")

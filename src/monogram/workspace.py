@@ -131,12 +131,84 @@ def open_workspace(settings: Settings | None = None, *, create: bool = True) -> 
     return Workspace(settings, config, store)
 
 
-def write_project_files(target: Path, *, overwrite: bool) -> list[Path]:
+@dataclass(frozen=True)
+class Shop:
+    """What ``monogram init`` asks about the user's own shop."""
+
+    name: str
+    sender: str  # "Name <address>"
+    website: str = ""
+    description: str = ""
+    tone: tuple[str, ...] = ()
+
+
+def has_project(home: Path) -> bool:
+    return (home / PROJECT_FILE).is_file()
+
+
+def require_project(settings: Settings) -> None:
+    """Refuse to work where there is no workspace, instead of quietly making an empty one."""
+    if has_project(settings.home):
+        return
+    where = settings.home.resolve()
+    hint = "MONOGRAM_HOME" if settings.home != Path(".monogram") else "the current folder"
+    raise ConfigError(
+        f"no Monogram workspace at {where} (from {hint}): create one with "
+        f"`monogram init {settings.home}`, try the demo with `monogram demo`, or set "
+        "MONOGRAM_HOME to an existing workspace"
+    )
+
+
+def write_shop_brand(target: Path, shop: Shop) -> Path:
+    """A brand kit with the shop's own name, sender, voice and disclaimers; the demo's worked
+    examples are left out (they describe another shop's catalogue)."""
+    import yaml
+
+    defaults = yaml.safe_load((DEFAULTS / "brand.yaml").read_text(encoding="utf-8"))
+    kit = {
+        "name": shop.name,
+        "description": shop.description,
+        "sender": shop.sender,
+        "website": shop.website,
+        "voice": ["Warm, plain and practical.", "Short sentences. Concrete facts, no hype."],
+        "tone": list(shop.tone) or ["Encouraging, never pushy.", 'Speak to the customer as "you".'],
+        "avoid_words": defaults["avoid_words"],
+        "banned_claims": defaults["banned_claims"],
+        "banned_patterns": defaults["banned_patterns"],
+        "disclaimers": {
+            "email": f"You are receiving this email because you subscribed to {shop.name} updates.",
+            "ad": defaults["disclaimers"]["ad"],
+        },
+        "exemplars": {},
+    }
+    for key in ("jurisdiction", "jurisdictions", "reading_level", "emoji", "max_exclamations"):
+        if key in defaults:
+            kit[key] = defaults[key]
+    if "limits" in defaults:
+        kit["limits"] = defaults["limits"]
+    path = target / "brand.yaml"
+    header = (
+        f"# {shop.name}'s brand kit: the copy and rules a marketer edits. Placements refer to it\n"
+        "# ({{ brand }} in their approved copy is this name).\n"
+        "# exemplars: add approved copy per element (subject, preheader, opening, ...), each with\n"
+        "# the data it was written for, as `monogram placements check` suggests; the model\n"
+        "# follows them and the brand-voice check compares new copy with them.\n"
+    )
+    body = yaml.safe_dump(kit, sort_keys=False, allow_unicode=True, width=100)
+    path.write_text(header + body, encoding="utf-8")
+    return path
+
+
+def write_project_files(target: Path, *, overwrite: bool, shop: Shop | None = None) -> list[Path]:
     """Copy the editable project files (``monogram.yaml``, ``segments/``) into ``target``."""
     target.mkdir(parents=True, exist_ok=True)
     written = []
+    if shop is not None and (overwrite or not (target / "brand.yaml").exists()):
+        written.append(write_shop_brand(target, shop))
     for name in (PROJECT_FILE, "brand.yaml"):
         dest = target / name
+        if dest in written:
+            continue
         if overwrite or not dest.exists():
             dest.write_text((DEFAULTS / name).read_text(encoding="utf-8"), encoding="utf-8")
             written.append(dest)

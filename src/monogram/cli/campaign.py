@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from monogram.campaigns import load_campaign
+from monogram.campaigns import load_campaign, sender_for
 from monogram.campaigns.executors import make_executor
 from monogram.campaigns.run import run_campaign
 from monogram.cdp import identity
@@ -49,7 +49,9 @@ def run(
     with workspace() as ws:
         url = (channel or spec.channel).format(home=ws.home.resolve(), campaign=spec.name)
         target = channel_from_url(
-            url, sender=spec.sender, webhook_secret=os.environ.get("MONOGRAM_WEBHOOK_SECRET")
+            url,
+            sender=sender_for(spec, ws.brand()),
+            webhook_secret=os.environ.get("MONOGRAM_WEBHOOK_SECRET"),
         )
         with progress_bar(unit="customers", quiet=json_out) as bar:
             task = bar.add_task(f"campaign {spec.name}", total=None, rate="-")

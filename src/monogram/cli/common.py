@@ -23,7 +23,8 @@ from rich.progress import (
 from typer.core import TyperGroup
 
 from monogram.core.errors import MonogramError
-from monogram.workspace import Workspace, open_workspace
+from monogram.core.settings import Settings
+from monogram.workspace import Workspace, open_workspace, require_project
 
 console = Console()
 err_console = Console(stderr=True)
@@ -51,8 +52,13 @@ def new_app(help_text: str) -> typer.Typer:
 
 
 @contextmanager
-def workspace() -> Iterator[Workspace]:
-    ws = open_workspace()
+def workspace(*, create: bool = False) -> Iterator[Workspace]:
+    """The workspace MONOGRAM_HOME (default ./.monogram) names; refused when there is none
+    there, unless ``create`` (``monogram demo``)."""
+    settings = Settings()
+    if not create:
+        require_project(settings)
+    ws = open_workspace(settings)
     try:
         yield ws
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -17,8 +18,9 @@ from monogram.cli import models as models_cli
 from monogram.cli import review as review_cli
 from monogram.cli import segments as segments_cli
 from monogram.cli.common import advance, console, new_app, print_json, progress_bar, workspace
+from monogram.core.errors import ValidationError
 from monogram.core.settings import Settings
-from monogram.workspace import Workspace, write_project_files
+from monogram.workspace import Shop, Workspace, require_project, write_project_files
 
 app = new_app(
     "Monogram: a generative AI personalization engine (CDP, guarded generation, learning)."
@@ -44,16 +46,70 @@ app.add_typer(models_cli.app, name="models")
 
 @app.command("init")
 def init(
-    directory: Path = typer.Argument(..., help="folder for the project files"),
+    directory: Path = typer.Argument(
+        None, help="folder for the workspace (default: MONOGRAM_HOME, else ./.monogram)"
+    ),
+    brand: str = typer.Option(None, "--brand", help="your shop's name, e.g. 'Bean & Leaf'"),
+    sender: str = typer.Option(
+        None, "--sender", help="who email comes from: 'Bean & Leaf <hello@beanandleaf.example>'"
+    ),
+    website: str = typer.Option(None, "--website", help="e.g. https://beanandleaf.example"),
+    description: str = typer.Option(
+        None, "--description", help="one sentence: what the shop sells and to whom"
+    ),
+    tone: list[str] = typer.Option([], "--tone", help="a tone rule in plain words (repeat)"),
     force: bool = typer.Option(False, "--force", help="overwrite existing files"),
 ) -> None:
-    """Write an editable project (monogram.yaml, segments/) into DIRECTORY."""
-    written = write_project_files(directory, overwrite=force)
+    """Create a workspace for your shop: brand kit, placements, segments, a first campaign.
+
+    Asks for the brand name, sender, website and description when they are not given as
+    options (and stdin is a terminal). The brand kit (brand.yaml) holds the copy a marketer
+    edits; placements refer to it.
+    """
+    target = directory or Settings().home
+    answers = {"brand": brand, "sender": sender, "website": website, "description": description}
+    questions = {
+        "brand": "Your shop's name",
+        "sender": "Who email comes from (Name <address>)",
+        "website": "Your website (optional)",
+        "description": "What you sell, and to whom, in one sentence",
+    }
+    missing = [k for k in ("brand", "sender") if not answers[k]]
+    if missing and not sys.stdin.isatty():
+        flags = ", ".join(f"--{k}" for k in missing)
+        raise ValidationError(f"monogram init needs {flags} (or run it in a terminal to be asked)")
+    for key, question in questions.items():
+        if answers[key] is None and sys.stdin.isatty():
+            answers[key] = typer.prompt(question, default="" if key == "website" else None)
+    shop = Shop(
+        name=str(answers["brand"]).strip(),
+        sender=_checked_sender(str(answers["sender"])),
+        website=str(answers["website"] or "").strip(),
+        description=str(answers["description"] or "").strip(),
+        tone=tuple(tone),
+    )
+    written = write_project_files(target, overwrite=force, shop=shop)
     for path in written:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {path}", markup=False)
     if not written:
-        console.print(f"{directory} already has a project (use --force to overwrite)")
-    console.print(f"use it with: MONOGRAM_HOME={directory} monogram stats")
+        console.print(f"{target} already has a project (use --force to overwrite)", markup=False)
+    console.print(
+        f"next: MONOGRAM_HOME={target} monogram catalog import products.csv, then "
+        "monogram ingest events.jsonl (see docs/cli.md)",
+        markup=False,
+    )
+
+
+def _checked_sender(sender: str) -> str:
+    from email.utils import parseaddr
+
+    name, address = parseaddr(sender)
+    if "@" not in address or not name:
+        raise ValidationError(
+            f"--sender {sender!r}: write a name and an address, e.g. 'Bean & Leaf "
+            "<hello@beanandleaf.example>'"
+        )
+    return sender.strip()
 
 
 @app.command("serve")
@@ -71,6 +127,7 @@ def serve(
 
     from monogram.api.app import RedactIdentifiers, create_app
 
+    require_project(Settings())  # before the server starts: not an empty workspace by accident
     logging.getLogger("uvicorn.access").addFilter(RedactIdentifiers())
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
 
@@ -93,7 +150,7 @@ def demo(
     seed: int = typer.Option(7, "--seed"),
 ) -> None:
     """Generate sample data, ingest it like users do, and show profiles and contexts."""
-    with workspace() as ws:
+    with workspace(create=True) as ws:
         console.print(f"[bold]Monogram demo[/] in {ws.home.resolve()} ({Settings().env})")
         data = demo_mod.write_samples(ws, seed=seed, customers=customers)
         console.print(
@@ -197,14 +254,16 @@ def _run_demo_campaign(ws: Workspace, customers: int = 8) -> None:
     """Send the demo campaign (to a file export unless campaigns/demo.yaml says otherwise)."""
     import os
 
-    from monogram.campaigns import load_campaign
+    from monogram.campaigns import load_campaign, sender_for
     from monogram.campaigns.run import run_campaign
     from monogram.delivery.channels import channel_from_url
 
     spec = load_campaign(ws.home / "campaigns" / "demo.yaml")
     url = spec.channel.format(home=ws.home.resolve(), campaign=spec.name)
     channel = channel_from_url(
-        url, sender=spec.sender, webhook_secret=os.environ.get("MONOGRAM_WEBHOOK_SECRET")
+        url,
+        sender=sender_for(spec, ws.brand()),
+        webhook_secret=os.environ.get("MONOGRAM_WEBHOOK_SECRET"),
     )
     console.print(f"\n[bold]demo campaign[/] ({customers} customers of {spec.audience}) to {url}")
     summary = run_campaign(ws, spec, channel, limit=customers)

@@ -75,6 +75,12 @@ class Exemplar(_Strict):
 class BrandKit(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
+    sender: str = Field(
+        default="",
+        description='who email comes from, e.g. "Bean & Leaf <hello@beanandleaf.example>" '
+        "(campaigns use it unless they name another)",
+    )
+    website: str = Field(default="", description="the shop's address, e.g. https://shop.example")
     voice: list[str] = Field(default_factory=list, description="how the brand sounds")
     tone: list[str] = Field(default_factory=list, description="tone rules in plain words")
     avoid_words: list[str] = Field(default_factory=list)
