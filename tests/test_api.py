@@ -265,23 +265,25 @@ def test_realtime_personalize_budget_cache_and_support(
 
     from monogram.content.llm.fake import FakeModel
 
+    consent = {"personalization": True, "email_marketing": True, "ai_generation": True}
     post(
         api,
         "/v1/identify",
         {
             "userId": "rt",
-            "traits": {
-                "first_name": "Rita",
-                "consent": {
-                    "personalization": True,
-                    "email_marketing": True,
-                    "ai_generation": True,
-                },
-            },
+            "traits": {"first_name": "Rita", "consent": consent},
         },
         api.write,
     )
     api.ws.config.realtime.budget_ms = 5000
+    from monogram.learning import decisions
+
+    def interests(strategies: list[str], *_key: str) -> tuple[str, float]:
+        """The policy's choice: the generative strategy, so the model writes."""
+        chosen = "interests" if "interests" in strategies else strategies[0]
+        return chosen, 1 / len(strategies)
+
+    monkeypatch.setattr(decisions, "uniform_choice", interests)
     api.ws.use_model(
         FakeModel(lambda m, o: "Everything you need for your next trail, picked for you")
     )
@@ -310,13 +312,6 @@ def test_realtime_personalize_budget_cache_and_support(
 
     api.ws.use_model(FakeModel(slow))  # type: ignore[arg-type]
     # The generative strategy, so the (slow) model is called.
-    from monogram.learning import decisions
-
-    def interests(strategies: list[str], *_key: str) -> tuple[str, float]:
-        chosen = "interests" if "interests" in strategies else strategies[0]
-        return chosen, 1 / len(strategies)
-
-    monkeypatch.setattr(decisions, "uniform_choice", interests)
     late = api.client.post(
         "/v1/personalize", json={"userId": "slow", "placement": "landing_page"}, headers=read
     ).json()
@@ -350,6 +345,16 @@ def test_realtime_personalize_budget_cache_and_support(
     ).json()
     assert reply["source"] == "generated" and reply["review"] is True
     assert reply["reply"].startswith("Hi Rita,")
+    assert reply["decision_id"].startswith("dec_")  # support replies feed learning too
+
+    # A strategy that serves approved variants says so, element by element.
+    monkeypatch.setattr(decisions, "uniform_choice", lambda s, *k: ("select", 1 / len(s)))
+    post(api, "/v1/identify", {"userId": "sel", "traits": {"consent": consent}}, api.write)
+    chosen = api.client.post(
+        "/v1/personalize", json={"userId": "sel", "placement": "landing_page"}, headers=read
+    ).json()
+    assert chosen["served"].startswith("approved copy: no element was generated")
+    assert {e["source"] for e in chosen["elements"].values()} <= {"fallback", "locked"}
 
 
 def test_server_updates_policies_on_a_schedule(

@@ -292,3 +292,21 @@ def test_learning_report_and_uplift(shop: Workspace, tmp_path: Path) -> None:
     )
     page = html_report(rows, "Strategies <email>")
     assert "data:image/png;base64," in page and "&lt;email&gt;" in page
+
+
+def test_dry_run_logs_nothing_learning_reads_and_warns(shop: Workspace, tmp_path: Path) -> None:
+    spec = Campaign(name="plan", placement="email", audience="demo_audience", holdout=0.2)
+    warned: list[str] = []
+    summary = run_campaign(
+        shop, spec, FileChannel(tmp_path / "out.jsonl"), dry_run=True, on_warning=warned.append
+    )
+    assert set(summary.outcomes) <= {"planned", "planned: holdout", "suppressed"}
+    assert summary.outcomes["planned: holdout"] > 0
+    with shop.store.read() as conn:
+        assert list(conn.execute(select(decisions))) == []  # nothing for learning to read
+    assert not (tmp_path / "out.jsonl").exists()
+    assert warned == summary.warnings and "too few to measure uplift" in warned[0]
+    assert "needs an audience of at least 500" in warned[0]
+    # The real run afterwards holds out the same customers, now with decisions.
+    real = run_campaign(shop, spec, FileChannel(tmp_path / "out.jsonl"))
+    assert real.outcomes["held_out"] == summary.outcomes["planned: holdout"]

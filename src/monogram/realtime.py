@@ -66,9 +66,10 @@ def serve(
         return _answer(
             _defaults(ws, placement), None, None, "fallback: over the latency budget", started
         )
-    return _answer(
-        _elements(outcome), outcome.message_id, outcome.decision_id, "generated", started
-    )
+    elements = _elements(outcome)
+    written = any(e["source"] == "generated" for e in elements.values())
+    how = "generated" if written else "approved copy: no element was generated for this customer"
+    return _answer(elements, outcome.message_id, outcome.decision_id, how, started)
 
 
 def _elements(outcome: Outcome) -> dict[str, dict[str, str]]:

@@ -177,7 +177,9 @@ def _rehearse(
         name = f"rehearsal-{index + 1:02d}"
         spec = Campaign(name=name, placement=placement_name, audience=audience, holdout=0.1)
         with frozen_at(at):
-            summary = run_campaign(ws, spec, FileChannel(ws.home / "unused.jsonl"), dry_run=True)
+            summary = run_campaign(
+                ws, spec, FileChannel(ws.home / "unused.jsonl"), decide_only=True
+            )
         with frozen_at(at + gap - timedelta(minutes=1)):  # responses are in; learn from them
             rounds.append(_respond(ws, responses, name, at, rng) | {"audience": summary.audience})
             update_policies(ws)

@@ -13,6 +13,7 @@ again finishes the campaign, and nothing is sent twice (a row caught mid-send is
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ from typing import Any
 
 from monogram.campaigns import Campaign
 from monogram.campaigns.executors import Executor, LocalExecutor
-from monogram.cdp import context, identity, segments
+from monogram.cdp import context, identity, profiles, segments
 from monogram.content.placements import Placement, get_placement
 from monogram.core.clock import now
 from monogram.delivery import outbox, tracking
@@ -45,6 +46,7 @@ class Summary:
     seconds: float = 0.0
     fallback_elements: dict[str, int] = field(default_factory=dict)
     executor: str = "local"
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +58,7 @@ class Summary:
             "fallback_elements": self.fallback_elements,
             "seconds": round(self.seconds, 2),
             "executor": self.executor,
+            "warnings": self.warnings,
         }
 
 
@@ -70,9 +73,13 @@ def run_campaign(
     progress: Progress | None = None,
     on_audience: Callable[[int], None] | None = None,
     executor: Executor | None = None,
+    decide_only: bool = False,
+    on_warning: Callable[[str], None] | None = None,
 ) -> Summary:
-    """Run (or resume) ``spec``. ``dry_run`` plans only: eligibility, holdout and the strategy
-    decision are recorded, nothing is written or sent."""
+    """Run (or resume) ``spec``. ``dry_run`` plans only: who is eligible and who would be held
+    out; no decision is logged (nothing learning reads), nothing is written or sent.
+    ``decide_only`` logs the strategy decisions and writes nothing (rehearsals: simulated
+    responses to the decisions teach the policy)."""
     started = time.perf_counter()
     runner = executor or LocalExecutor(concurrency)
     summary = Summary(spec.name, executor=runner.name)
@@ -86,6 +93,10 @@ def run_campaign(
     summary.audience = len(members)
     if on_audience:
         on_audience(len(members))
+    summary.warnings = preflight(ws, spec, placement, members)
+    for warning in summary.warnings:
+        if on_warning:
+            on_warning(warning)
 
     def tally(state: str) -> None:
         summary.outcomes[state] += 1
@@ -94,7 +105,9 @@ def run_campaign(
 
     def requests() -> Iterator[Request]:
         for profile_id in members:
-            planned = prepare(ws, spec, placement, channel, profile_id, dry_run=dry_run)
+            planned = prepare(
+                ws, spec, placement, channel, profile_id, dry_run=dry_run, decide_only=decide_only
+            )
             if isinstance(planned, Request):
                 yield planned
             else:
@@ -104,7 +117,7 @@ def run_campaign(
         for outcome in runner.map(ws, requests()):
             if outcome.error:
                 summary.errors[outcome.error.split(":")[0]] += 1
-            tally(finish(ws, spec, channel, outcome, dry_run=dry_run))
+            tally(finish(ws, spec, channel, outcome, dry_run=decide_only))
     finally:
         runner.close()
     with ws.store.read() as conn:
@@ -120,6 +133,45 @@ def audience(ws: Workspace, spec: Campaign, limit: int | None) -> list[str]:
         return segments.members(conn, chosen, ws.config, limit=limit)
 
 
+# A holdout smaller than this measures nothing: the uplift's interval spans everything.
+MIN_HOLDOUT = 100
+CONSENT_SAMPLE = 1000
+
+
+def preflight(ws: Workspace, spec: Campaign, placement: Placement, members: list[str]) -> list[str]:
+    """What a marketer should know before the run: a holdout too small to measure, and how
+    many of the audience lack the consent the placement's purpose needs (from a sample)."""
+    out = []
+    held = round(len(members) * spec.holdout)
+    if spec.holdout > 0 and held < MIN_HOLDOUT:
+        needed = math.ceil(MIN_HOLDOUT / spec.holdout)
+        out.append(
+            f"holdout {spec.holdout:.0%} of {len(members):,} customers is {held}: too few to "
+            f"measure uplift; a {spec.holdout:.0%} holdout needs an audience of at least "
+            f"{needed:,} (or set holdout: 0 and measure nothing)"
+        )
+    needs = ws.config.purposes[placement.purpose].consent
+    sample = members[:CONSENT_SAMPLE]
+    if sample and needs:
+        with ws.store.read() as conn:
+            states = profiles.load_states(conn, sample)
+        lacking: Counter[str] = Counter()
+        for state in states.values():
+            for name in needs:
+                entry = state["consent"].get(name)
+                if not entry or entry[0] is not True:
+                    lacking[name] += 1
+        for name, count in lacking.most_common():
+            share = count / len(sample)
+            if share >= 0.1:
+                sampled = " (sampled)" if len(members) > len(sample) else ""
+                out.append(
+                    f"{share:.0%} of the audience{sampled} lack {name!r} consent, which "
+                    f"{placement.name!r} ({placement.purpose}) needs: they are suppressed"
+                )
+    return out
+
+
 def _roll(*parts: str) -> float:
     return int(hashlib.sha256("|".join(parts).encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
 
@@ -132,6 +184,7 @@ def prepare(
     profile_id: str,
     *,
     dry_run: bool = False,
+    decide_only: bool = False,
 ) -> Request | str:
     """Move one customer's row as far as it goes without the step: the state it ended in, or
     the request for the step."""
@@ -150,9 +203,12 @@ def prepare(
             if verdict:
                 outbox.move(conn, row.id, "suppressed", reason=verdict)
                 return "suppressed"
+    holdout = _roll(spec.name, profile_id, "holdout") < spec.holdout
+    if dry_run:
+        return "planned: holdout" if holdout and row.decision_id is None else "planned"
     if row.state == "approved" and row.message_id is not None:
-        return "planned" if dry_run else _send(ws, spec, channel, row.id, profile_id)
-    if dry_run and row.decision_id is not None:
+        return "planned" if decide_only else _send(ws, spec, channel, row.id, profile_id)
+    if decide_only and row.decision_id is not None:
         return "planned"
     return Request(
         customer=f"profile_id:{profile_id}",
@@ -160,9 +216,9 @@ def prepare(
         strategies=tuple(spec.strategies) or None,
         campaign=spec.name,
         segment=spec.audience,
-        holdout=_roll(spec.name, profile_id, "holdout") < spec.holdout,
+        holdout=holdout,
         key=row.idempotency_key,
-        write=not dry_run,
+        write=not decide_only,
         surface="campaign",
     )
 

@@ -23,7 +23,7 @@ app = new_app("Campaigns: one placement to an audience, resumable.")
 def run(
     path: Path = typer.Argument(..., help="a campaign YAML file, e.g. campaigns/demo.yaml"),
     dry_run: bool = typer.Option(
-        False, "--dry-run", help="plan only: eligibility, holdout, strategy"
+        False, "--dry-run", help="plan only: who is eligible and who is held out; logs nothing"
     ),
     limit: int = typer.Option(None, "--limit", help="at most N customers"),
     concurrency: int = typer.Option(
@@ -69,6 +69,7 @@ def run(
                 limit=limit,
                 progress=advance,
                 executor=runner,
+                on_warning=lambda text: bar.console.print(f"[yellow]warning:[/] {text}"),
                 on_audience=lambda total: bar.update(task, total=total),
             )
     body = {**summary.as_dict(), "channel": url}
