@@ -358,3 +358,17 @@ def test_learn_commands(cli: CliRunner, tmp_path: Path) -> None:
     assert "effective sample size" in estimate["refused"]  # a handful cannot support one
     rehearsed = as_json(run(cli, "learn", "rehearse", "--weeks", "1", "--per-week", "2", "--json"))
     assert [c["campaign"] for c in rehearsed["campaigns"]] == ["rehearsal-01", "rehearsal-02"]
+
+
+def test_consent_show_and_set(cli: CliRunner, tmp_path: Path) -> None:
+    run(cli, "ingest", str(write_events(tmp_path / "e.jsonl")), "-q")
+    run(cli, "consent", "set", "user_id:42", "email_marketing=no", "ai_generation=yes")
+    shown = as_json(run(cli, "consent", "show", "user_id:42", "--json"))
+    assert shown["email_marketing"]["granted"] is False and shown["ai_generation"]["granted"]
+    assert shown["email_marketing"]["source"] == "cli"
+    table = run(cli, "consent", "show", "user_id:42").stdout
+    assert "withdrawn" in table and "None" not in table
+    typo = run(cli, "consent", "set", "user_id:42", "emial_marketing=yes", ok=False)
+    assert typo.exit_code == 1 and "unknown consent (known:" in typo.stderr
+    bad = run(cli, "consent", "set", "user_id:42", "email_marketing=maybe", ok=False)
+    assert "write NAME=yes or NAME=no" in bad.stderr

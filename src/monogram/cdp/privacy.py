@@ -13,7 +13,7 @@ import orjson
 from sqlalchemy import Connection, delete, or_, select
 
 from monogram.cdp import context, identity, profiles, segments, unify
-from monogram.core.errors import ValidationError
+from monogram.core.errors import FieldError, ValidationError
 from monogram.core.settings import ProjectConfig
 from monogram.store import Store
 from monogram.store.tables import (
@@ -170,8 +170,16 @@ def record_consent(
 ) -> dict[str, Any]:
     """Record consent for a known person as a ``Consent Updated`` event (so rebuilds keep it).
 
-    Returns the person's consent afterwards.
+    Returns the person's consent afterwards. A consent name the project does not define is
+    refused (it would match nobody's purpose).
     """
+    unknown = sorted(set(consent) - set(config.consent_purposes))
+    if unknown:
+        known = ", ".join(config.consent_purposes)
+        raise ValidationError(
+            "invalid consent:",
+            [FieldError(f"consent.{p}", f"unknown consent (known: {known})") for p in unknown],
+        )
     with store.read() as conn:
         ids = _addressed_to(_keys(conn, context.resolve(conn, ref)))
     if ids is None:

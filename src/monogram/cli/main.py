@@ -12,6 +12,7 @@ from monogram import demo as demo_mod
 from monogram.cdp import context, segments
 from monogram.cli import campaign as campaign_cli
 from monogram.cli import catalog, identity, ingest, keys, privacy, profiles
+from monogram.cli import consent as consent_cli
 from monogram.cli import generate as generate_cli
 from monogram.cli import learn as learn_cli
 from monogram.cli import models as models_cli
@@ -32,6 +33,7 @@ app.add_typer(identity.app, name="identity")
 app.add_typer(profiles.app, name="profiles")
 app.add_typer(segments_cli.app, name="segments")
 app.add_typer(privacy.app, name="privacy")
+app.add_typer(consent_cli.app, name="consent")
 app.add_typer(generate_cli.placements_app, name="placements")
 app.command("generate")(generate_cli.generate)
 app.command("preview")(generate_cli.preview)

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from monogram.api.deps import AdminKey, ReadKey, WorkspaceDep, WriteKey
 from monogram.cdp import context, privacy
 from monogram.cdp.context import CustomerContext
-from monogram.core.errors import FieldError, NotFound, ValidationError
+from monogram.core.errors import NotFound
 
 router = APIRouter(prefix="/v1/profiles", tags=["profiles"])
 
@@ -63,13 +63,6 @@ async def set_consent(
     A write key (the kind shipped in apps and web pages) gets the same answer whether or not
     the person is a customer, and never their consent record: it must not reveal who is on
     the list. An admin key gets the record, and a 404 for someone unknown."""
-    unknown = sorted(set(change.consent) - set(workspace.config.consent_purposes))
-    if unknown:
-        known = ", ".join(workspace.config.consent_purposes)
-        raise ValidationError(
-            "invalid consent:",
-            [FieldError(f"consent.{p}", f"unknown purpose (known: {known})") for p in unknown],
-        )
     try:
         consent = await run_in_threadpool(
             privacy.record_consent,
