@@ -326,8 +326,16 @@ def _deliver(ws: Workspace, channel: Channel, sending: _Sending | None) -> str:
     def tracked(url: str) -> str:
         return tracking.click_url(ws.secret(), ws.settings.public_url, url, **ids)
 
+    brand = ws.brand()
     outbound = compose(
-        sending.message, sending.recipient, channel.name, sending.decision_id, links, tracked
+        sending.message,
+        sending.recipient,
+        channel.name,
+        sending.decision_id,
+        links,
+        tracked,
+        brand=brand.name,
+        website=brand.website,
     )
     delivery = channel.send(outbound)
     with ws.store.write() as conn:

@@ -9,9 +9,11 @@ import typer
 
 from monogram.campaigns import load_campaign, sender_for
 from monogram.campaigns.executors import make_executor
+from monogram.campaigns.proof import send_proof
 from monogram.campaigns.run import run_campaign
 from monogram.cdp import identity
 from monogram.cli.common import console, new_app, print_json, progress_bar, workspace
+from monogram.core.errors import ValidationError
 from monogram.delivery import outbox
 from monogram.delivery.channels import channel_from_url
 from monogram.learning.outcomes import campaign_outcomes
@@ -89,6 +91,32 @@ def run(
     if summary.fallback_elements:
         fallbacks = ", ".join(f"{k} {v}" for k, v in summary.fallback_elements.items())
         console.print(f"  elements sent as approved copy: {fallbacks}")
+
+
+def send_test(
+    customer: str = typer.Option(..., "--customer", help="whose message: TYPE:VALUE"),
+    to: str = typer.Option(..., "--to", help="the address the proof goes to"),
+    placement: str = typer.Option("email", "--placement"),
+    strategy: str = typer.Option(None, "--strategy", help="default: the placement's first"),
+    channel: str = typer.Option(
+        "smtp://127.0.0.1:1025", "--channel", help="an SMTP server, e.g. smtp://127.0.0.1:1025"
+    ),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Send one customer's message to a test address (a proof): written and gated as a campaign
+    would, recorded nowhere, with links that track nothing."""
+    if "@" not in to:
+        raise ValidationError(f"--to {to!r}: an email address")
+    with workspace() as ws:
+        delivery, sent = send_proof(ws, customer, placement, to, channel, strategy=strategy)
+    if json_out:
+        print_json(sent)
+    else:
+        console.print(f"{sent['status']}: {sent['subject']!r} to {to}", markup=False)
+        for name, element in sent["elements"].items():
+            console.print(f"  {name:<12} [{element['source']}] {element['text']}", markup=False)
+    if delivery.status != "sent":
+        raise ValidationError(f"the proof was not sent: {delivery.detail}")
 
 
 @app.command("status")

@@ -4,9 +4,14 @@ webhook JSON, a file line) from the ``Outbound`` built here."""
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Callable
+from importlib import resources
 from typing import Any
+
+from jinja2 import Environment, StrictUndefined, Template
+from markupsafe import Markup
 
 from monogram.delivery.channels import Outbound
 
@@ -24,6 +29,10 @@ BODY_ORDER = (
 NOT_IN_BODY = ("subject", "preheader")
 
 
+UNSUBSCRIBE = "{{unsubscribe_url}}"
+FOOTER = ("footer", "signoff")
+
+
 def compose(
     message: dict[str, Any],
     recipient: str,
@@ -31,33 +40,46 @@ def compose(
     decision_id: str | None,
     links: dict[str, str],
     tracked: Callable[[str], str],
+    *,
+    brand: str = "",
+    website: str = "",
 ) -> Outbound:
     """``message`` as ``review.explain`` returns it; ``links`` the signed open and unsubscribe
-    URLs; ``tracked`` turns a product URL into a tracked click URL."""
+    URLs; ``tracked`` turns a product URL into a tracked click URL. The HTML part is a
+    responsive, inline-styled layout (``templates/email.html``); the text part says the same."""
     elements = message["elements"]
     subject = elements.get("subject", {}).get("text") or message["placement"]
-    body = [elements[n]["text"] for n in BODY_ORDER if n in elements]
-    body += [e["text"] for n, e in elements.items() if n not in BODY_ORDER and n not in NOT_IN_BODY]
+    ordered = [n for n in BODY_ORDER if n in elements]
+    ordered += [n for n in elements if n not in BODY_ORDER and n not in NOT_IN_BODY]
+    body = [elements[n]["text"] for n in ordered if n not in FOOTER]
+    footer = [elements[n]["text"] for n in ordered if n in FOOTER]
     unsubscribe = links["unsubscribe"]
-    text = "\n\n".join(body).replace("{{unsubscribe_url}}", unsubscribe)
-    preheader = elements.get("preheader", {}).get("text", "")
-    page = "".join(f"<p>{html.escape(part)}</p>" for part in body)
-    page = page.replace(
-        "{{unsubscribe_url}}", f'<a href="{html.escape(unsubscribe)}">unsubscribe</a>'
-    )
     targets = message["provenance"].get("links") or []
-    if targets:
-        cta = tracked(targets[0])
+    cta = tracked(targets[0]) if targets else None
+    text = "\n\n".join(body)
+    if cta:
         text += f"\n\nShop now: {cta}"
-        page += f'<p><a href="{html.escape(cta)}">Shop now</a></p>'
-    pixel = f'<img src="{html.escape(links["open"])}" width="1" height="1" alt="">'
-    page = f'<div style="display:none">{html.escape(preheader)}</div>{page}{pixel}'
+    text += "\n\n" + "\n\n".join(footer).replace(UNSUBSCRIBE, unsubscribe)
+    if UNSUBSCRIBE not in "".join(footer):
+        text += f"\n\nUnsubscribe: {unsubscribe}"
+    page = _template().render(
+        subject=subject,
+        preheader=elements.get("preheader", {}).get("text", ""),
+        brand=brand,
+        website=website,
+        body=body,
+        cta=cta,
+        cta_label="Shop now",
+        footer=[Markup(html.escape(f).replace(UNSUBSCRIBE, "below")) for f in footer],
+        unsubscribe=unsubscribe,
+        pixel=links["open"],
+    )
     return Outbound(
         message_id=message["message_id"],
         recipient=recipient,
         channel=channel,
         subject=subject,
-        text=text,
+        text=text.strip(),
         html=page,
         headers={
             "List-Unsubscribe": f"<{unsubscribe}>",
@@ -65,3 +87,11 @@ def compose(
         },
         data={"decision_id": decision_id, "placement": message["placement"]},
     )
+
+
+@functools.lru_cache(maxsize=1)
+def _template() -> Template:
+    source = (resources.files("monogram") / "delivery" / "templates" / "email.html").read_text(
+        encoding="utf-8"
+    )
+    return Environment(autoescape=True, undefined=StrictUndefined).from_string(source)

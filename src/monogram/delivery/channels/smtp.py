@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from email import policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 from urllib.parse import urlsplit
@@ -30,7 +31,9 @@ class SMTPChannel:
         self.timeout_s = timeout_s
 
     def build(self, message: Outbound) -> EmailMessage:
-        email = EmailMessage()
+        # RFC 5322 allows 998-character lines: a long signed List-Unsubscribe URL stays one
+        # plain header instead of being folded into encoded words no mail client reads.
+        email = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))
         email["From"] = self.sender
         email["To"] = message.recipient
         email["Subject"] = message.subject
