@@ -372,3 +372,35 @@ def test_consent_show_and_set(cli: CliRunner, tmp_path: Path) -> None:
     assert typo.exit_code == 1 and "unknown consent (known:" in typo.stderr
     bad = run(cli, "consent", "set", "user_id:42", "email_marketing=maybe", ok=False)
     assert "write NAME=yes or NAME=no" in bad.stderr
+
+
+def test_csv_imports_are_strict_and_can_be_checked_first(cli: CliRunner, tmp_path: Path) -> None:
+    products = tmp_path / "products.csv"
+    products.write_text(
+        "id,name,category,price,description\n"
+        'p1,Alpha,coffee,10,"A fine ""bean"""\n'
+        'p2,Beta,coffee,11,"An unclosed quote\n'
+        "p3,Gamma,tea,12,Green tea\n"
+        'p4,Delta,tea,13,"Two\nlines"\n'
+        "p5,Eps,tea,14,too,many\n"
+    )
+    checked = as_json(run(cli, "catalog", "import", str(products), "--check", "--json"))
+    assert checked["imported"] == 3 and [r["row"] for r in checked["rejected"]] == [3, 7]
+    assert as_json(run(cli, "catalog", "list", "--json")) == []  # --check wrote nothing
+    report = as_json(run(cli, "catalog", "import", str(products), "--json"))
+    reasons = {r["row"]: r["errors"][0]["reason"] for r in report["rejected"]}
+    assert "quote opened on line 3" in reasons[3] and "6 columns" in reasons[7]
+    listed = {p["id"]: p for p in as_json(run(cli, "catalog", "list", "--json"))}
+    assert set(listed) == {"p1", "p3", "p4"}  # p3 was not swallowed into p2's description
+    assert listed["p4"]["description"] == "Two\nlines"
+
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "type,userId,event,properties.revenue\n"
+        "track,u1,Order Completed,12.5\n"
+        'track,u2,"Order Completed,9\n'
+        "track,u3,Order Completed,7\n"
+    )
+    dry = as_json(run(cli, "ingest", str(events), "--check", "--json"))
+    assert dry["accepted"] == 2 and dry["rejected"] == 1
+    assert as_json(run(cli, "stats", "--json"))["events"] == 0

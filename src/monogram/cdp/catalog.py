@@ -7,7 +7,6 @@ object in the ``attributes`` column, or extra columns named ``attr_*``).
 
 from __future__ import annotations
 
-import csv
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -20,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import Connection, delete, func, insert, select
 
+from monogram.cdp.csvrows import BrokenRow, read_csv
 from monogram.core.clock import now
 from monogram.core.errors import FieldError, NotFound, ValidationError
 from monogram.store import Store
@@ -62,9 +62,8 @@ def read_rows(path: Path) -> Iterator[tuple[int, Any]]:
     """Rows of a catalogue file with their line (or item) numbers."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        with path.open(newline="", encoding="utf-8") as handle:
-            for number, row in enumerate(csv.DictReader(handle), start=2):
-                yield number, _csv_product(row)
+        for number, row in read_csv(path):
+            yield number, _Broken(row.reason) if isinstance(row, BrokenRow) else _csv_product(row)
     elif suffix == ".json":
         data = orjson.loads(path.read_bytes())
         items = data.get("products", data) if isinstance(data, dict) else data
@@ -78,7 +77,7 @@ def read_rows(path: Path) -> Iterator[tuple[int, Any]]:
                     try:
                         yield number, orjson.loads(line)
                     except orjson.JSONDecodeError as exc:
-                        yield number, _Broken(str(exc))
+                        yield number, _Broken(f"not JSON: {exc}")
     else:
         raise ValidationError(
             f"{path}: unknown catalogue format {suffix!r}; use .csv, .json or .jsonl"
@@ -114,7 +113,7 @@ def _csv_product(row: dict[str, str]) -> dict[str, Any]:
 
 def validate_product(raw: Any) -> Product:
     if isinstance(raw, _Broken):
-        raise ValidationError("invalid product:", [FieldError("line", f"not JSON: {raw.reason}")])
+        raise ValidationError("invalid product:", [FieldError("line", raw.reason)])
     try:
         return Product.model_validate(raw)
     except PydanticValidationError as exc:
@@ -124,8 +123,11 @@ def validate_product(raw: Any) -> Product:
         raise ValidationError("invalid product:", errors) from exc
 
 
-def import_products(store: Store, rows: Iterable[tuple[int, Any]]) -> CatalogReport:
-    """Upsert valid products; collect row numbers and reasons for the rest."""
+def import_products(
+    store: Store, rows: Iterable[tuple[int, Any]], *, check: bool = False
+) -> CatalogReport:
+    """Upsert valid products; collect row numbers and reasons for the rest. ``check``: only
+    report what an import would do (nothing is written)."""
     report = CatalogReport()
     good: dict[str, Product] = {}
     for number, raw in rows:
@@ -135,7 +137,7 @@ def import_products(store: Store, rows: Iterable[tuple[int, Any]]) -> CatalogRep
             report.rejected.append((number, exc.errors))
             continue
         good[product.id] = product
-    if good:
+    if good and not check:
         save_products(store, list(good.values()))
     report.imported = len(good)
     return report

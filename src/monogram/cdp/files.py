@@ -7,16 +7,17 @@ so the same line dedupes too).
 
 from __future__ import annotations
 
-import csv
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from monogram.cdp import unify
-from monogram.cdp.ingest import IngestReport, Unparsable
+from monogram.cdp.csvrows import BrokenRow, read_csv
+from monogram.cdp.ingest import IngestReport, Unparsable, validate
+from monogram.core.clock import now
 from monogram.core.errors import ValidationError
 from monogram.core.settings import ProjectConfig
 from monogram.store import Store
@@ -51,15 +52,19 @@ def _jsonl(path: Path) -> Iterator[tuple[int, int, int, Any]]:
 
 
 def _csv(path: Path) -> Iterator[tuple[int, int, int, Any]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        done = 0
-        for number, row in enumerate(csv.DictReader(handle), start=2):
-            size = sum(len(v or "") + 1 for v in row.values())
+    done = 0
+    for number, row in read_csv(path):
+        if isinstance(row, BrokenRow):
+            size = len(row.text) + 1
             done += size
-            yield number, done, size, _row_event(row)
+            yield number, done, size, Unparsable(row.reason, row.text)
+            continue
+        size = sum(len(v or "") + 1 for v in row.values())
+        done += size
+        yield number, done, size, _row_event(row)
 
 
-def _row_event(row: dict[str, str | None]) -> dict[str, Any]:
+def _row_event(row: Mapping[str, str | None]) -> dict[str, Any]:
     """A CSV row as an event: dotted headers nest (``properties.price``, ``traits.email``)."""
     event: dict[str, Any] = {}
     for header, text in row.items():
@@ -85,6 +90,32 @@ def _cell(text: str) -> Any:
         except orjson.JSONDecodeError:
             return text
     return text
+
+
+def check_file(path: Path, *, batch_size: int = BATCH) -> IngestReport:
+    """What ``ingest_file`` would accept and reject, by line, without writing anything
+    (duplicates of events already in the log are counted as accepted here)."""
+    report = IngestReport()
+    raws: list[Any] = []
+    lines: list[int] = []
+
+    def flush() -> None:
+        good, bad = validate(raws, now())
+        for rejection in bad:
+            rejection.index = lines[rejection.index]
+        report.accepted += len(good)
+        report.rejected.extend(bad)
+        raws.clear()
+        lines.clear()
+
+    for number, _offset, _size, raw in read_events(path):
+        raws.append(raw)
+        lines.append(number)
+        if len(raws) >= batch_size:
+            flush()
+    if raws:
+        flush()
+    return report
 
 
 def ingest_file(

@@ -17,26 +17,33 @@ app = new_app("The product catalogue.")
 @app.command("import")
 def import_(
     path: Path = typer.Argument(..., help="products as JSONL, JSON or CSV"),
+    check: bool = typer.Option(
+        False, "--check", help="report what the import would do; write nothing"
+    ),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Import (upsert) products: id, name, category, brand, price, attributes, description, url."""
+    """Import (upsert) products: id, name, category, brand, price, attributes, description, url.
+
+    CSV columns are the field names (attr_NAME for attributes); a broken row (an unclosed
+    quote, a wrong number of columns) is reported with its line and never merged into others.
+    """
     if not path.exists():
         raise ValidationError(f"{path}: no such file")
     with workspace() as ws:
-        report = catalog.import_products(ws.store, catalog.read_rows(path))
+        report = catalog.import_products(ws.store, catalog.read_rows(path), check=check)
     rejected: list[dict[str, Any]] = [
         {"row": n, "errors": [e.as_dict() for e in errs]} for n, errs in report.rejected
     ]
     if json_out:
-        print_json({"imported": report.imported, "rejected": rejected})
+        print_json({"imported": report.imported, "rejected": rejected, "check": check})
         return
-    console.print(
-        f"imported [green]{report.imported}[/] products, rejected [red]{len(rejected)}[/]"
-    )
+    verb = "would import" if check else "imported"
+    console.print(f"{verb} [green]{report.imported}[/] products, rejected [red]{len(rejected)}[/]")
     for item in rejected[:20]:
         console.print(
-            f"  row {item['row']}: "
-            + "; ".join(f"{e['field']}: {e['reason']}" for e in item["errors"])
+            f"  line {item['row']}: "
+            + "; ".join(f"{e['field']}: {e['reason']}" for e in item["errors"]),
+            markup=False,
         )
 
 

@@ -24,7 +24,9 @@ class IngestGroup(Group):
 
 app = typer.Typer(
     cls=IngestGroup,
-    help="Import events from files; inspect and replay the quarantine.",
+    help="Import events from files: `monogram ingest FILE [--check] [--json]` (JSONL, one "
+    "Segment event a line, or CSV with dotted headers such as traits.email); `ingest "
+    "quarantine` and `ingest replay` inspect and replay rejected events.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -36,10 +38,18 @@ def ingest_file(
     path: Path = typer.Argument(..., help="JSONL (one Segment event per line) or CSV"),
     json_out: bool = typer.Option(False, "--json", help="print the summary as JSON"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    check: bool = typer.Option(
+        False, "--check", help="report what the import would accept and reject; write nothing"
+    ),
 ) -> None:
     """Import events from FILE (streamed, resumable: a rerun skips what is already in)."""
     if not path.exists():
         raise ValidationError(f"{path}: no such file")
+    if check:
+        with workspace():  # the file is checked for this workspace, which must exist
+            report = files.check_file(path)
+        show_report(report, json_out)
+        return
     with workspace() as ws, progress_bar(quiet=quiet or json_out) as bar:
         task = bar.add_task(f"ingesting {path.name}", total=path.stat().st_size, rate="0")
         seen = [0]
