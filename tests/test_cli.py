@@ -90,7 +90,7 @@ def test_ingest_profiles_and_stats(cli: CliRunner, tmp_path: Path) -> None:
     catalog_file = tmp_path / "catalog.jsonl"
     samples.write_jsonl(catalog_file, samples.catalog())
     imported = as_json(run(cli, "catalog", "import", str(catalog_file), "--json"))
-    assert imported == {"imported": 144, "rejected": []}
+    assert imported == {"imported": 144, "rejected": [], "check": False}
     summary = as_json(run(cli, "ingest", str(write_events(tmp_path / "e.jsonl")), "--json"))
     assert (summary["accepted"], summary["duplicates"], summary["rejected"]) == (4, 0, 1)
     assert summary["errors"][0]["index"] == 5
