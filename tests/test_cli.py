@@ -404,3 +404,22 @@ def test_csv_imports_are_strict_and_can_be_checked_first(cli: CliRunner, tmp_pat
     dry = as_json(run(cli, "ingest", str(events), "--check", "--json"))
     assert dry["accepted"] == 2 and dry["rejected"] == 1
     assert as_json(run(cli, "stats", "--json"))["events"] == 0
+
+
+def test_a_broken_file_is_named_and_the_rest_keeps_working(cli: CliRunner, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    run(cli, "ingest", str(write_events(tmp_path / "e.jsonl")), "-q")
+    assert as_json(run(cli, "validate", "--json"))["ok"] is True
+    (home / "segments" / "broken.yaml").write_text("- name: oops\n  rule: {field: nope}\n")
+    (home / "segments" / "typo.yaml").write_text(
+        "- name: typo\n  rule: {consent: emial_marketing}\n"
+    )
+    listed = run(cli, "segments", "list", "--json")
+    names = {s["name"] for s in orjson.loads(listed.stdout)}
+    assert "demo_audience" in names and "typo" in names and "oops" not in names
+    assert "skipped" in listed.stderr and "broken.yaml" in listed.stderr
+    checked = run(cli, "validate", "--json", ok=False)
+    assert checked.exit_code == 1
+    problems = as_json(checked)["problems"]
+    assert any("broken.yaml" in p for p in problems)
+    assert any("emial_marketing" in p and "match nobody" in p for p in problems)

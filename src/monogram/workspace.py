@@ -42,6 +42,8 @@ class Workspace:
     store: Store
     _files: dict[str, tuple[Stamp, Any]] = field(default_factory=dict)
     _model: LanguageModel | None = None
+    # Project files that did not load (named with the reason); the rest keeps working.
+    problems: dict[str, list[str]] = field(default_factory=dict)
     # Per-workspace runtime state (worker pools, in-flight work, caches), never module-global.
     _runtime: dict[str, Any] = field(default_factory=dict)
     _runtime_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -66,16 +68,26 @@ class Workspace:
         return cached[1]
 
     def segments(self) -> dict[str, Segment]:
-        """Segment definitions from ``segments/*.yaml``, reloaded when a file changes."""
-        segments: dict[str, Segment] = self._load(self.segments_dir, load_segments)
+        """Segment definitions from ``segments/*.yaml``, reloaded when a file changes; a file
+        that does not load is skipped and named in ``problems``."""
+        segments: dict[str, Segment] = self._load(
+            self.segments_dir, lambda path: load_segments(path, self._problems("segments"))
+        )
         return segments
+
+    def _problems(self, kind: str) -> list[str]:
+        self.problems[kind] = []
+        return self.problems[kind]
 
     def brand(self) -> BrandKit:
         brand: BrandKit = self._load(self.home / "brand.yaml", load_brand)
         return brand
 
     def placements(self) -> dict[str, Placement]:
-        placements: dict[str, Placement] = self._load(self.home / "placements", load_placements)
+        placements: dict[str, Placement] = self._load(
+            self.home / "placements",
+            lambda path: load_placements(path, self._problems("placements")),
+        )
         return placements
 
     def model(self) -> LanguageModel:

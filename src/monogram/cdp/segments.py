@@ -200,23 +200,48 @@ def parse_segments(data: Any, origin: str) -> list[Segment]:
         raise ConfigError(f"{origin}: {where}: {first['msg']}") from exc
 
 
-def load_segments(folder: Path) -> dict[str, Segment]:
-    """All segments defined in ``folder/*.yaml``, by name."""
+def load_segments(folder: Path, problems: list[str] | None = None) -> dict[str, Segment]:
+    """All segments defined in ``folder/*.yaml``, by name. With ``problems``, a file that does
+    not load is named there and skipped (the rest keeps working); else it is a ConfigError."""
     found: dict[str, Segment] = {}
     if not folder.exists():
         return found
     for path in sorted(folder.glob("*.yaml")):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-        if data is None:
-            continue
-        for segment in parse_segments(data, str(path)):
-            if segment.name in found:
-                raise ConfigError(f"{path}: segment {segment.name!r} is defined twice")
-            found[segment.name] = segment
+            found.update(_segments_in(path, found))
+        except ConfigError as exc:
+            if problems is None:
+                raise
+            problems.append(exc.message)
     return found
+
+
+def _segments_in(path: Path, known: dict[str, Segment]) -> dict[str, Segment]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    found: dict[str, Segment] = {}
+    if data is None:
+        return found
+    for segment in parse_segments(data, str(path)):
+        if segment.name in known or segment.name in found:
+            raise ConfigError(f"{path}: segment {segment.name!r} is defined twice")
+        found[segment.name] = segment
+    return found
+
+
+def consent_names(rule: Any) -> set[str]:
+    """Every consent name a rule refers to (to check against the project's)."""
+    if isinstance(rule, ConsentCond):
+        return {rule.consent}
+    names: set[str] = set()
+    for inner in (getattr(rule, "all", None), getattr(rule, "any", None)):
+        for child in inner or []:
+            names |= consent_names(child)
+    if isinstance(rule, NotCond):
+        names |= consent_names(rule.not_)
+    return names
 
 
 def get_segment(segments: dict[str, Segment], name: str) -> Segment:

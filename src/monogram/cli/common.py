@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -62,6 +63,9 @@ def workspace(*, create: bool = False) -> Iterator[Workspace]:
     try:
         yield ws
     finally:
+        for problems in ws.problems.values():
+            for problem in problems:
+                err_console.print(f"[yellow]warning:[/] skipped {escape(problem)}", soft_wrap=True)
         ws.close()
 
 

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from monogram import demo as demo_mod
 from monogram.cdp import context, segments
@@ -133,6 +134,26 @@ def serve(
     require_project(Settings())  # before the server starts: not an empty workspace by accident
     logging.getLogger("uvicorn.access").addFilter(RedactIdentifiers())
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+@app.command("validate")
+def validate(json_out: bool = typer.Option(False, "--json")) -> None:
+    """Check every project file at once (monogram.yaml, brand kit, segments, placements,
+    campaigns), naming each problem by its file; exit status 1 when there is one."""
+    from monogram.checkup import validate_project
+
+    settings = Settings()
+    require_project(settings)
+    report = validate_project(settings.home)
+    if json_out:
+        print_json({"ok": report.ok, "problems": report.problems, "counts": report.counts})
+    else:
+        for problem in report.problems:
+            console.print(f"[red]problem:[/] {escape(problem)}", highlight=False, soft_wrap=True)
+        counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
+        console.print(("ok: " if report.ok else "checked: ") + counts)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @app.command("stats")

@@ -298,15 +298,22 @@ class Placement(_Strict):
         raise NotFound(f"placement {self.name!r} has no strategy {name!r} (known: {known})")
 
 
-def load_placements(folder: Path) -> dict[str, Placement]:
-    """Every placement in ``folder/*.yaml``, by name; ConfigError names file, key and reason."""
+def load_placements(folder: Path, problems: list[str] | None = None) -> dict[str, Placement]:
+    """Every placement in ``folder/*.yaml``, by name; ConfigError names file, key and reason.
+    With ``problems``, a file that does not load is named there and skipped."""
     found: dict[str, Placement] = {}
     if not folder.exists():
         return found
     for path in sorted(folder.glob("*.yaml")):
-        placement = load_yaml_model(path, Placement)
-        if placement.name in found:
-            raise ConfigError(f"{path}: placement {placement.name!r} is defined twice")
+        try:
+            placement = load_yaml_model(path, Placement)
+            if placement.name in found:
+                raise ConfigError(f"{path}: placement {placement.name!r} is defined twice")
+        except ConfigError as exc:
+            if problems is None:
+                raise
+            problems.append(exc.message)
+            continue
         found[placement.name] = placement
     return found
 
