@@ -423,3 +423,38 @@ def test_a_broken_file_is_named_and_the_rest_keeps_working(cli: CliRunner, tmp_p
     problems = as_json(checked)["problems"]
     assert any("broken.yaml" in p for p in problems)
     assert any("emial_marketing" in p and "match nobody" in p for p in problems)
+
+
+def test_no_python_repr_reaches_a_user(cli: CliRunner, tmp_path: Path) -> None:
+    reply = "Thanks for getting in touch. Your order is on its way."
+    (tmp_path / "home" / "monogram.yaml").write_text(
+        f"llm: {{backend: fake, options: {{text: '{reply}'}}}}\n"
+    )
+    catalog_file = tmp_path / "catalog.jsonl"
+    samples.write_jsonl(catalog_file, samples.catalog())
+    run(cli, "catalog", "import", str(catalog_file))
+    run(cli, "ingest", str(write_events(tmp_path / "e.jsonl")), "-q")
+    message = as_json(
+        run(cli, "generate", "--placement", "support_reply", "--customer", "user_id:42",
+            "--strategy", "helpful", "--input", "message=Where is my order?", "--json")
+    )["message_id"]  # fmt: skip
+    review_id = as_json(run(cli, "review", "list", "--json"))[0]["review_id"]
+    product = as_json(run(cli, "catalog", "list", "--json"))[0]["id"]
+    commands = [
+        ["profiles", "show", "user_id:42"],
+        ["profiles", "context", "user_id:42", "--purpose", "email_marketing"],
+        ["segments", "list"],
+        ["segments", "show", "demo_audience"],
+        ["segments", "members", "demo_audience"],
+        ["review", "show", str(review_id)],
+        ["explain", message],
+        ["catalog", "show", product],
+        ["placements", "show", "email"],
+        ["consent", "show", "user_id:42"],
+        ["stats"],
+        ["validate"],
+    ]
+    for command in commands:
+        out = run(cli, *command).stdout
+        for residue in ("datetime.datetime(", "{'", "': None", "': True", "': False", "Decimal("):
+            assert residue not in out, (command, residue)

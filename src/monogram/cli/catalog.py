@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from monogram.cdp import catalog
-from monogram.cli.common import console, new_app, print_json, workspace
+from monogram.cli.common import console, new_app, print_json, print_readable, workspace
 from monogram.core.errors import ValidationError
 
 app = new_app("The product catalogue.")
@@ -68,4 +68,4 @@ def show(product_id: str, json_out: bool = typer.Option(False, "--json")) -> Non
     """Show one product."""
     with workspace() as ws, ws.store.read() as conn:
         product = catalog.get_product(conn, product_id)
-    print_json(product.model_dump()) if json_out else console.print(product.model_dump())
+    print_json(product.model_dump()) if json_out else print_readable(product.model_dump())

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 import typer
+import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -67,6 +68,14 @@ def workspace(*, create: bool = False) -> Iterator[Workspace]:
             for problem in problems:
                 err_console.print(f"[yellow]warning:[/] skipped {escape(problem)}", soft_wrap=True)
         ws.close()
+
+
+def print_readable(value: Any) -> None:
+    """Nested data for people: YAML-like, with dates as ISO text and no Python reprs
+    (``True``, ``None``, ``datetime.datetime(...)`` never reach a user)."""
+    plain = orjson.loads(orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS))
+    text = yaml.safe_dump(plain, sort_keys=False, allow_unicode=True, width=100)
+    console.print(text.rstrip(), markup=False, highlight=False, soft_wrap=True)
 
 
 def print_json(value: Any) -> None:

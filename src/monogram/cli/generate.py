@@ -10,7 +10,14 @@ import typer
 from sqlalchemy import select
 
 from monogram.cdp import identity, segments
-from monogram.cli.common import console, new_app, print_json, progress_bar, workspace
+from monogram.cli.common import (
+    console,
+    new_app,
+    print_json,
+    print_readable,
+    progress_bar,
+    workspace,
+)
 from monogram.content.placements import get_placement
 from monogram.core.errors import NotFound, ValidationError
 from monogram.pipeline import Outcome, Request, draft_for, personalize
@@ -217,7 +224,7 @@ def show_placement(name: str, json_out: bool = typer.Option(False, "--json")) ->
     """A placement's full definition."""
     with workspace() as ws:
         spec = get_placement(ws.placements(), name)
-    print_json(spec.model_dump()) if json_out else console.print(spec.model_dump())
+    print_json(spec.model_dump()) if json_out else print_readable(spec.model_dump())
 
 
 def check(

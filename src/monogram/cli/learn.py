@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from monogram.cli.common import console, new_app, print_json
+from monogram.cli.common import console, new_app, print_json, print_readable
 from monogram.learning.simulator import load_world, simulate
 
 app = new_app("The learning loop: which strategy works for whom.")
@@ -124,7 +124,7 @@ def report(
                 cells.append(f"{period} {rate:.3f} ({n})")
             console.print(f"  {strategy:<10} " + "  ".join(cells))
     if lift:
-        console.print(lift)
+        print_readable({"uplift": lift})
     for path in (html, plot):
         if path:
             console.print(f"wrote {path}")

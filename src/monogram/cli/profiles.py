@@ -8,7 +8,14 @@ import typer
 from sqlalchemy import func, select
 
 from monogram.cdp import context, identity, segments, unify
-from monogram.cli.common import console, new_app, print_json, progress_bar, workspace
+from monogram.cli.common import (
+    console,
+    new_app,
+    print_json,
+    print_readable,
+    progress_bar,
+    workspace,
+)
 from monogram.store.tables import profiles as profiles_table
 
 app = new_app("Unified customer profiles.")
@@ -103,7 +110,7 @@ def context_(
     if json_out:
         print_json(body)
     else:
-        console.print(body)
+        print_readable(body)
 
 
 @app.command("rebuild")

@@ -6,7 +6,7 @@ import getpass
 
 import typer
 
-from monogram.cli.common import console, new_app, print_json, workspace
+from monogram.cli.common import console, new_app, print_json, print_readable, workspace
 from monogram.content.placements import get_placement
 from monogram.pipeline import check_edit
 from monogram.quality import review
@@ -47,7 +47,7 @@ def show(review_id: int, json_out: bool = typer.Option(False, "--json")) -> None
     if json_out:
         print_json(item)
     else:
-        console.print(item)
+        print_readable(item)
 
 
 @app.command("approve")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from monogram.cdp import segments
-from monogram.cli.common import console, new_app, print_json, workspace
+from monogram.cdp import identity, segments
+from monogram.cli.common import console, new_app, print_json, print_readable, workspace
 
 app = new_app("Audience segments defined in the workspace's segments/*.yaml.")
 
@@ -38,7 +38,7 @@ def show(name: str, json_out: bool = typer.Option(False, "--json")) -> None:
     if json_out:
         print_json(body)
     else:
-        console.print(body)
+        print_readable(body)
 
 
 @app.command("members")
@@ -47,13 +47,17 @@ def members(
     limit: int = typer.Option(None, "--limit"),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Profile ids in a segment (evaluated in the database)."""
+    """A segment's members (evaluated in the database): profile ids with their user id and
+    email; ``--json`` prints the profile ids."""
     with workspace() as ws, ws.store.read() as conn:
         found = segments.members(
             conn, segments.get_segment(ws.segments(), name), ws.config, limit=limit
         )
+        shown = {pid: identity.identifiers_for(conn, pid) for pid in ([] if json_out else found)}
     if json_out:
         print_json(found)
-    else:
-        for pid in found:
-            console.print(pid)
+        return
+    for pid in found:
+        keys = [f"{k['type']}:{k['value']}" for k in shown[pid] if k["type"] != "anonymous_id"]
+        console.print(f"{pid}  {'  '.join(keys[:3]) or '(anonymous)'}", markup=False)
+    console.print(f"{len(found)} members", style="dim")
