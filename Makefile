@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 # Build llama.cpp for any x86-64 with AVX2 rather than for this exact CPU: "native" builds
-# have crashed on machines that report AMX/AVX-512 (see README, "The bundled model").
+# have crashed on machines that report AMX/AVX-512 (see docs/generation.md, "Choosing a production model").
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 
 .PHONY: demo test check install install-dev bench clean

@@ -58,3 +58,46 @@ def test_learning_examples_in_the_docs_are_valid() -> None:
     assert PlacementLearning.model_validate(placement["learning"]).baseline == "rule"
     assert World.model_validate(world).drift is not None
     assert Responses.model_validate(responses).click_rates["active"]["practical"] == 0.14
+
+
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def test_every_link_in_the_docs_stays_in_the_repository_and_resolves() -> None:
+    broken = []
+    for doc in DOCS:
+        text = doc.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if target.startswith(("http://", "https://", "mailto:", "#")):
+                continue
+            path = (doc.parent / target.split("#")[0]).resolve()
+            if not path.is_relative_to(ROOT) or not path.exists():
+                broken.append(f"{doc.name}: {target}")
+        if "shared/DESIGN.md" in text or "shared/STYLE.md" in text:
+            broken.append(f"{doc.name}: names a file outside the repository")
+    assert broken == []
+
+
+def test_sections_the_makefile_points_to_exist() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    for doc, section in re.findall(r"see (docs/[\w.]+|README), \"([^\"]+)\"", makefile):
+        path = ROOT / ("README.md" if doc == "README" else doc)
+        assert re.search(rf"^#+ .*{re.escape(section)}", path.read_text(), flags=re.M), section
+
+
+def test_every_documented_command_exists() -> None:
+    from typer.testing import CliRunner
+
+    from monogram.cli.main import app
+
+    documented = set()
+    for line in (ROOT / "docs" / "cli.md").read_text(encoding="utf-8").splitlines():
+        found = re.match(r"\| `monogram ([a-z][a-z -]*?)(?: [A-Z\[<-]|`)", line)
+        if found:
+            documented.add(found.group(1).strip())
+    assert len(documented) > 30
+    runner = CliRunner()
+    for command in sorted(documented):
+        result = runner.invoke(app, [*command.split(), "--help"], prog_name="monogram")
+        assert result.exit_code == 0, (command, result.output)
+        assert f"Usage: monogram {command}" in " ".join(result.output.split()), command
