@@ -52,6 +52,10 @@ def test_run_is_idempotent_and_complete(shop: Workspace, tmp_path: Path) -> None
     sent = lines(tmp_path / "out.jsonl")
     assert len(sent) == first.outcomes["sent"]
     assert len({m["message_id"] for m in sent}) == len(sent)
+    # The export carries the message as it would have gone out, for an ESP to send.
+    assert sent[0]["html"].lstrip().startswith("<!DOCTYPE html>") and sent[0]["text"]
+    assert sent[0]["list_unsubscribe"].startswith("<http") and "preheader" in sent[0]
+    assert "{{unsubscribe_url}}" not in sent[0]["text"] + sent[0]["html"]
     again = run_campaign(shop, spec, channel)
     assert len(lines(tmp_path / "out.jsonl")) == len(sent)  # nothing sent twice
     assert again.outcomes == first.outcomes

@@ -265,6 +265,7 @@ def test_generate_and_preview_with_the_configured_model(cli: CliRunner, tmp_path
     html = page.read_text()
     assert "user_id:42" in html and "&lt;script&gt;x()&lt;/script&gt;" in html
     assert "<script" not in html
+    assert "As it will arrive" in html and "<iframe sandbox" in html  # the rendered email
 
 
 def test_review_and_explain_commands(cli: CliRunner, tmp_path: Path) -> None:

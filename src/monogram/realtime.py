@@ -20,6 +20,8 @@ from monogram.content import generate
 from monogram.content.placements import GeneratedElement, LockedElement, Placement, get_placement
 from monogram.content.prompts import render_locked
 from monogram.core.errors import NotFound
+from monogram.delivery import tracking
+from monogram.delivery.compose import fill_unsubscribe
 from monogram.pipeline import Outcome, Request, personalize, recent
 from monogram.workspace import Workspace
 
@@ -49,7 +51,9 @@ def serve(
     except NotFound:
         return _answer(_defaults(ws, placement), None, None, "fallback: unknown visitor", started)
     if cached is not None:
-        return _answer(_elements(cached), cached.message_id, cached.decision_id, "cache", started)
+        return _answer(
+            _elements(ws, cached), cached.message_id, cached.decision_id, "cache", started
+        )
     state: Realtime = ws.runtime("realtime", Realtime)
     request = Request(
         customer=customer, placement=placement.name, inputs=inputs or {}, surface="realtime"
@@ -66,14 +70,27 @@ def serve(
         return _answer(
             _defaults(ws, placement), None, None, "fallback: over the latency budget", started
         )
-    elements = _elements(outcome)
+    elements = _elements(ws, outcome)
     written = any(e["source"] == "generated" for e in elements.values())
     how = "generated" if written else "approved copy: no element was generated for this customer"
     return _answer(elements, outcome.message_id, outcome.decision_id, how, started)
 
 
-def _elements(outcome: Outcome) -> dict[str, dict[str, str]]:
-    return {n: {"text": e.text, "source": e.source} for n, e in outcome.elements.items()}
+def _elements(ws: Workspace, outcome: Outcome) -> dict[str, dict[str, str]]:
+    """Each element's text and source, with a signed unsubscribe link where copy asks for one."""
+    url = None
+    if outcome.message_id and outcome.profile_id:
+        url = tracking.links(
+            ws.secret(),
+            ws.settings.public_url,
+            message_id=outcome.message_id,
+            decision_id=outcome.decision_id or "",
+            profile_id=outcome.profile_id,
+        )["unsubscribe"]
+    return {
+        n: {"text": fill_unsubscribe(e.text, url), "source": e.source}
+        for n, e in outcome.elements.items()
+    }
 
 
 def _defaults(ws: Workspace, placement: Placement) -> dict[str, dict[str, str]]:

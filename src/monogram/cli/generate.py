@@ -20,6 +20,7 @@ from monogram.cli.common import (
 )
 from monogram.content.placements import get_placement
 from monogram.core.errors import NotFound, ValidationError
+from monogram.delivery.compose import compose, fill_unsubscribe
 from monogram.pipeline import Outcome, Request, draft_for, personalize
 from monogram.store.tables import profiles as profiles_table
 from monogram.web.preview import render_preview
@@ -105,7 +106,11 @@ def generate(
 
 
 def _body(outcome: Outcome) -> dict[str, Any]:
-    body = outcome.draft.as_dict() if outcome.draft else {"customer": outcome.customer}
+    body: dict[str, Any] = (
+        outcome.draft.as_dict() if outcome.draft else {"customer": outcome.customer}
+    )
+    for element in body.get("elements", {}).values():
+        element["text"] = fill_unsubscribe(element["text"], None)
     return {**body, "decision_id": outcome.decision_id}
 
 
@@ -119,7 +124,7 @@ def _show(outcome: Outcome) -> None:
     for element in draft.elements.values():
         tag = {"generated": "green", "locked": "blue", "fallback": "yellow"}[element.source]
         console.print(f"[bold]{element.name}[/] [{tag}]{element.source}[/]")
-        console.print(f"  {element.text}", markup=False)
+        console.print(f"  {fill_unsubscribe(element.text, None)}", markup=False)
         if element.reason:
             console.print(f"  [dim]{element.reason}[/]", markup=False)
     fields = ", ".join(body["provenance"]["context_fields"])
@@ -136,20 +141,29 @@ def preview(
     with workspace() as ws:
         spec = get_placement(ws.placements(), placement)
         with ws.store.read() as conn:
+            # Customers whose consent lets this placement write for them: a preview of
+            # fallback copy for customers who never allowed personal content shows nothing.
+            needs = ws.config.purposes[spec.purpose].consent
+            query = select(profiles_table.c.profile_id).where(profiles_table.c.order_count > 0)
+            for name in needs:
+                query = query.where(
+                    profiles_table.c.consented.contains(f"|{name}|", autoescape=True)
+                )
             ids = list(
-                conn.execute(
-                    select(profiles_table.c.profile_id)
-                    .where(profiles_table.c.order_count > 0)
-                    .order_by(profiles_table.c.profile_id)
-                    .limit(sample)
-                ).scalars()
+                conn.execute(query.order_by(profiles_table.c.profile_id).limit(sample)).scalars()
             )
+            if not ids:
+                raise NotFound(
+                    f"no customer with orders has given {', '.join(needs)} consent, which "
+                    f"{placement!r} ({spec.purpose}) needs: nothing personal to preview"
+                )
             refs = []
             for pid in ids:
                 keys = identity.identifiers_for(conn, pid)
                 user = next((k for k in keys if k["type"] == "user_id"), keys[0])
                 refs.append(f"{user['type']}:{user['value']}")
         drafts = []
+        rendered: dict[str, str] = {}
         with progress_bar(unit="customers") as bar:
             task = bar.add_task(f"writing {placement}", total=len(refs), rate="-")
             for ref in refs:
@@ -158,14 +172,27 @@ def preview(
                     if "message" in spec.inputs
                     else {}
                 )
-                drafts.append(
-                    draft_for(ws, ref, spec, strategy=strategy, inputs=inputs, record=False)
-                )
+                drafted = draft_for(ws, ref, spec, strategy=strategy, inputs=inputs, record=False)
+                drafts.append(drafted)
+                if spec.channel == "email":
+                    rendered[ref] = _as_received(ws, drafted)
                 bar.advance(task)
     output.write_text(
-        render_preview(placement, strategy or spec.strategies[0].name, drafts), encoding="utf-8"
+        render_preview(placement, strategy or spec.strategies[0].name, drafts, rendered),
+        encoding="utf-8",
     )
     console.print(f"wrote {output} ({len(drafts)} customers)")
+
+
+def _as_received(ws: Any, draft: Any) -> str:
+    """The email as its recipient will see it (links not signed: nothing is sent)."""
+    brand = ws.brand()
+    message = {**draft.as_dict(), "message_id": "preview"}
+    links = {"open": "about:blank", "unsubscribe": "#unsubscribe"}
+    outbound = compose(
+        message, "", "email", None, links, lambda url: url, brand=brand.name, website=brand.website
+    )
+    return outbound.html or ""
 
 
 @placements_app.command("list")

@@ -30,6 +30,15 @@ NOT_IN_BODY = ("subject", "preheader")
 
 
 UNSUBSCRIBE = "{{unsubscribe_url}}"
+NOT_SENT = "(the unsubscribe link, added when sent)"
+
+
+def fill_unsubscribe(text: str, url: str | None) -> str:
+    """Approved copy with the unsubscribe placeholder filled: the signed link, or a note where
+    there is none yet (a preview)."""
+    return text.replace(UNSUBSCRIBE, url or NOT_SENT)
+
+
 FOOTER = ("footer", "signoff")
 
 
@@ -85,7 +94,11 @@ def compose(
             "List-Unsubscribe": f"<{unsubscribe}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
-        data={"decision_id": decision_id, "placement": message["placement"]},
+        data={
+            "decision_id": decision_id,
+            "placement": message["placement"],
+            "preheader": elements.get("preheader", {}).get("text", ""),
+        },
     )
 
 

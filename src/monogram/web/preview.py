@@ -38,6 +38,11 @@ Generated {{ counts.generated }}, fallback {{ counts.fallback }}, locked {{ coun
       {% if e.reason %}<div class="reason">{{ e.reason }}</div>{% endif %}
     </div>
   {% endfor %}
+  {% if d.rendered %}
+    <p class="name">As it will arrive</p>
+    <iframe sandbox title="{{ d.customer }}" srcdoc="{{ d.rendered }}"
+      style="width:100%;height:34rem;border:1px solid #d7dbe3;border-radius:4px"></iframe>
+  {% endif %}
   </div>
 </section>
 {% endfor %}
@@ -47,8 +52,14 @@ Generated {{ counts.generated }}, fallback {{ counts.fallback }}, locked {{ coun
 _env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
 
 
-def render_preview(placement: str, strategy: str, drafts: list[Draft]) -> str:
-    """One page; every value is HTML-escaped (customer data and model output are untrusted)."""
+def render_preview(
+    placement: str,
+    strategy: str,
+    drafts: list[Draft],
+    rendered: dict[str, str] | None = None,
+) -> str:
+    """One page; every value is HTML-escaped (customer data and model output are untrusted).
+    ``rendered``: each customer's message as it will arrive (email HTML), shown sandboxed."""
     counts = {"generated": 0, "fallback": 0, "locked": 0}
     rows: list[dict[str, Any]] = []
     model = None
@@ -61,6 +72,7 @@ def render_preview(placement: str, strategy: str, drafts: list[Draft]) -> str:
                 "customer": draft.customer,
                 "context_json": orjson.dumps(draft.context, option=orjson.OPT_INDENT_2).decode(),
                 "elements": list(draft.elements.values()),
+                "rendered": (rendered or {}).get(draft.customer),
             }
         )
     return _env.from_string(PAGE).render(

@@ -11,27 +11,44 @@ import orjson
 
 from monogram.delivery.channels import Delivery, Outbound
 
-CSV_FIELDS = ["message_id", "recipient", "channel", "subject", "text"]
+CSV_FIELDS = [
+    "message_id",
+    "recipient",
+    "sender",
+    "channel",
+    "subject",
+    "preheader",
+    "text",
+    "html",
+    "list_unsubscribe",
+]
 
 
 class FileChannel:
     name = "file"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, sender: str = "") -> None:
         suffix = path.suffix.lower()
         if suffix not in (".jsonl", ".csv"):
             raise ValueError(f"{path}: export to .jsonl or .csv")
         self.path, self.format = path, suffix[1:]
+        self.sender = sender
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def send(self, message: Outbound) -> Delivery:
+        # Everything an ESP needs to send it as it would have gone out: the HTML part (with
+        # its open pixel and tracked links), the text part, preheader, sender, unsubscribe.
         row = {
             "message_id": message.message_id,
             "recipient": message.recipient,
+            "sender": self.sender,
             "channel": message.channel,
             "subject": message.subject,
+            "preheader": str(message.data.get("preheader") or ""),
             "text": message.text,
+            "html": message.html or "",
+            "list_unsubscribe": message.headers.get("List-Unsubscribe", ""),
         }
         try:
             with self._lock, self.path.open("a", encoding="utf-8", newline="") as handle:
@@ -52,4 +69,5 @@ class FileChannel:
 def from_url(url: str, *, sender: str, webhook_secret: str | None = None) -> FileChannel:
     """``file:///path/out.jsonl`` (or ``.csv``); ``file://./relative.jsonl``."""
     parts = urlsplit(url)
-    return FileChannel(Path(parts.netloc + parts.path) if parts.netloc == "." else Path(parts.path))
+    path = Path(parts.netloc + parts.path) if parts.netloc == "." else Path(parts.path)
+    return FileChannel(path, sender=sender)
