@@ -249,6 +249,9 @@ def test_learning_in_shadow_then_serving(shop: Workspace, tmp_path: Path) -> Non
             ],
             source="tracking",  # as the signed click link records it
         )
+    waiting = update_policies(shop)  # the default 72 h window has not passed
+    assert waiting["rewarded"] == {} and waiting["waiting"]["email"]["decisions"] == len(rows)
+    assert waiting["waiting"]["email"]["window_hours"] == 72
     result = update_policies(shop, window_hours=0)
     assert result["rewarded"]["email"] == len(rows) and result["versions"]["email"] == 1
     assert update_policies(shop, window_hours=0)["rewarded"] == {}  # each decision once

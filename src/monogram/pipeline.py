@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -103,8 +104,12 @@ def idempotent_id(prefix: str, key: str) -> str:
     return f"{prefix}_{hashlib.sha256(key.encode()).hexdigest()[:24]}"
 
 
-def personalize(ws: Workspace, request: Request) -> Outcome:
-    """Run the step for one customer (see the module docstring)."""
+Progress = Callable[[str], None]
+
+
+def personalize(ws: Workspace, request: Request, *, progress: Progress | None = None) -> Outcome:
+    """Run the step for one customer (see the module docstring); ``progress(element name)``
+    before each element is written, for a caller that shows it."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
     spec = _placement(ws, request.placement)
@@ -142,7 +147,16 @@ def personalize(ws: Workspace, request: Request) -> Outcome:
     mark = time.perf_counter()
     pending: list[dict[str, Any]] = []  # new completions for the generation cache
     draft = _draft(
-        ws, spec, request.customer, profile_id, state, chosen_name, inputs, timings, pending
+        ws,
+        spec,
+        request.customer,
+        profile_id,
+        state,
+        chosen_name,
+        inputs,
+        timings,
+        pending,
+        progress,
     )
     timings["write"] = time.perf_counter() - mark
     mark = time.perf_counter()
@@ -248,6 +262,7 @@ def _draft(
     inputs: dict[str, Any],
     timings: dict[str, float],
     pending: list[dict[str, Any]],
+    progress: Progress | None = None,
 ) -> Draft:
     chosen = spec.strategy(strategy)
     started = time.perf_counter()
@@ -259,6 +274,8 @@ def _draft(
     model_id = None
     generating = gating = 0.0
     for element in spec.elements:
+        if progress is not None:
+            progress(element.name)
         if isinstance(element, LockedElement):
             drafted = generate.locked(element.name, element.template, source)
             elements[element.name] = safe_rendered(drafted, element, spec, brand, source, facts)

@@ -79,7 +79,7 @@ def generate(
         if not refs:
             raise NotFound(f"segment {segment!r} has no members")
 
-        def step(ref: str) -> Outcome:
+        def step(ref: str, progress: Any = None) -> Outcome:
             request = Request(
                 customer=ref,
                 placement=placement,
@@ -88,10 +88,11 @@ def generate(
                 record=record,
                 surface="cli",
             )
-            return personalize(ws, request)
+            return personalize(ws, request, progress=progress)
 
         if len(refs) == 1 and not segment:
-            outcome = step(refs[0])
+            with console.status(f"writing {placement} for {refs[0]}") as status:
+                outcome = step(refs[0], lambda name: status.update(f"writing {placement}: {name}"))
             print_json(_body(outcome)) if json_out else _show(outcome)
             return
         with progress_bar(unit="customers", quiet=json_out and not console.is_terminal) as bar:

@@ -75,8 +75,15 @@ def update(
         console.print(
             f"{placement}: {count} decisions rewarded; policy now v{body['versions'][placement]}"
         )
-    if not body["rewarded"]:
-        console.print("no decision is past its reward window yet")
+    for placement, wait in body["waiting"].items():
+        console.print(
+            f"{placement}: {wait['decisions']} decisions wait for their {wait['window_hours']:g} h "
+            f"reward window (outcomes count within it); the first is due {wait['next_due']}. "
+            "`--window-hours 0` rewards them now with the outcomes so far",
+            markup=False,
+        )
+    if not body["rewarded"] and not body["waiting"]:
+        console.print("no decision to reward: nothing was decided since the last update")
 
 
 @app.command("report")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
-from monogram.core.clock import now, to_utc
+from monogram.core.clock import iso, now, to_utc
 from monogram.learning.outcomes import outcomes
 from monogram.learning.store import apply, load_policy, save_policy
 from monogram.store.tables import decisions
@@ -36,6 +36,7 @@ def update_policies(ws: Workspace, window_hours: float | None = None) -> dict[st
     placements = ws.placements()
     counts: dict[str, int] = defaultdict(int)
     versions: dict[str, int] = {}
+    waiting: dict[str, dict[str, Any]] = {}
     with ws.store.write() as conn:
         rows = conn.execute(
             select(decisions)
@@ -61,6 +62,13 @@ def update_policies(ws: Workspace, window_hours: float | None = None) -> dict[st
             wait = window if window_hours is None else timedelta(hours=window_hours)
             cutoff = now() - wait
             due = [row for row in items if to_utc(row.created_at) <= cutoff]
+            later = [row for row in items if to_utc(row.created_at) > cutoff]
+            if later:
+                waiting[name] = {
+                    "decisions": len(later),
+                    "window_hours": wait.total_seconds() / 3600,
+                    "next_due": iso(min(to_utc(r.created_at) for r in later) + wait),
+                }
             if not due:
                 continue
             policy, version = load_policy(conn, ws.config, placement, for_update=True)
@@ -74,4 +82,4 @@ def update_policies(ws: Workspace, window_hours: float | None = None) -> dict[st
                 )
                 counts[name] += 1
             versions[name] = save_policy(conn, name, policy, version, "update")
-    return {"rewarded": dict(counts), "versions": versions}
+    return {"rewarded": dict(counts), "versions": versions, "waiting": waiting}
