@@ -273,6 +273,10 @@ def _draft(
     elements: dict[str, ElementDraft] = {}
     model_id = None
     generating = gating = 0.0
+    # Sampling is seeded per customer and element: the customer's own reference (user id,
+    # email) where the caller gave one, so a rerun on another copy of the data (where profile
+    # ids differ) writes the same texts.
+    seed_key = profile_id if customer.startswith("profile_id:") else customer
     for element in spec.elements:
         if progress is not None:
             progress(element.name)
@@ -281,7 +285,7 @@ def _draft(
             elements[element.name] = safe_rendered(drafted, element, spec, brand, source, facts)
             continue
         mark = time.perf_counter()
-        filled = _fill(ws, brand, spec, element, chosen, source, profile_id, built, pending)
+        filled = _fill(ws, brand, spec, element, chosen, source, seed_key, built, pending)
         generating += time.perf_counter() - mark
         mark = time.perf_counter()
         gated = gate_or_fallback(filled, brand, spec, element, source, facts)
@@ -401,7 +405,7 @@ def _fill(
     element: GeneratedElement,
     chosen: Any,
     source: dict[str, Any],
-    profile_id: str,
+    seed_key: str,
     built: context.CustomerContext,
     pending: list[dict[str, Any]],
 ) -> ElementDraft:
@@ -416,7 +420,7 @@ def _fill(
     if chosen.kind == "rule":
         variant, reason = generate.rule_variant(element, chosen, source)
         return generate.approved(element, variant, source, reason)
-    seed = generate.default_seed(profile_id, spec.name, element.name, chosen.name)
+    seed = generate.default_seed(seed_key, spec.name, element.name, chosen.name)
     return generate.generate_element(
         ws.model(), ws.store, brand, spec, element, chosen, source, seed, pending
     )
