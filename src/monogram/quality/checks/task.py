@@ -107,6 +107,7 @@ class TaskCheck:
             )
         reasons += self._echo(item)
         reasons += self._repeats(item)
+        reasons += self._word_list(item)
         reasons += self._new_words(item)
         reasons += self._other_products(item)
         reasons += self._stage(item)
@@ -300,7 +301,27 @@ class TaskCheck:
             if gram in seen and not out:
                 out.append(Reason("repeats itself", gram))
             seen.add(gram)
+        if not out and len(item.text) <= SHORT_COPY:
+            out += self._repeats_in_short_copy(item, words)
         return out
+
+    def _repeats_in_short_copy(self, item: CheckInput, words: list[str]) -> list[Reason]:
+        """In a line of short copy, a word of five letters or more twice ("for your next
+        adventure ... an adventure") is a small model's loop; product-name words and activities
+        ("climbing season ... climbing gear") may come back."""
+        product = item.context.get("product") or {}
+        allowed = set(_words(str(product.get("name") or ""))) | item.facts.categories | ACTIVITIES
+        counts: dict[str, int] = {}
+        for word in words:
+            if len(word) >= 5 and word not in STOPWORDS and word not in allowed:
+                counts[word] = counts.get(word, 0) + 1
+        return [Reason("repeats a word in one line", w) for w, n in counts.items() if n >= 2][:1]
+
+    def _word_list(self, item: CheckInput) -> list[Reason]:
+        """A list of words ("Fitness, yoga, hiking, and apparel.") is not copy."""
+        if WORD_LIST.match(item.text.strip()):
+            return [Reason("a list of words, not a sentence", item.text.strip()[:40])]
+        return []
 
     def _complete(self, item: CheckInput) -> list[Reason]:
         text = item.text.rstrip()
@@ -446,6 +467,9 @@ CLAIMS: tuple[tuple[str, str], ...] = (
 )
 LIGHT_GRAMS = 600
 # Activities beyond the catalogue's categories that copy may wrongly attribute to a customer.
+# Copy up to this long is one line (a subject, a headline, a hero): a repeated word shows.
+SHORT_COPY = 140
+WORD_LIST = re.compile(r"^[A-Z][a-z]+(?:, [a-z]+)+(?:,? and [a-z]+)?\.?$")
 ACTIVITIES = frozenset(
     """
     fishing cooking surfing skiing snowboarding golf tennis football basketball sailing
