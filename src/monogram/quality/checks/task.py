@@ -108,6 +108,7 @@ class TaskCheck:
         reasons += self._echo(item)
         reasons += self._repeats(item)
         reasons += self._word_list(item)
+        reasons += self._superlative(item)
         reasons += self._new_words(item)
         reasons += self._other_products(item)
         reasons += self._stage(item)
@@ -317,6 +318,10 @@ class TaskCheck:
                 counts[word] = counts.get(word, 0) + 1
         return [Reason("repeats a word in one line", w) for w, n in counts.items() if n >= 2][:1]
 
+    def _superlative(self, item: CheckInput) -> list[Reason]:
+        """A superlative no data can support ("the ultimate kit", "the best of the best")."""
+        return find_all(SUPERLATIVE, item.text, "a superlative nothing supports")[:1]
+
     def _word_list(self, item: CheckInput) -> list[Reason]:
         """A list of words ("Fitness, yoga, hiking, and apparel.") is not copy."""
         if WORD_LIST.match(item.text.strip()):
@@ -469,6 +474,7 @@ LIGHT_GRAMS = 600
 # Activities beyond the catalogue's categories that copy may wrongly attribute to a customer.
 # Copy up to this long is one line (a subject, a headline, a hero): a repeated word shows.
 SHORT_COPY = 140
+SUPERLATIVE = re.compile(r"\b(?:the )?ultimate\b|\bthe best\b(?! (?:fit|size|way to reach))", re.I)
 WORD_LIST = re.compile(r"^[A-Z][a-z]+(?:, [a-z]+)+(?:,? and [a-z]+)?\.?$")
 ACTIVITIES = frozenset(
     """
