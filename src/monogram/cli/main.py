@@ -290,7 +290,13 @@ def _run_demo_campaign(ws: Workspace, customers: int = 8) -> None:
         webhook_secret=os.environ.get("MONOGRAM_WEBHOOK_SECRET"),
     )
     console.print(f"\n[bold]demo campaign[/] ({customers} customers of {spec.audience}) to {url}")
-    summary = run_campaign(ws, spec, channel, limit=customers)
+    summary = run_campaign(
+        ws,
+        spec,
+        channel,
+        limit=customers,
+        on_warning=lambda text: console.print(f"  [yellow]warning:[/] {escape(text)}"),
+    )
     console.print(
         "  "
         + ", ".join(f"{k} {v}" for k, v in summary.outcomes.most_common())
