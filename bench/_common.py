@@ -103,3 +103,18 @@ def synthetic_people(people: int, seed: int = 1) -> Iterator[dict[str, Any]]:
                     "products": [{"product_id": f"{category[:3]}-1", "category": category}],
                 },
             }
+
+
+class Recording:
+    """A llama.cpp model that keeps every call and completion, to replay them raw."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.model_id = inner, inner.model_id
+        self.calls: list[tuple[list[dict[str, str]], Any]] = []
+        self.completions: list[Any] = []
+
+    def complete(self, messages: list[dict[str, str]], options: Any) -> list[Any]:
+        self.calls.append((messages, options))
+        out = self.inner.complete(messages, options)
+        self.completions.extend(out)
+        return out

@@ -24,7 +24,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from _common import fresh_workspace, machine
+from _common import Recording, fresh_workspace, machine
 from fastapi.testclient import TestClient
 
 from monogram import demo
@@ -32,7 +32,6 @@ from monogram.api.app import create_app
 from monogram.campaigns import Campaign
 from monogram.campaigns.executors import Executor, LocalExecutor
 from monogram.campaigns.run import run_campaign
-from monogram.content.llm import Completion, GenerationOptions, Message
 from monogram.content.llm.llamacpp import LlamaCppModel
 from monogram.delivery.channels.file import FileChannel
 from monogram.keys import create_key
@@ -123,19 +122,6 @@ def _throwaway_postgres() -> Any:
     from tests.pg import postgres_server
 
     return postgres_server()
-
-
-class Recording:
-    def __init__(self, inner: LlamaCppModel) -> None:
-        self.inner, self.model_id = inner, inner.model_id
-        self.calls: list[tuple[list[Message], GenerationOptions]] = []
-        self.completions: list[Completion] = []
-
-    def complete(self, messages: list[Message], options: GenerationOptions) -> list[Completion]:
-        self.calls.append((messages, options))
-        out = self.inner.complete(messages, options)
-        self.completions.extend(out)
-        return out
 
 
 def bundled(customers: int) -> None:

@@ -15,28 +15,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import machine
+from _common import Recording, machine
 
 from monogram import samples
 from monogram.cdp import catalog, files
-from monogram.content.llm import Completion, GenerationOptions, Message
+from monogram.content.llm import GenerationOptions, Message
 from monogram.content.llm.llamacpp import LlamaCppModel
 from monogram.core.settings import Settings
 from monogram.pipeline import check_text, draft_for
 from monogram.workspace import open_workspace
-
-
-class Recording:
-    def __init__(self, inner: LlamaCppModel) -> None:
-        self.inner, self.model_id = inner, inner.model_id
-        self.calls: list[tuple[list[Message], GenerationOptions]] = []
-        self.completions: list[Completion] = []
-
-    def complete(self, messages: list[Message], options: GenerationOptions) -> list[Completion]:
-        self.calls.append((messages, options))
-        out = self.inner.complete(messages, options)
-        self.completions.extend(out)
-        return out
 
 
 def main(customers: int = 12) -> None:
