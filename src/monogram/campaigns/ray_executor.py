@@ -80,6 +80,9 @@ class RayExecutor:
             import ray
         except ImportError as exc:
             raise ConfigError("the ray executor needs Ray: pip install 'monogram[ray]'") from exc
+        # Customer data stays where the user runs it: no usage reports to Ray's makers unless
+        # the user opts in (RAY_USAGE_STATS_ENABLED=1).
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         if not ray.is_initialized():
             if self.address:
                 _probe(self.address)
