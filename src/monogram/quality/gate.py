@@ -284,7 +284,8 @@ def load_facts(conn: Connection, context: dict[str, Any], profile_id: str) -> Fa
             facts.prices.add(round(float(order["revenue"]), 2))
     offer = (context.get("input") or {}).get("offer")
     facts.offer = offer if isinstance(offer, dict) else {}
-    facts.other_names = _other_names(conn, catalog) - _own_names(context)
+    # Shared, not copied per customer; the PII check tells the customer's own name apart.
+    facts.other_names = _other_names(conn, catalog)
     return facts
 
 
@@ -330,16 +331,12 @@ def _catalogue_words(product: Any) -> set[str]:
     return {w.lower() for t in texts for w in re.findall(r"[\w'&-]+", t)}
 
 
-def _own_names(context: dict[str, Any]) -> set[str]:
-    first = (context.get("profile") or {}).get("first_name")
-    return {str(first).lower()} if first else set()
-
-
-def _other_names(conn: Connection, catalog: dict[str, Any]) -> set[str]:
+def _other_names(conn: Connection, catalog: dict[str, Any]) -> frozenset[str]:
     key = str(conn.engine.url)
     cached = _names.get(key)
     if cached and cached[0] > time.monotonic():
-        return set(cached[1])
+        found: frozenset[str] = cached[1]
+        return found
     words = {
         w.lower()
         for p in catalog.values()
@@ -352,5 +349,6 @@ def _other_names(conn: Connection, catalog: dict[str, Any]) -> set[str]:
             if isinstance(value, str) and len(value) >= 3:
                 names.add(value.strip().lower())
     names -= COMMON_WORDS | words
-    _names[key] = (time.monotonic() + 300, names)
-    return set(names)
+    frozen = frozenset(names)
+    _names[key] = (time.monotonic() + 300, frozen)
+    return frozen

@@ -56,7 +56,7 @@ class Facts:
     brands: set[str] = field(default_factory=set)
     url_prefixes: set[str] = field(default_factory=set)
     offer: dict[str, Any] = field(default_factory=dict)
-    other_names: set[str] = field(default_factory=set)
+    other_names: frozenset[str] = frozenset()  # other customers' names (shared, read only)
     vocabulary: set[str] = field(default_factory=set)  # every word the catalogue uses, lower case
     # every value the catalogue gives each descriptive attribute (material: {"merino wool", ...})
     attribute_values: dict[str, set[str]] = field(default_factory=dict)
