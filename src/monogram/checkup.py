@@ -41,8 +41,8 @@ def validate_project(home: Path) -> Checkup:
     segments = load_segments(home / "segments", problems)
     placements = load_placements(home / "placements", problems)
     report.problems += problems
-    _segments(report, config, segments, home)
-    _placements(report, config, placements, segments, home)
+    _segments(report, config, segments)
+    _placements(report, config, placements, segments)
     campaigns = sorted((home / "campaigns").glob("*.yaml"))
     for path in campaigns:
         try:
@@ -75,9 +75,7 @@ def _load(report: Checkup, loader: Callable[[], T]) -> T | None:
         return None
 
 
-def _segments(
-    report: Checkup, config: ProjectConfig, segments: dict[str, Segment], home: Path
-) -> None:
+def _segments(report: Checkup, config: ProjectConfig, segments: dict[str, Segment]) -> None:
     known = set(config.consent_purposes)
     for segment in segments.values():
         unknown = sorted(consent_names(segment.rule) - known)
@@ -94,7 +92,6 @@ def _placements(
     config: ProjectConfig,
     placements: dict[str, Placement],
     segments: dict[str, Segment],
-    home: Path,
 ) -> None:
     for placement in placements.values():
         where = f"placements/{placement.name}.yaml"

@@ -118,21 +118,21 @@ def personalize(ws: Workspace, request: Request, *, progress: Progress | None = 
         spec.strategy(chosen_name)  # an unknown strategy is refused before anything is logged
     inputs = _check_inputs(spec, request.inputs)
     message_id = idempotent_id("msg", request.key) if request.key and request.record else None
+    decision = None
     with ws.store.read() as conn:
         profile_id = context.resolve(conn, request.customer)
         state = context.load_state(conn, profile_id)
         if message_id is not None and review.message_exists(conn, message_id):
             return _stored(conn, request, spec, profile_id, message_id)
+        if request.record:  # logged below, with the message it chose
+            decision = _decide(conn, ws, spec, request, profile_id, state)
     outcome = Outcome(
         customer=request.customer,
         placement=spec.name,
         profile_id=profile_id,
         trace_id=request.trace_id,
     )
-    decision = None
-    if request.record:
-        with ws.store.read() as conn:  # logged below, with the message it chose
-            decision = _decide(conn, ws, spec, request, profile_id, state)
+    if decision is not None:
         outcome.decision_id, outcome.policy = decision.decision_id, decision.policy
         outcome.probability = decision.probability
         timings["choose"] = time.perf_counter() - started
@@ -194,8 +194,9 @@ def draft_for(
     """The step for one customer as a ``Draft`` (for callers that show the whole record: the
     demo, previews, tests). Without ``strategy`` the placement's default strategy writes it
     (logged as a fixed choice); ``personalize`` lets the policy choose."""
-    if strategy is None:
-        strategy = _placement(ws, placement).strategy(None).name
+    if strategy is None:  # the reviewed library adds variants, never strategies
+        spec = placement if isinstance(placement, Placement) else None
+        strategy = (spec or get_placement(ws.placements(), str(placement))).strategy(None).name
     request = Request(
         customer=customer,
         placement=placement,
@@ -357,12 +358,7 @@ def _stored(
         message_id=message_id,
         review=stored["status"] == "review",
         reused=True,
-        elements={
-            name: ElementResult(
-                name=name, text=e["text"], source=e["source"], reason=e.get("reason")
-            )
-            for name, e in stored["elements"].items()
-        },
+        elements=_stored_elements(stored["elements"]),
         trace_id=request.trace_id,
     )
 
@@ -384,11 +380,16 @@ def recent(ws: Workspace, customer: str, placement: str, hours: float) -> Outcom
         message_id=found["message_id"],
         decision_id=decision,
         reused=True,
-        elements={
-            name: ElementResult(name=name, text=e["text"], source=e["source"])
-            for name, e in found["elements"].items()
-        },
+        elements=_stored_elements(found["elements"]),
     )
+
+
+def _stored_elements(elements: dict[str, Any]) -> dict[str, ElementResult]:
+    """A stored message's elements as an outcome shows them."""
+    return {
+        name: ElementResult(name=name, text=e["text"], source=e["source"], reason=e.get("reason"))
+        for name, e in elements.items()
+    }
 
 
 def _rounded(timings: dict[str, float], started: float) -> dict[str, float]:

@@ -15,7 +15,9 @@ refuses it with a clear error. Without ``--ray-address`` a local Ray is started.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any
 
 from monogram.campaigns.executors import safe_step
@@ -118,33 +120,25 @@ class RayExecutor:
     def map(self, ws: Workspace, requests: Iterable[Request]) -> Iterator[Outcome]:
         import ray
 
-        idle = list(self.actors)
         running: dict[Any, tuple[Any, list[Request]]] = {}
-        window = 2 * len(self.actors)
-        batch: list[Request] = []
+        window = 2 * len(self.actors)  # batches in flight: two per actor
         pending = iter(requests)
         exhausted = False
         while True:
             while not exhausted and len(running) < window:
-                batch = []
-                for request in pending:
-                    batch.append(request)
-                    if len(batch) >= self.batch_size:
-                        break
+                batch = list(islice(pending, self.batch_size))
+                exhausted = len(batch) < self.batch_size
                 if not batch:
-                    exhausted = True
                     break
-                actor = idle.pop(0) if idle else self.actors[len(running) % len(self.actors)]
+                busy = Counter(actor for actor, _ in running.values())
+                actor = min(self.actors, key=lambda a: busy[a])  # the least loaded
                 payload = [r.model_dump(mode="json") for r in batch]
                 running[actor.run.remote(payload)] = (actor, batch)
-                if len(batch) < self.batch_size:
-                    exhausted = True
             if not running:
                 return
             done, _ = ray.wait(list(running), num_returns=1)
             for ref in done:
-                actor, sent = running.pop(ref)
-                idle.append(actor)
+                _actor, sent = running.pop(ref)
                 try:
                     results = ray.get(ref)
                 except Exception as exc:  # the actor died past its retries: these customers

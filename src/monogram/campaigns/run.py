@@ -157,10 +157,7 @@ def preflight(ws: Workspace, spec: Campaign, placement: Placement, members: list
             states = profiles.load_states(conn, sample)
         lacking: Counter[str] = Counter()
         for state in states.values():
-            for name in needs:
-                entry = state["consent"].get(name)
-                if not entry or entry[0] is not True:
-                    lacking[name] += 1
+            lacking.update(_lacking(state, needs))
         for name, count in lacking.most_common():
             share = count / len(sample)
             if share >= 0.1:
@@ -256,15 +253,23 @@ def finish(
     return _deliver(ws, channel, sending)
 
 
+def _lacking(state: Any, needs: list[str]) -> list[str]:
+    """The consents among ``needs`` this profile has not granted."""
+    out = []
+    for name in needs:
+        entry = state["consent"].get(name)
+        if not entry or entry[0] is not True:
+            out.append(name)
+    return out
+
+
 def _eligibility(
     ws: Workspace, conn: Any, spec: Campaign, purpose: str, profile_id: str
 ) -> str | None:
     state = context.load_state(conn, profile_id)
-    consent = state["consent"]
-    for needed in ws.config.purposes[purpose].consent:
-        entry = consent.get(needed)
-        if not entry or entry[0] is not True:
-            return f"no consent: {needed}"
+    missing = _lacking(state, ws.config.purposes[purpose].consent)
+    if missing:
+        return f"no consent: {missing[0]}"
     email = (state["traits"].get("email") or [None])[0]
     if not email:
         return "no email address"

@@ -29,15 +29,10 @@ from monogram.store.tables import approved_variants, messages, reviews
 STATUSES = ("pending", "approved", "edited", "rejected")
 
 
-def record(store: Store, draft: Draft, message_id: str | None = None) -> str:
-    """Store a draft as a message; open a review item for each flagged element. With
-    ``message_id``, a message already stored under that id is kept as it is (a rerun)."""
-    with store.write() as conn:
-        return record_in(conn, draft, message_id)
-
-
 def record_in(conn: Connection, draft: Draft, message_id: str | None = None) -> str:
-    """``record`` in the caller's transaction."""
+    """Store a draft as a message, in the caller's transaction; open a review item for each
+    flagged element. With ``message_id``, a message already stored under that id is kept as it
+    is (a rerun)."""
     message_id = message_id or new_id("msg")
     if message_exists(conn, message_id):
         return message_id
