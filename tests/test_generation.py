@@ -139,7 +139,13 @@ def test_free_text_is_cleaned_fenced_and_quoted(sqlite_workspace: Workspace) -> 
     seed_customers(ws)
     model = FakeModel()
     ws.use_model(model)
-    draft_for(ws, "user_id:u1", "support_reply", inputs={"message": INJECTION})
+    # The detector would keep this text from the model altogether (see test_injection.py);
+    # with it turned off, the prompt still fences and quotes it as data.
+    spec = ws.placements()["support_reply"]
+    spec = spec.model_copy(
+        update={"gate": spec.gate.model_copy(update={"thresholds": {"injection": 1.0}})}
+    )
+    draft_for(ws, "user_id:u1", spec, inputs={"message": INJECTION})
     request = model.calls[0][0][-1]["content"]
     data = request[request.index("<<<DATA") :]
     assert (

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 from sqlalchemy.exc import IntegrityError
 
-from monogram.cdp import catalog, context
+from monogram.cdp import catalog, context, privacy
 from monogram.content import generate
 from monogram.content.generate import Draft, ElementDraft
 from monogram.content.placements import GeneratedElement, LockedElement, Placement, get_placement
@@ -30,7 +30,12 @@ from monogram.learning import decisions
 from monogram.learning import store as learning
 from monogram.learning.features import customer_features
 from monogram.quality import gate, review
-from monogram.quality.fallback import gate_or_fallback, safe_rendered
+from monogram.quality.fallback import (
+    gate_or_fallback,
+    injection_fallback,
+    safe_rendered,
+    suspected_injection,
+)
 from monogram.workspace import Workspace
 
 
@@ -171,6 +176,17 @@ def personalize(ws: Workspace, request: Request, *, progress: Progress | None = 
             raise
         with ws.store.read() as conn:  # the same key ran at once elsewhere (a retry): theirs
             return _stored(conn, request, spec, profile_id, message_id)
+    attempt = draft.provenance.get("injection")
+    if attempt and draft.message_id is not None:  # on the profile's timeline, once
+        privacy.record_event(
+            ws.store,
+            ws.config,
+            f"profile_id:{profile_id}",
+            "Prompt Injection Suspected",
+            {**attempt, "placement": spec.name, "message_id": draft.message_id},
+            source="quality-gate",
+            message_id=f"injection-{draft.message_id}",
+        )
     timings["record"] = time.perf_counter() - mark
     outcome.strategy = draft.strategy
     outcome.message_id = draft.message_id
@@ -278,12 +294,17 @@ def _draft(
     # email) where the caller gave one, so a rerun on another copy of the data (where profile
     # ids differ) writes the same texts.
     seed_key = profile_id if customer.startswith("profile_id:") else customer
+    suspect = suspected_injection(spec, source)
     for element in spec.elements:
         if progress is not None:
             progress(element.name)
         if isinstance(element, LockedElement):
             drafted = generate.locked(element.name, element.template, source)
             elements[element.name] = safe_rendered(drafted, element, spec, brand, source, facts)
+            continue
+        held = injection_fallback(element, source, suspect) if suspect else None
+        if held is not None:  # the customer's text is not given to the model at all
+            elements[element.name] = safe_rendered(held, element, spec, brand, source, facts)
             continue
         mark = time.perf_counter()
         filled = _fill(ws, brand, spec, element, chosen, source, seed_key, built, pending)
@@ -323,6 +344,7 @@ def _draft(
             "seconds": round(time.perf_counter() - started, 4),
             "message_checks": [disclaimer.as_dict()],
             "links": _links(source),
+            "injection": {"field": suspect[0], **suspect[1].as_dict()} if suspect else None,
         },
         context=source,
     )

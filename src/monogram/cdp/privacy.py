@@ -180,23 +180,46 @@ def record_consent(
             "invalid consent:",
             [FieldError(f"consent.{p}", f"unknown consent (known: {known})") for p in unknown],
         )
+    record_event(
+        store,
+        config,
+        ref,
+        "Consent Updated",
+        {"consent": consent, "source": source},
+        source="consent-api",
+    )
+    with store.read() as conn:
+        state = context.load_state(conn, context.resolve(conn, ref))
+    return profiles.consent_view(state)
+
+
+def record_event(
+    store: Store,
+    config: ProjectConfig,
+    ref: str,
+    name: str,
+    properties: dict[str, Any],
+    *,
+    source: str,
+    message_id: str | None = None,
+) -> None:
+    """Put an event on a known person's timeline, through ingestion like any other (so rebuilds
+    keep it). A ``message_id`` makes it idempotent: a second call with it is a duplicate."""
     with store.read() as conn:
         ids = _addressed_to(_keys(conn, context.resolve(conn, ref)))
     if ids is None:
         raise ValidationError(f"{ref} has no identifier an event can carry")
     event = {
         "type": "track",
-        "event": "Consent Updated",
+        "event": name,
         **ids,
-        "properties": {"consent": consent, "source": source},
-        "context": {**ids.get("context", {}), "library": {"name": "monogram-api"}},
+        "properties": properties,
+        "context": {**ids.get("context", {}), "library": {"name": "monogram"}},
+        **({"messageId": message_id} if message_id else {}),
     }
-    report = unify.ingest_batch(store, config, [event], source="consent-api")
+    report = unify.ingest_batch(store, config, [event], source=source)
     if report.rejected:
-        raise ValidationError("consent not recorded:", report.rejected[0].errors)
-    with store.read() as conn:
-        state = context.load_state(conn, context.resolve(conn, ref))
-    return profiles.consent_view(state)
+        raise ValidationError(f"{name} not recorded:", report.rejected[0].errors)
 
 
 def _mentions(column: Any, keys: list[identity.IdKey]) -> Any:

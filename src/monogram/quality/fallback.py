@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from monogram.content import generate
+from monogram.content import generate, injection
 from monogram.content.brand import BrandKit
 from monogram.content.generate import ElementDraft
 from monogram.content.placements import GeneratedElement, LockedElement, Placement
@@ -92,3 +92,30 @@ def safe_rendered(
     draft.reason = f"{draft.reason}; {why}" if draft.reason else why
     draft.checks = decision.as_dict()
     return draft
+
+
+def suspected_injection(
+    spec: Placement, source: dict[str, Any]
+) -> tuple[str, injection.Detection] | None:
+    """The customer free text in this context most likely to be an injection attempt, if it
+    reaches the placement's threshold (``gate.thresholds.injection``, default 0.5)."""
+    found = injection.scan(injection.free_texts(source))
+    threshold = spec.gate.thresholds.get("injection", injection.DEFAULT_THRESHOLD)
+    if found is None or not found[1].suspicious(threshold):
+        return None
+    return found
+
+
+def injection_fallback(
+    element: GeneratedElement, source: dict[str, Any], suspect: tuple[str, injection.Detection]
+) -> ElementDraft | None:
+    """For an element whose prompt would hold the suspicious text: its approved copy instead of
+    a generation, held for a person with the span that gave the attempt away. None when the
+    element does not read that text (it is generated as usual)."""
+    name, found = suspect
+    if not injection.reads(element.fields, name):
+        return None
+    why = f"possible prompt injection in the customer's {name}: {found.describe()}"
+    drafted = generate.fallback(element, source, why)
+    drafted.review, drafted.review_reasons = True, [why]
+    return drafted
