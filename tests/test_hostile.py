@@ -283,8 +283,11 @@ def test_erasure_leaves_nothing_in_any_table_or_file(sqlite_workspace: Workspace
     from sqlalchemy import MetaData
 
     from monogram import samples
+    from monogram.campaigns import Campaign
+    from monogram.campaigns.run import run_campaign
     from monogram.cdp import catalog, privacy
     from monogram.content.llm.fake import FakeModel
+    from monogram.delivery.channels.file import FileChannel
     from monogram.pipeline import draft_for
 
     ws = sqlite_workspace
@@ -303,6 +306,12 @@ def test_erasure_leaves_nothing_in_any_table_or_file(sqlite_workspace: Workspace
     draft_for(ws, "user_id:erase-me-7f3", "email", strategy="warm")
     message = "Where is order ord-erase-1? Zebulon"
     draft_for(ws, "user_id:erase-me-7f3", "support_reply", inputs={"message": message})
+    spec = Campaign(name="erase-run", placement="email", audience="demo_audience", holdout=0.0)
+    exports = [ws.home / "exports" / "sent.jsonl", ws.home / "exports" / "sent.csv"]
+    for n, path in enumerate(exports):
+        run_campaign(ws, spec.model_copy(update={"name": f"erase-run-{n}"}), FileChannel(path))
+        assert b"zq-erase@example.com" in path.read_bytes()  # written, so erasure has work
+        assert path.stat().st_mode & 0o077 == 0, oct(path.stat().st_mode)
     privacy.erase(ws.store, "user_id:erase-me-7f3")
     needles = ["erase-me-7f3", "anon-erase-7f3", "zq-erase@example.com", "Zebulon", "5550177"]
     with ws.store.read() as conn:
@@ -371,3 +380,28 @@ def test_the_openapi_schema_documents_the_errors(api: Api) -> None:
     for path, method, op in operations:
         assert {"400", "401", "429"} <= set(op["responses"]), (method, path)
     assert "ErrorBody" in schema["components"]["schemas"]
+
+
+def test_the_openapi_schema_documents_what_each_success_answers(api: Api) -> None:
+    """Every success answer has a real schema (not "string"), and real answers match it."""
+    from pydantic import TypeAdapter
+
+    from monogram.api import schemas
+
+    schema = api.client.get("/openapi.json").json()
+    for path, item in schema["paths"].items():
+        for method, op in item.items():
+            for code, answer in op["responses"].items():
+                typed = answer.get("content", {}).get("application/json", {}).get("schema")
+                if code.startswith("2") and typed is not None:
+                    assert typed and typed.get("type") != "string", (method, path, code)
+    batch = post(
+        api, "/v1/batch", {"batch": [ev("track", userId="s1", event="Seen"), {}]}, api.write
+    )
+    schemas.BatchAnswer.model_validate(batch.json())
+    profile = api.client.get("/v1/profiles/user_id:s1", headers=basic(api.read))
+    schemas.ProfileView.model_validate(profile.json())
+    segments = api.client.get("/v1/segments", headers=basic(api.read))
+    TypeAdapter(list[schemas.SegmentSummary]).validate_python(segments.json())
+    erased = api.client.delete("/v1/profiles/user_id:s1", headers=basic(api.admin))
+    schemas.ErasureAnswer.model_validate(erased.json())

@@ -6,11 +6,12 @@ from typing import Any
 
 import orjson
 from pydantic import BaseModel
-from starlette.responses import Response
+from starlette.responses import JSONResponse
 
 
-class JSON(Response):
-    media_type = "application/json"
+class JSON(JSONResponse):
+    """Rendered with orjson. A ``JSONResponse`` so the OpenAPI schema shows each answer's model
+    (FastAPI documents any other response class as a string)."""
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content, default=str, option=orjson.OPT_NON_STR_KEYS)

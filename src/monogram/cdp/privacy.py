@@ -32,10 +32,12 @@ _erasers: dict[str, Eraser] = {}
 _exporters: dict[str, Exporter] = {}
 
 
-def register(name: str, *, eraser: Eraser, exporter: Exporter) -> None:
-    """Let a later stage add its own records about a person to export and erase."""
+def register(name: str, *, eraser: Eraser, exporter: Exporter | None = None) -> None:
+    """Let a later stage add its own records about a person to export and erase (erasers run
+    in the order they were registered)."""
     _erasers[name] = eraser
-    _exporters[name] = exporter
+    if exporter is not None:
+        _exporters[name] = exporter
 
 
 def _keys(conn: Connection, profile_id: str) -> list[identity.IdKey]:

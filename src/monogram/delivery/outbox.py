@@ -10,6 +10,7 @@ server; it is marked failed rather than sent again (at most once beats a duplica
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -156,6 +157,22 @@ def list_suppressions(conn: Connection) -> list[dict[str, Any]]:
     ]
 
 
+def _erase_exports(conn: Connection, profile_id: str, _keys: list[identity.IdKey]) -> int:
+    """The person's rows in every file export the product wrote for them (the outbox row of
+    each sent message names its file)."""
+    from monogram.delivery.channels.file import erase_rows
+
+    files: dict[str, set[str]] = {}
+    for row in conn.execute(
+        select(outbox.c.message_id, outbox.c.detail).where(
+            outbox.c.profile_id == profile_id, outbox.c.detail.like("file:%")
+        )
+    ):
+        if row.message_id:
+            files.setdefault(row.detail.removeprefix("file:"), set()).add(row.message_id)
+    return sum(erase_rows(Path(path), ids) for path, ids in files.items())
+
+
 def _erase(conn: Connection, profile_id: str, _keys: list[identity.IdKey]) -> int:
     """A person's outbox rows (recipient address included) go; the suppression list stays, as
     it must to keep honouring an opt-out."""
@@ -177,4 +194,5 @@ def _export(conn: Connection, profile_id: str, _keys: list[identity.IdKey]) -> l
     ]
 
 
+privacy.register("export_rows", eraser=_erase_exports)  # before the rows that name the files
 privacy.register("outbox", eraser=_erase, exporter=_export)

@@ -8,12 +8,14 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from monogram.api.deps import ReadKey, WorkspaceDep
+from monogram.api.schemas import ok
 from monogram.cdp import catalog
+from monogram.cdp.catalog import Product
 
 router = APIRouter(prefix="/v1/catalog", tags=["catalog"])
 
 
-@router.get("")
+@router.get("", responses=ok(list[Product]))
 async def list_products(workspace: WorkspaceDep, _key: ReadKey) -> list[dict[str, Any]]:
     def load() -> list[dict[str, Any]]:
         with workspace.store.read() as conn:

@@ -9,11 +9,12 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from monogram.api.deps import WorkspaceDep
+from monogram.api.schemas import Health, ok
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health")
+@router.get("/health", responses=ok(Health))
 async def health(workspace: WorkspaceDep) -> dict[str, Any]:
     """200 once the store answers; used by `monogram serve` users and load balancers."""
 

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from monogram.api.deps import ReadKey, WorkspaceDep
 from monogram.api.routes.personalize import Who
+from monogram.api.schemas import DecisionAnswer, LearningReport, RewardResult, RewardsAnswer, ok
 from monogram.cdp import context
 from monogram.content.placements import get_placement
 from monogram.core.errors import ValidationError
@@ -60,7 +61,7 @@ def _checked(extra: dict[str, str | float]) -> dict[str, str | float]:
     return extra
 
 
-@router.post("/decisions")
+@router.post("/decisions", responses=ok(DecisionAnswer))
 async def choose(body: ChooseRequest, workspace: WorkspaceDep, _key: ReadKey) -> dict[str, Any]:
     """Choose a strategy for one customer: the strategy, every strategy's probability and the
     decision id to reward later."""
@@ -101,7 +102,7 @@ async def choose(body: ChooseRequest, workspace: WorkspaceDep, _key: ReadKey) ->
     return await run_in_threadpool(run)
 
 
-@router.post("/decisions/{decision_id}/reward")
+@router.post("/decisions/{decision_id}/reward", responses=ok(RewardResult))
 async def reward(
     decision_id: str, body: RewardRequest, workspace: WorkspaceDep, _key: ReadKey
 ) -> dict[str, Any]:
@@ -116,7 +117,7 @@ async def reward(
     return await run_in_threadpool(run)
 
 
-@router.post("/decisions/rewards")
+@router.post("/decisions/rewards", responses=ok(RewardsAnswer))
 async def rewards(body: RewardsRequest, workspace: WorkspaceDep, _key: ReadKey) -> dict[str, Any]:
     """Reward many decisions at once; all are checked before any is applied."""
 
@@ -133,7 +134,7 @@ async def rewards(body: RewardsRequest, workspace: WorkspaceDep, _key: ReadKey) 
     return await run_in_threadpool(run)
 
 
-@router.get("/learning/report")
+@router.get("/learning/report", responses=ok(LearningReport))
 async def report(
     workspace: WorkspaceDep,
     _key: ReadKey,

@@ -18,6 +18,16 @@ from monogram.api.deps import WorkspaceDep
 from monogram.cdp import privacy
 from monogram.delivery import tracking
 
+PIXEL_ANSWER: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "a 1x1 GIF",
+        "content": {"image/gif": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+REDIRECT_ANSWER: dict[int | str, dict[str, object]] = {
+    302: {"description": "to the link's target (signed into the token)"}
+}
+
 router = APIRouter(prefix="/t", tags=["tracking links"], include_in_schema=True)
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
@@ -49,19 +59,21 @@ async def _record(workspace: WorkspaceDep, token: str, kind: str, event: str) ->
     return payload
 
 
-@router.get("/o/{token}")
+@router.get("/o/{token}", response_class=Response, responses=PIXEL_ANSWER)
 async def opened(token: str, workspace: WorkspaceDep) -> Response:
     await _record(workspace, token, "open", "Email Opened")
     return Response(PIXEL, media_type="image/gif", headers={"Cache-Control": "no-store"})
 
 
-@router.get("/c/{token}")
+@router.get(
+    "/c/{token}", response_class=RedirectResponse, status_code=302, responses=REDIRECT_ANSWER
+)
 async def clicked(token: str, workspace: WorkspaceDep) -> Response:
     payload = await _record(workspace, token, "click", "Email Link Clicked")
     return RedirectResponse(str(payload["u"]), status_code=302)
 
 
-@router.get("/u/{token}")
+@router.get("/u/{token}", response_class=HTMLResponse)
 async def unsubscribe_page(token: str, workspace: WorkspaceDep) -> Response:
     """A confirmation form; nothing changes until it is posted."""
     tracking.read_token(workspace.secret(), token)
@@ -71,7 +83,7 @@ async def unsubscribe_page(token: str, workspace: WorkspaceDep) -> Response:
     )
 
 
-@router.post("/u/{token}")
+@router.post("/u/{token}", response_class=HTMLResponse)
 async def unsubscribe(token: str, workspace: WorkspaceDep) -> Response:
     """Unsubscribe at once (RFC 8058 one-click, or the form)."""
     tracking.read_token(workspace.secret(), token)

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from monogram import realtime
 from monogram.api.deps import ReadKey, WorkspaceDep
+from monogram.api.schemas import PersonalizeAnswer, SupportAnswer, ok
 from monogram.pipeline import Request, personalize
 
 router = APIRouter(prefix="/v1", tags=["personalize"])
@@ -42,7 +43,7 @@ class SupportRequest(Who):
     conversation: list[str] = Field(default_factory=list, max_length=20)
 
 
-@router.post("/personalize")
+@router.post("/personalize", responses=ok(PersonalizeAnswer))
 async def personalize_now(
     body: PersonalizeRequest, workspace: WorkspaceDep, _key: ReadKey
 ) -> dict[str, Any]:
@@ -52,7 +53,7 @@ async def personalize_now(
     )
 
 
-@router.post("/support/reply")
+@router.post("/support/reply", responses=ok(SupportAnswer))
 async def support_reply(
     body: SupportRequest, workspace: WorkspaceDep, _key: ReadKey
 ) -> dict[str, Any]:

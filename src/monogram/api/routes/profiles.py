@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from monogram.api.deps import AdminKey, ReadKey, WorkspaceDep, WriteKey
+from monogram.api.schemas import ConsentAnswer, ErasureAnswer, ExportAnswer, ProfileView, ok
 from monogram.cdp import context, privacy
 from monogram.cdp.context import CustomerContext
 from monogram.core.errors import NotFound
@@ -16,7 +17,7 @@ from monogram.core.errors import NotFound
 router = APIRouter(prefix="/v1/profiles", tags=["profiles"])
 
 
-@router.get("/{ref}")
+@router.get("/{ref}", responses=ok(ProfileView))
 async def get_profile(ref: str, workspace: WorkspaceDep, _key: ReadKey) -> dict[str, Any]:
     """The unified profile for ``TYPE:VALUE`` (``user_id:42``, ``email:maya@example.com``)."""
 
@@ -54,7 +55,7 @@ class ConsentChange(BaseModel):
     source: str = Field(default="api", max_length=64)
 
 
-@router.post("/{ref}/consent")
+@router.post("/{ref}/consent", responses=ok(ConsentAnswer))
 async def set_consent(
     ref: str, change: ConsentChange, workspace: WorkspaceDep, key: WriteKey
 ) -> dict[str, Any]:
@@ -79,7 +80,7 @@ async def set_consent(
     return {"success": True, "consent": consent} if key.scope == "admin" else {"success": True}
 
 
-@router.get("/{ref}/export")
+@router.get("/{ref}/export", responses=ok(ExportAnswer))
 async def export_profile(ref: str, workspace: WorkspaceDep, _key: AdminKey) -> dict[str, Any]:
     """Everything held about this person (a data-subject access request)."""
     return await run_in_threadpool(
@@ -87,7 +88,7 @@ async def export_profile(ref: str, workspace: WorkspaceDep, _key: AdminKey) -> d
     )
 
 
-@router.delete("/{ref}")
+@router.delete("/{ref}", responses=ok(ErasureAnswer))
 async def erase_profile(ref: str, workspace: WorkspaceDep, _key: AdminKey) -> dict[str, Any]:
     """Erase this person: events, identifiers, traits and everything derived."""
     counts = await run_in_threadpool(privacy.erase, workspace.store, ref)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from monogram.api.deps import AdminKey, ReadKey, WorkspaceDep
+from monogram.api.schemas import MessageView, ReviewItem, ok
 from monogram.content.placements import get_placement
 from monogram.pipeline import check_edit
 from monogram.quality import review
@@ -33,7 +34,7 @@ class Decision(BaseModel):
 ReviewId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a review item's id")]
 
 
-@router.get("/v1/reviews")
+@router.get("/v1/reviews", responses=ok(list[ReviewItem]))
 async def list_reviews(
     workspace: WorkspaceDep,
     _key: ReadKey,
@@ -47,7 +48,7 @@ async def list_reviews(
     return await run_in_threadpool(load)
 
 
-@router.get("/v1/reviews/{review_id}")
+@router.get("/v1/reviews/{review_id}", responses=ok(ReviewItem))
 async def get_review(review_id: ReviewId, workspace: WorkspaceDep, _key: ReadKey) -> dict[str, Any]:
     def load() -> dict[str, Any]:
         with workspace.store.read() as conn:
@@ -56,7 +57,7 @@ async def get_review(review_id: ReviewId, workspace: WorkspaceDep, _key: ReadKey
     return await run_in_threadpool(load)
 
 
-@router.post("/v1/reviews/{review_id}")
+@router.post("/v1/reviews/{review_id}", responses=ok(ReviewItem))
 async def decide(
     review_id: ReviewId, decision: Decision, workspace: WorkspaceDep, _key: AdminKey
 ) -> dict[str, Any]:
@@ -88,7 +89,7 @@ async def decide(
     return await run_in_threadpool(apply)
 
 
-@router.get("/v1/messages/{message_id}")
+@router.get("/v1/messages/{message_id}", responses=ok(MessageView))
 async def explain(message_id: str, workspace: WorkspaceDep, _key: ReadKey) -> dict[str, Any]:
     """Everything recorded about one message."""
 

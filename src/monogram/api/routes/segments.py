@@ -8,17 +8,18 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from monogram.api.deps import ReadKey, WorkspaceDep
+from monogram.api.schemas import SegmentMembers, SegmentSummary, ok
 from monogram.cdp import segments
 
 router = APIRouter(prefix="/v1/segments", tags=["segments"])
 
 
-@router.get("")
+@router.get("", responses=ok(list[SegmentSummary]))
 async def list_segments(workspace: WorkspaceDep, _key: ReadKey) -> list[dict[str, Any]]:
     return [{"name": s.name, "description": s.description} for s in workspace.segments().values()]
 
 
-@router.get("/{name}/members")
+@router.get("/{name}/members", responses=ok(SegmentMembers))
 async def segment_members(
     name: str, workspace: WorkspaceDep, _key: ReadKey, limit: int = Query(1000, ge=1, le=100000)
 ) -> dict[str, Any]:

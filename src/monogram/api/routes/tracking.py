@@ -21,6 +21,7 @@ from monogram.api.deps import (
     json_body,
 )
 from monogram.api.responses import JSON
+from monogram.api.schemas import BatchAnswer, Success, ok
 from monogram.cdp import unify
 from monogram.cdp.events import MAX_BATCH_BYTES, MAX_EVENT_BYTES
 from monogram.core.errors import FieldError, PayloadTooLarge, ValidationError
@@ -70,7 +71,9 @@ def _endpoint(kind: str) -> Any:
 
 
 for _kind in ("identify", "track", "page", "screen", "group", "alias"):
-    router.add_api_route(f"/{_kind}", _endpoint(_kind), methods=["POST"], name=_kind)
+    router.add_api_route(
+        f"/{_kind}", _endpoint(_kind), methods=["POST"], name=_kind, responses=ok(Success)
+    )
 
 
 async def _batch(request: Request) -> JSON:
@@ -128,5 +131,5 @@ def _with_defaults(item: Any, body: dict[str, Any]) -> Any:
     return out
 
 
-router.add_api_route("/batch", _batch, methods=["POST"], name="batch")
-router.add_api_route("/import", _batch, methods=["POST"], name="import")
+router.add_api_route("/batch", _batch, methods=["POST"], name="batch", responses=ok(BatchAnswer))
+router.add_api_route("/import", _batch, methods=["POST"], name="import", responses=ok(BatchAnswer))

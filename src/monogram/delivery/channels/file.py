@@ -1,8 +1,15 @@
-"""File export for ESPs and ad platforms: JSONL or CSV, appended, one row a message."""
+"""File export for ESPs and ad platforms: JSONL or CSV, appended, one row a message.
+
+Files are created readable by their owner only (0600): they hold addresses and personal copy.
+Each sent row's outbox entry records the file (``file:PATH``), so erasing a person removes
+their rows from every export the product wrote (``erase_rows``).
+"""
 
 from __future__ import annotations
 
 import csv
+import io
+import os
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -35,6 +42,7 @@ class FileChannel:
         self.sender = sender
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
 
     def send(self, message: Outbound) -> Delivery:
         # Everything an ESP needs to send it as it would have gone out: the HTML part (with
@@ -63,7 +71,7 @@ class FileChannel:
                     writer.writerow(row)
         except OSError as exc:
             return Delivery(message.message_id, "failed", detail=f"file: {exc}")
-        return Delivery(message.message_id, "sent")
+        return Delivery(message.message_id, "sent", provider_id=f"file:{self.path.resolve()}")
 
 
 def from_url(url: str, *, sender: str, webhook_secret: str | None = None) -> FileChannel:
@@ -71,3 +79,33 @@ def from_url(url: str, *, sender: str, webhook_secret: str | None = None) -> Fil
     parts = urlsplit(url)
     path = Path(parts.netloc + parts.path) if parts.netloc == "." else Path(parts.path)
     return FileChannel(path, sender=sender)
+
+
+def erase_rows(path: Path, message_ids: set[str]) -> int:
+    """Remove the rows of these messages from an export (rewritten in place, atomically, still
+    0600); the number removed. A file that is gone has nothing left to remove."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return 0
+    if path.suffix.lower() == ".csv":
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        kept = [r for r in rows if r.get("message_id") not in message_ids]
+        out = io.StringIO(newline="")
+        writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(kept)
+        removed, rewritten = len(rows) - len(kept), out.getvalue()
+    else:
+        lines = [line for line in text.split("\n") if line]
+        kept_lines = [
+            line for line in lines if orjson.loads(line).get("message_id") not in message_ids
+        ]
+        removed, rewritten = len(lines) - len(kept_lines), "".join(f"{x}\n" for x in kept_lines)
+    if removed:
+        temporary = path.with_name(f".{path.name}.erasing")
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
+            file.write(rewritten)
+        os.replace(temporary, path)
+    return removed

@@ -1,0 +1,142 @@
+"""What each endpoint answers on success, for the OpenAPI schema (so generated clients and
+fuzzers can trust it). Routes keep returning plain values; these models document them, with
+the fields every answer carries. Answers that hold the product's own records (a profile, a
+message) allow more fields than are listed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Success(BaseModel):
+    success: bool = True
+
+
+class BatchAnswer(BaseModel):
+    success: bool = True
+    accepted: int
+    duplicates: int
+    rejected: list[_Open]
+    rejected_count: int
+    quarantine_dropped: int
+
+
+class ProfileView(_Open):
+    profile_id: str
+    identifiers: list[_Open]
+    traits: dict[str, Any]
+    computed: dict[str, Any]
+    lifecycle_stage: str | None = None
+    segments: list[str]
+    consent: dict[str, Any]
+    zero_party: dict[str, Any]
+
+
+class ConsentAnswer(BaseModel):
+    success: bool = True
+    consent: dict[str, Any] | None = None  # admin keys only
+
+
+class ErasureAnswer(BaseModel):
+    success: bool = True
+    deleted: dict[str, int]
+
+
+class ExportAnswer(_Open):
+    profile: dict[str, Any]
+    events: list[dict[str, Any]]
+
+
+class SegmentSummary(BaseModel):
+    name: str
+    description: str | None = None
+
+
+class SegmentMembers(BaseModel):
+    segment: str
+    count: int
+    profile_ids: list[str]
+
+
+class ReviewItem(_Open):
+    review_id: int
+    message_id: str
+    placement: str
+    element: str
+    status: str
+    reasons: list[Any]
+    original: str | None = None
+    edited: str | None = None
+
+
+class MessageView(_Open):
+    message_id: str
+    customer: str | None = None
+    profile_id: str | None = None
+    placement: str
+    strategy: str | None = None
+    status: str
+    elements: dict[str, Any]
+    provenance: dict[str, Any]
+    reviews: list[dict[str, Any]]
+
+
+class ServedElement(BaseModel):
+    text: str
+    source: str
+
+
+class PersonalizeAnswer(BaseModel):
+    decision_id: str | None
+    message_id: str | None
+    served: str
+    elements: dict[str, ServedElement]
+    seconds: float
+
+
+class SupportAnswer(BaseModel):
+    message_id: str | None
+    decision_id: str | None
+    reply: str
+    source: str
+    reason: str | None
+    review: bool
+    review_reasons: list[str]
+
+
+class DecisionAnswer(BaseModel):
+    decision_id: str
+    strategy: str | None
+    probability: float | None
+    probabilities: dict[str, float]
+    policy: str
+    shadow: Any = None
+    features: dict[str, Any]
+
+
+class RewardResult(_Open):
+    decision_id: str
+    counted: bool
+
+
+class RewardsAnswer(BaseModel):
+    results: list[RewardResult]
+    counted: int
+
+
+class LearningReport(BaseModel):
+    strategies: list[dict[str, Any]]
+
+
+class Health(BaseModel):
+    status: str
+
+
+def ok(model: Any, description: str = "success") -> dict[int | str, dict[str, Any]]:
+    return {200: {"model": model, "description": description}}
