@@ -62,6 +62,7 @@ class Request(BaseModel):
     key: str | None = None
     trace_id: str | None = None
     surface: str = "api"  # campaign | realtime | support | cli | api: logged with the decision
+    variation: int = Field(default=0, ge=0)  # another sampling of the same texts (regenerate)
 
     @property
     def placement_name(self) -> str:
@@ -162,6 +163,7 @@ def personalize(ws: Workspace, request: Request, *, progress: Progress | None = 
         timings,
         pending,
         progress,
+        request.variation,
     )
     timings["write"] = time.perf_counter() - mark
     mark = time.perf_counter()
@@ -280,6 +282,7 @@ def _draft(
     timings: dict[str, float],
     pending: list[dict[str, Any]],
     progress: Progress | None = None,
+    variation: int = 0,
 ) -> Draft:
     chosen = spec.strategy(strategy)
     started = time.perf_counter()
@@ -294,6 +297,7 @@ def _draft(
     # email) where the caller gave one, so a rerun on another copy of the data (where profile
     # ids differ) writes the same texts.
     seed_key = profile_id if customer.startswith("profile_id:") else customer
+    seed_key += f"#{variation}" if variation else ""
     suspect = suspected_injection(spec, source)
     for element in spec.elements:
         if progress is not None:

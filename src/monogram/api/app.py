@@ -29,6 +29,7 @@ from monogram.api.routes import (
     tracking,
 )
 from monogram.core.errors import MonogramError, RateLimited
+from monogram.web import console
 from monogram.workspace import Workspace, open_workspace
 
 
@@ -108,6 +109,7 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
     routers = (health, tracking, profiles, catalog, segments, reviews, links, personalize, learning)
     for module in routers:
         app.include_router(module.router, responses=ERRORS)
+    console.mount(app)
 
     @app.middleware("http")
     async def no_nul_in_urls(request: Request, call_next: Any) -> Any:

@@ -196,8 +196,19 @@ def parse_segments(data: Any, origin: str) -> list[Segment]:
         return _segment_list.validate_python(items)
     except PydanticValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{origin}: {where}: {first['msg']}") from exc
+        raise ConfigError(f"{origin}: {_where(first['loc'])}: {first['msg']}") from exc
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    """A readable path to the field: the union's internal tags left out ("literal[...]") and
+    the repeats they cause ("all.all") folded, so ``0.rule.all.0.field``."""
+    parts: list[str] = []
+    for part in map(str, loc):
+        if part.startswith(("literal[", "function-", "tagged-union[")):
+            continue
+        if not parts or parts[-1] != part:
+            parts.append(part)
+    return ".".join(parts)
 
 
 def load_segments(folder: Path, problems: list[str] | None = None) -> dict[str, Segment]:

@@ -7,9 +7,8 @@ from typing import Any
 
 import orjson
 import typer
-from sqlalchemy import select
 
-from monogram.cdp import identity, segments
+from monogram.cdp import segments
 from monogram.cli.common import (
     console,
     new_app,
@@ -22,8 +21,7 @@ from monogram.content.placements import get_placement
 from monogram.core.errors import NotFound, ValidationError
 from monogram.delivery.compose import compose, fill_unsubscribe
 from monogram.pipeline import Outcome, Request, draft_for, personalize
-from monogram.store.tables import profiles as profiles_table
-from monogram.web.preview import render_preview
+from monogram.web.preview import preview_customers, render_preview
 
 placements_app = new_app("Placements: the surfaces that get content.")
 
@@ -141,28 +139,7 @@ def preview(
     """Write an HTML page with N customers' contexts and contents side by side."""
     with workspace() as ws:
         spec = get_placement(ws.placements(), placement)
-        with ws.store.read() as conn:
-            # Customers whose consent lets this placement write for them: a preview of
-            # fallback copy for customers who never allowed personal content shows nothing.
-            needs = ws.config.purposes[spec.purpose].consent
-            query = select(profiles_table.c.profile_id).where(profiles_table.c.order_count > 0)
-            for name in needs:
-                query = query.where(
-                    profiles_table.c.consented.contains(f"|{name}|", autoescape=True)
-                )
-            ids = list(
-                conn.execute(query.order_by(profiles_table.c.profile_id).limit(sample)).scalars()
-            )
-            if not ids:
-                raise NotFound(
-                    f"no customer with orders has given {', '.join(needs)} consent, which "
-                    f"{placement!r} ({spec.purpose}) needs: nothing personal to preview"
-                )
-            refs = []
-            for pid in ids:
-                keys = identity.identifiers_for(conn, pid)
-                user = next((k for k in keys if k["type"] == "user_id"), keys[0])
-                refs.append(f"{user['type']}:{user['value']}")
+        refs = preview_customers(ws, spec, sample)
         drafts = []
         rendered: dict[str, str] = {}
         with progress_bar(unit="customers") as bar:

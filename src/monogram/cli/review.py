@@ -7,9 +7,8 @@ import getpass
 import typer
 
 from monogram.cli.common import console, new_app, print_json, print_readable, workspace
-from monogram.content.placements import get_placement
-from monogram.pipeline import check_edit
 from monogram.quality import review
+from monogram.reviewing import decide_review
 
 app = new_app("The human review queue.")
 
@@ -76,21 +75,21 @@ def edit(
     """Replace the text; the edit goes through the quality gate first and is kept as
     preference data (original, edited, who, when)."""
     with workspace() as ws:
-        check_edit(ws, review_id, text, override)
-        item = review.decide(
-            ws.store,
+        item = decide_review(
+            ws,
             review_id,
             "edit",
             _reviewer(reviewer),
             text=text,
             note=note,
             override=override,
+            add_to_library=add_to_library,
         )
-        if add_to_library:
-            variant = review.promote(ws.store, review_id)
-            console.print(
-                f"added to the library of {item['placement']}.{item['element']} as {variant}"
-            )
+    if "library_variant" in item:
+        console.print(
+            f"added to the library of {item['placement']}.{item['element']} as "
+            f"{item['library_variant']}"
+        )
     console.print(f"review {review_id} edited by {item['reviewer']}")
 
 
@@ -102,17 +101,8 @@ def reject(
 ) -> None:
     """Reject the text; the element goes out as its approved fallback."""
     with workspace() as ws:
-        with ws.store.read() as conn:
-            item = review.get_review(conn, review_id)
-            message = review.explain(conn, item["message_id"])
-        spec = get_placement(ws.placements(), item["placement"])
-        fallback = review.default_copy(spec, item["element"], ws.brand().name)
-        review.decide(
-            ws.store, review_id, "reject", _reviewer(reviewer), note=note, fallback_text=fallback
-        )
-    console.print(
-        f"review {review_id} rejected; {message['placement']}.{item['element']} falls back"
-    )
+        item = decide_review(ws, review_id, "reject", _reviewer(reviewer), note=note)
+    console.print(f"review {review_id} rejected; {item['placement']}.{item['element']} falls back")
 
 
 def explain(message_id: str, json_out: bool = typer.Option(False, "--json")) -> None:

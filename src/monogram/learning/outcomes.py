@@ -58,6 +58,26 @@ def outcomes(
     return found
 
 
+def order_value(conn: Connection, decision: Any, window: timedelta) -> float:
+    """What the customer's orders within ``window`` after a decision came to (``revenue``,
+    ``total`` or ``value`` of each ``Order Completed``): a converted decision's revenue."""
+    total = 0.0
+    for (payload,) in conn.execute(
+        select(events.c.payload).where(
+            events.c.profile_id == decision.profile_id,
+            events.c.name == "Order Completed",
+            events.c.ts >= decision.created_at,
+            events.c.ts <= decision.created_at + window,
+        )
+    ):
+        props = orjson.loads(payload).get("properties") or {}
+        for name in ("revenue", "total", "value"):
+            if isinstance(props.get(name), int | float):
+                total += float(props[name])
+                break
+    return total
+
+
 def campaign_outcomes(conn: Connection, campaign: str, window_hours: float = 72) -> dict[str, Any]:
     window = timedelta(hours=window_hours)
     treated: Counter[str] = Counter()

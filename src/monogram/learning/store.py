@@ -32,7 +32,7 @@ from monogram.learning import decisions
 from monogram.learning.features import strategy_features
 from monogram.learning.policy import Policy, ThompsonPolicy, bucket, make_policy, policy_from_state
 from monogram.store.tables import decisions as decisions_table
-from monogram.store.tables import policy_history, policy_states
+from monogram.store.tables import policy_history, policy_modes, policy_states
 
 HISTORY = 200  # versions kept per placement in policy_history
 
@@ -157,6 +157,29 @@ class Decision:
     pending: dict[str, Any] | None = None  # the log row, when the caller writes it later
 
 
+MODES = ("uniform", "baseline", "learned")
+
+
+def policy_mode(conn: Connection, config: ProjectConfig, placement: str) -> str:
+    """What serves for this placement: the mode set for it (``set_policy_mode``), else
+    ``learning.policy``."""
+    row = conn.execute(
+        select(policy_modes.c.mode).where(policy_modes.c.placement == placement)
+    ).first()
+    return str(row.mode) if row else config.learning.policy
+
+
+def set_policy_mode(conn: Connection, placement: str, mode: str, changed_by: str) -> None:
+    if mode not in MODES:
+        raise ValidationError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    conn.execute(delete(policy_modes).where(policy_modes.c.placement == placement))
+    conn.execute(
+        insert(policy_modes).values(
+            placement=placement, mode=mode, changed_by=changed_by, changed_at=now()
+        )
+    )
+
+
 def choose(
     conn: Connection,
     config: ProjectConfig,
@@ -196,7 +219,7 @@ def choose(
         with _lock:
             learned_p = policy.probabilities(features)
         learned = strategies[int(_rng.choice(len(strategies), p=learned_p))]
-        mode = config.learning.policy
+        mode = policy_mode(conn, config, placement.name)
         if mode == "learned":
             chosen, label = learned, f"{policy.backend}-v{version}"
             probabilities = {s: float(p) for s, p in zip(strategies, learned_p, strict=True)}

@@ -336,3 +336,27 @@ policy_history = Table(
     Column("reason", String(32), nullable=False),
     Column("created_at", Ts, nullable=False),
 )
+
+# Signed-in console sessions: the cookie's value is only stored hashed; each session has its
+# own CSRF token and an expiry.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("key_id", String(40), nullable=False),
+    Column("scope", String(16), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", Ts, nullable=False),
+    Column("expires_at", Ts, nullable=False),
+)
+
+# What serves per placement when someone chose it (the console's policy switch); without a row
+# the placement follows ``learning.policy``.
+policy_modes = Table(
+    "policy_modes",
+    metadata,
+    Column("placement", String(64), primary_key=True),
+    Column("mode", String(16), nullable=False),
+    Column("changed_by", String(200), nullable=False),
+    Column("changed_at", Ts, nullable=False),
+)

@@ -6,8 +6,14 @@ from typing import Any
 
 import orjson
 from jinja2 import Environment, select_autoescape
+from sqlalchemy import select
 
+from monogram.cdp import identity
 from monogram.content.generate import Draft
+from monogram.content.placements import Placement
+from monogram.core.errors import NotFound
+from monogram.store.tables import profiles as profiles_table
+from monogram.workspace import Workspace
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -78,3 +84,28 @@ def render_preview(
     return _env.from_string(PAGE).render(
         placement=placement, strategy=strategy, drafts=rows, counts=counts, model=model
     )
+
+
+def preview_customers(ws: Workspace, spec: Placement, sample: int) -> list[str]:
+    """Up to ``sample`` customers (``TYPE:VALUE``) with orders whose consent lets this placement
+    write for them: a preview of fallback copy for customers who never allowed personal
+    content shows nothing."""
+    needs = ws.config.purposes[spec.purpose].consent
+    with ws.store.read() as conn:
+        query = select(profiles_table.c.profile_id).where(profiles_table.c.order_count > 0)
+        for name in needs:
+            query = query.where(profiles_table.c.consented.contains(f"|{name}|", autoescape=True))
+        ids = list(
+            conn.execute(query.order_by(profiles_table.c.profile_id).limit(sample)).scalars()
+        )
+        if not ids:
+            raise NotFound(
+                f"no customer with orders has given {', '.join(needs)} consent, which "
+                f"{spec.name!r} ({spec.purpose}) needs: nothing personal to preview"
+            )
+        refs = []
+        for pid in ids:
+            keys = identity.identifiers_for(conn, pid)
+            user = next((k for k in keys if k["type"] == "user_id"), keys[0])
+            refs.append(f"{user['type']}:{user['value']}")
+    return refs

@@ -10,9 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from monogram.api.deps import AdminKey, ReadKey, WorkspaceDep
 from monogram.api.schemas import MessageView, ReviewItem, ok
-from monogram.content.placements import get_placement
-from monogram.pipeline import check_edit
 from monogram.quality import review
+from monogram.reviewing import decide_review
 
 router = APIRouter(tags=["reviews"])
 
@@ -64,27 +63,16 @@ async def decide(
     """Approve, edit or reject one review item (admin scope)."""
 
     def apply() -> dict[str, Any]:
-        fallback = None
-        if decision.action == "edit" and decision.text:
-            check_edit(workspace, review_id, decision.text, decision.override)
-        if decision.action == "reject":
-            with workspace.store.read() as conn:
-                item = review.get_review(conn, review_id)
-            spec = get_placement(workspace.placements(), item["placement"])
-            fallback = review.default_copy(spec, item["element"], workspace.brand().name)
-        result = review.decide(
-            workspace.store,
+        return decide_review(
+            workspace,
             review_id,
             decision.action,
             decision.reviewer,
             text=decision.text,
             note=decision.note,
-            fallback_text=fallback,
-            override=decision.override if decision.action == "edit" else None,
+            override=decision.override,
+            add_to_library=decision.add_to_library,
         )
-        if decision.add_to_library:
-            result["library_variant"] = review.promote(workspace.store, review_id)
-        return result
 
     return await run_in_threadpool(apply)
 

@@ -1,0 +1,266 @@
+"""Console pages: segments (list, rule and members, edit with a size preview) and content (the
+brand kit, placements, side-by-side previews with the gate's scores, regenerate)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from monogram.cdp import identity, segments
+from monogram.content.placements import GeneratedElement, get_placement
+from monogram.core.errors import ConfigError, FieldError, NotFound, ValidationError
+from monogram.pipeline import Request as StepRequest
+from monogram.pipeline import personalize
+from monogram.web.console.common import back, blocking, change_form, page, render, session_of
+from monogram.web.console.common import workspace_of as ws_of
+from monogram.web.preview import preview_customers
+from monogram.workspace import Workspace
+
+router = APIRouter()
+MEMBERS_SHOWN = 50
+
+
+# -- segments -------------------------------------------------------------------------------
+
+
+def segment_rows(ws: Workspace) -> list[dict[str, Any]]:
+    with ws.store.read() as conn:
+        return [
+            {
+                "name": s.name,
+                "description": s.description,
+                "size": segments.count_members(conn, s, ws.config),
+            }
+            for s in ws.segments().values()
+        ]
+
+
+@router.get("/segments")
+@page
+async def segment_list(request: Request) -> Response:
+    ws = ws_of(request)
+    rows = await blocking(segment_rows, ws)
+    return render(
+        request,
+        "segments.html",
+        session_of(request),
+        active="segments",
+        rows=rows,
+        problems=ws.problems.get("segments", []),
+    )
+
+
+def segment_detail(ws: Workspace, name: str) -> dict[str, Any]:
+    segment = segments.get_segment(ws.segments(), name)
+    with ws.store.read() as conn:
+        size = segments.count_members(conn, segment, ws.config)
+        ids = segments.members(conn, segment, ws.config, limit=MEMBERS_SHOWN)
+        members = [
+            {"profile_id": pid, "identifiers": identity.identifiers_for(conn, pid)[:3]}
+            for pid in ids
+        ]
+    rule = yaml.safe_dump(
+        segment.model_dump(mode="json", exclude_defaults=True)["rule"], sort_keys=False
+    )
+    return {"segment": segment, "size": size, "members": members, "rule_yaml": rule}
+
+
+@router.get("/segments/{name}")
+@page
+async def segment_page(request: Request, name: str) -> Response:
+    ws = ws_of(request)
+    data = await blocking(segment_detail, ws, name)
+    return render(request, "segment.html", session_of(request), active="segments", **data)
+
+
+def _parsed(name: str, description: str, rule_text: str) -> segments.Segment:
+    """The edited segment, or a ValidationError naming what is wrong (shown on the page)."""
+    try:
+        rule = yaml.safe_load(rule_text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "rule"
+        raise ValidationError(
+            "the rule is not valid YAML:", [FieldError(where, str(getattr(exc, "problem", exc)))]
+        ) from exc
+    try:
+        return segments.parse_segments(
+            {"name": name, "description": description, "rule": rule}, "rule"
+        )[0]
+    except ConfigError as exc:
+        where, _, reason = exc.message.removeprefix("rule: ").partition(": ")
+        raise ValidationError(
+            "the rule is not valid:", [FieldError(where.removeprefix("0."), reason)]
+        ) from exc
+
+
+def _file_of(ws: Workspace, name: str) -> Path:
+    for path in sorted(ws.segments_dir.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        items = data if isinstance(data, list) else [data]
+        if any(isinstance(item, dict) and item.get("name") == name for item in items):
+            return path
+    raise NotFound(f"no file in {ws.segments_dir} defines segment {name!r}")
+
+
+def save_segment(ws: Workspace, edited: segments.Segment) -> None:
+    """Write the edited segment back into the file that defines it (the file is rewritten:
+    its comments are not kept)."""
+    path = _file_of(ws, edited.name)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    items = data if isinstance(data, list) else [data]
+    body = edited.model_dump(mode="json", exclude_defaults=True)
+    body.setdefault("description", edited.description)
+    updated = [body if item.get("name") == edited.name else item for item in items]
+    text = yaml.safe_dump(updated if isinstance(data, list) else updated[0], sort_keys=False)
+    temporary = path.with_name(f".{path.name}.saving")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+
+
+@router.post("/segments/{name}")
+@page
+async def segment_edit(request: Request, name: str) -> Response:
+    """Check the edited rule and show its size (``preview``), or save it (``save``)."""
+    form = await change_form(request)
+    ws = ws_of(request)
+    rule_text = str(form.get("rule") or "")
+    description = str(form.get("description") or "")
+    data = await blocking(segment_detail, ws, name)
+    try:
+        edited = _parsed(name, description, rule_text)
+    except ValidationError as exc:
+        return render(
+            request,
+            "segment.html",
+            session_of(request),
+            active="segments",
+            status_code=400,
+            **{**data, "rule_yaml": rule_text},
+            failure=exc,
+        )
+    if form.get("action") == "save":
+        await blocking(save_segment, ws, edited)
+        return back(f"/ui/segments/{name}", f"Segment {name} saved")
+
+    def size() -> int:
+        with ws.store.read() as conn:
+            return segments.count_members(conn, edited, ws.config)
+
+    preview = await blocking(size)
+    return render(
+        request,
+        "segment.html",
+        session_of(request),
+        active="segments",
+        **{**data, "rule_yaml": rule_text},
+        preview_size=preview,
+    )
+
+
+# -- content --------------------------------------------------------------------------------
+
+
+@router.get("/content")
+@page
+async def content(request: Request) -> Response:
+    ws = ws_of(request)
+    return render(
+        request,
+        "content.html",
+        session_of(request),
+        active="content",
+        brand=ws.brand(),
+        placements=ws.placements(),
+    )
+
+
+SAMPLE_MESSAGE = "Hi, my last order has not arrived yet. Can you help?"
+
+
+def preview_drafts(
+    ws: Workspace, placement: str, refs: list[str], strategy: str | None, variation: int = 0
+) -> list[dict[str, Any]]:
+    """Each customer's draft as the step writes it, recorded nowhere."""
+    spec = get_placement(ws.placements(), placement)
+    if strategy is not None:
+        spec.strategy(strategy)  # an unknown strategy is refused before anything runs
+    inputs = {"message": SAMPLE_MESSAGE} if "message" in spec.inputs else {}
+    out = []
+    for ref in refs:
+        outcome = personalize(
+            ws,
+            StepRequest(
+                customer=ref,
+                placement=placement,
+                strategy=strategy or spec.strategy(None).name,
+                inputs=inputs,
+                record=False,
+                surface="console",
+                variation=variation,
+            ),
+        )
+        draft = outcome.draft
+        assert draft is not None  # a preview is never held out
+        out.append({"customer": ref, "draft": draft})
+    return out
+
+
+@router.get("/content/{placement}")
+@page
+async def placement_preview(request: Request, placement: str) -> Response:
+    ws = ws_of(request)
+    spec = get_placement(ws.placements(), placement)
+    strategy = request.query_params.get("strategy") or None
+    asked = [c.strip() for c in request.query_params.get("customers", "").split(",") if c.strip()]
+    sample = int(request.query_params.get("sample") or 3)
+    refs = asked or await blocking(preview_customers, ws, spec, max(1, min(sample, 6)))
+    drafts = await blocking(preview_drafts, ws, placement, refs, strategy)
+    return render(
+        request,
+        "preview.html",
+        session_of(request),
+        active="content",
+        spec=spec,
+        strategy=strategy or spec.strategy(None).name,
+        strategies=[s.name for s in spec.strategies],
+        drafts=drafts,
+        customers=",".join(refs),
+        generated={e.name for e in spec.elements if isinstance(e, GeneratedElement)},
+        pretty=lambda value: orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode(),
+    )
+
+
+@router.post("/content/{placement}/regenerate")
+@page
+async def regenerate(request: Request, placement: str) -> Response:
+    """One customer's draft written again with another sampling (recorded nowhere)."""
+    form = await change_form(request)
+    ws = ws_of(request)
+    customer = str(form.get("customer") or "")
+    strategy = str(form.get("strategy") or "") or None
+    try:
+        variation = int(str(form.get("variation") or "1"))
+    except ValueError as exc:
+        raise ValidationError("variation: a whole number") from exc
+    drafts = await blocking(preview_drafts, ws, placement, [customer], strategy, variation)
+    spec = get_placement(ws.placements(), placement)
+    return render(
+        request,
+        "preview.html",
+        session_of(request),
+        active="content",
+        spec=spec,
+        strategy=strategy or spec.strategy(None).name,
+        strategies=[s.name for s in spec.strategies],
+        drafts=drafts,
+        customers=customer,
+        variation=variation,
+        generated={e.name for e in spec.elements if isinstance(e, GeneratedElement)},
+        pretty=lambda value: orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode(),
+    )
