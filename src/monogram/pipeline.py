@@ -349,6 +349,7 @@ def _draft(
             "message_checks": [disclaimer.as_dict()],
             "links": _links(source),
             "injection": {"field": suspect[0], **suspect[1].as_dict()} if suspect else None,
+            "inputs": inputs or None,  # what the customer asked: reviewers read it
         },
         context=source,
     )

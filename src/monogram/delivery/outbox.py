@@ -9,6 +9,7 @@ server; it is marked failed rather than sent again (at most once beats a duplica
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -146,7 +147,8 @@ def fallbacks(conn: Connection, campaign: str) -> dict[str, int]:
     for (elements,) in conn.execute(select(messages.c.elements).where(messages.c.id.in_(ids))):
         for element in orjson.loads(elements).values():
             if element["source"] == "fallback":
-                counts[(element.get("reason") or "fallback").split(":")[0]] += 1
+                reason = (element.get("reason") or "fallback").split(":")[0]
+                counts[re.sub(r"\s*\([^)]*\)", "", reason)] += 1  # "(score 2.5)" apart
     return dict(counts)
 
 

@@ -50,6 +50,13 @@ def queue(ws: Workspace, limit: int = 50) -> list[dict[str, Any]]:
             item["customer"] = message["customer"]
             item["context"] = message["provenance"].get("context_fields", [])
             item["injection"] = message["provenance"].get("injection")
+            item["inputs"] = message["provenance"].get("inputs") or {}
+            item["profile_id"] = message["profile_id"]
+            item["others"] = {
+                name: element["text"]
+                for name, element in message["elements"].items()
+                if name != item["element"]
+            }
     return items
 
 

@@ -33,13 +33,13 @@
       const tag = (event.target.tagName || "").toLowerCase();
       if (tag === "textarea" || tag === "input" || event.ctrlKey || event.metaKey || event.altKey) { return; }
       const item = items[at];
+      const press = function (selector) { const button = item.querySelector(selector); if (button) { button.click(); } };
       if (event.key === "j") { select(at + 1); }
       else if (event.key === "k") { select(at - 1); }
-      else if (event.key === "a") { item.querySelector("button[value=approve]").click(); }
-      else if (event.key === "r") { item.querySelector("button[value=reject]").click(); }
+      else if (event.key === "a") { press("button[value=approve]"); }
+      else if (event.key === "r") { press("button[value=reject]"); }
       else if (event.key === "e") { event.preventDefault(); item.querySelector("textarea").focus(); }
       else if (event.key === "x") { const box = item.querySelector("input[type=checkbox]"); box.checked = !box.checked; }
-      else { return; }
     });
   }
   const all = document.querySelector("[data-select-all]");
