@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from monogram.core.errors import FieldError, MonogramError, ValidationError
+from monogram.web.console.cache import Counts
 from monogram.web.console.session import Session, SignInNeeded, check_csrf, current, require_change
 from monogram.workspace import Workspace
 
@@ -36,6 +37,15 @@ NAV = [
 def workspace_of(request: Request) -> Workspace:
     ws: Workspace = request.app.state.workspace
     return ws
+
+
+def counts_of(request: Request) -> Counts:
+    """The app's background counts (segment sizes, coverage), made on first use."""
+    state = request.app.state
+    if not hasattr(state, "console_counts"):
+        state.console_counts = Counts()
+    counts: Counts = state.console_counts
+    return counts
 
 
 def render(

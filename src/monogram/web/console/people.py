@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import threading
+from datetime import UTC, datetime, timedelta
 from html import escape
 from typing import Any
 
@@ -19,10 +20,12 @@ from monogram.keys import create_key, list_keys, revoke_key
 from monogram.store.tables import events, identifiers, identity_merges, messages, outbox
 from monogram.store.tables import profiles as profiles_table
 from monogram.store.tables import reviews as reviews_table
+from monogram.web.console.cache import Counts
 from monogram.web.console.common import (
     back,
     blocking,
     change_form,
+    counts_of,
     page,
     render,
     session_of,
@@ -58,6 +61,7 @@ async def sign_in_submit(request: Request) -> Response:
         return render(
             request, "sign_in.html", None, status_code=401, failure=exc.message, next_url=target
         )
+    warm(workspace_of(request), counts_of(request))
     response = RedirectResponse(target, status_code=303)
     set_cookie(response, request, token)
     return response
@@ -79,30 +83,80 @@ async def sign_out_submit(request: Request) -> Response:
 # -- overview ------------------------------------------------------------------------------
 
 
-def overview_data(ws: Workspace) -> dict[str, Any]:
+def events_per_day(ws: Workspace) -> list[tuple[str, int]]:
     since = now() - timedelta(days=14)
+    day = func.substr(func.cast(events.c.received_at, _text()), 1, 10)
     with ws.store.read() as conn:
-        total = conn.execute(select(func.count()).select_from(profiles_table)).scalar_one()
-        day = func.substr(func.cast(events.c.received_at, _text()), 1, 10)
-        per_day = conn.execute(
+        rows = conn.execute(
             select(day.label("day"), func.count())
             .where(events.c.received_at >= since)
             .group_by(day)
             .order_by(day)
         ).all()
-        purposes = ws.config.consent_purposes
-        consent = {
+    return [(str(d), int(n)) for d, n in rows]
+
+
+def consent_coverage(ws: Workspace) -> dict[str, Any]:
+    with ws.store.read() as conn:
+        total = conn.execute(select(func.count()).select_from(profiles_table)).scalar_one()
+        granted = {
             name: conn.execute(
                 select(func.count())
                 .select_from(profiles_table)
                 .where(profiles_table.c.consented.like(f"%|{name}|%"))
             ).scalar_one()
-            for name in purposes
+            for name in ws.config.consent_purposes
         }
-        sizes = {
-            name: segments.count_members(conn, segment, ws.config)
-            for name, segment in ws.segments().items()
-        }
+    return {"profiles": total, "granted": granted}
+
+
+def segment_size(ws: Workspace, counts: Counts, segment: segments.Segment) -> tuple[int, float]:
+    """A segment's size from the background counts (keyed by its rule: an edit recounts)."""
+    rule = orjson.dumps(segment.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS).decode()
+
+    def count() -> int:
+        with ws.store.read() as conn:
+            return segments.count_members(conn, segment, ws.config)
+
+    size, at = counts.get(f"segment:{rule}", count)
+    return int(size), at
+
+
+def segment_sample(
+    ws: Workspace, counts: Counts, segment: segments.Segment, limit: int
+) -> list[str]:
+    """The first members of a segment (by profile id), counted in the background like sizes:
+    a narrow rule can make the database walk the whole base to find them."""
+    rule = orjson.dumps(segment.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS).decode()
+
+    def first() -> list[str]:
+        with ws.store.read() as conn:
+            return segments.members(conn, segment, ws.config, limit=limit)
+
+    ids, _at = counts.get(f"members:{limit}:{rule}", first)
+    return list(ids)
+
+
+def warm(ws: Workspace, counts: Counts) -> None:
+    """Start every whole-base count in the background (after sign-in, before the first page)."""
+    counts.refresh("events_per_day", lambda: events_per_day(ws))
+    counts.refresh("consent", lambda: consent_coverage(ws))
+    threading.Thread(target=_import_charts, daemon=True, name="console-warm").start()
+    for segment in ws.segments().values():
+        threading.Thread(
+            target=segment_size, args=(ws, counts, segment), daemon=True, name="console-warm"
+        ).start()
+
+
+def _import_charts() -> None:
+    import matplotlib.pyplot  # noqa: F401  (the learning page's chart; slow to import once)
+
+
+def overview_data(ws: Workspace, counts: Counts) -> dict[str, Any]:
+    per_day, counted_at = counts.get("events_per_day", lambda: events_per_day(ws))
+    coverage, _ = counts.get("consent", lambda: consent_coverage(ws))
+    sizes = {name: segment_size(ws, counts, s)[0] for name, s in ws.segments().items()}
+    with ws.store.read() as conn:
         campaigns = conn.execute(
             select(outbox.c.campaign, outbox.c.state, func.count()).group_by(
                 outbox.c.campaign, outbox.c.state
@@ -122,14 +176,15 @@ def overview_data(ws: Workspace) -> dict[str, Any]:
         if set(states) - outbox_states.TERMINAL - {"review"}
     }
     return {
-        "profiles": total,
-        "per_day": [(str(d), n) for d, n in per_day],
+        "profiles": coverage["profiles"],
+        "per_day": per_day,
         "events_14d": sum(n for _d, n in per_day),
-        "consent": consent,
+        "consent": coverage["granted"],
         "sizes": sizes,
         "campaigns": by_campaign,
         "running": running,
         "waiting": waiting,
+        "counted_at": datetime.fromtimestamp(counted_at, UTC),
     }
 
 
@@ -142,7 +197,7 @@ def _text() -> Any:
 @router.get("/")
 @page
 async def overview(request: Request) -> Response:
-    data = await blocking(overview_data, workspace_of(request))
+    data = await blocking(overview_data, workspace_of(request), counts_of(request))
     peak = max([n for _d, n in data["per_day"]] or [1])
     return render(
         request, "overview.html", session_of(request), active="overview", peak=peak, **data

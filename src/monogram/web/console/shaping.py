@@ -3,6 +3,7 @@ brand kit, placements, side-by-side previews with the gate's scores, regenerate)
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,18 @@ from monogram.content.placements import GeneratedElement, get_placement
 from monogram.core.errors import ConfigError, FieldError, NotFound, ValidationError
 from monogram.pipeline import Request as StepRequest
 from monogram.pipeline import personalize
-from monogram.web.console.common import back, blocking, change_form, page, render, session_of
+from monogram.web.console.cache import Counts
+from monogram.web.console.common import (
+    back,
+    blocking,
+    change_form,
+    counts_of,
+    page,
+    render,
+    session_of,
+)
 from monogram.web.console.common import workspace_of as ws_of
+from monogram.web.console.people import segment_sample, segment_size
 from monogram.web.preview import preview_customers
 from monogram.workspace import Workspace
 
@@ -28,23 +39,26 @@ MEMBERS_SHOWN = 50
 # -- segments -------------------------------------------------------------------------------
 
 
-def segment_rows(ws: Workspace) -> list[dict[str, Any]]:
-    with ws.store.read() as conn:
-        return [
+def segment_rows(ws: Workspace, counts: Counts) -> list[dict[str, Any]]:
+    rows = []
+    for segment in ws.segments().values():
+        size, at = segment_size(ws, counts, segment)
+        rows.append(
             {
-                "name": s.name,
-                "description": s.description,
-                "size": segments.count_members(conn, s, ws.config),
+                "name": segment.name,
+                "description": segment.description,
+                "size": size,
+                "counted_at": datetime.fromtimestamp(at, UTC),
             }
-            for s in ws.segments().values()
-        ]
+        )
+    return rows
 
 
 @router.get("/segments")
 @page
 async def segment_list(request: Request) -> Response:
     ws = ws_of(request)
-    rows = await blocking(segment_rows, ws)
+    rows = await blocking(segment_rows, ws, counts_of(request))
     return render(
         request,
         "segments.html",
@@ -55,11 +69,11 @@ async def segment_list(request: Request) -> Response:
     )
 
 
-def segment_detail(ws: Workspace, name: str) -> dict[str, Any]:
+def segment_detail(ws: Workspace, counts: Counts, name: str) -> dict[str, Any]:
     segment = segments.get_segment(ws.segments(), name)
+    size, _at = segment_size(ws, counts, segment)
+    ids = segment_sample(ws, counts, segment, MEMBERS_SHOWN) if size else []
     with ws.store.read() as conn:
-        size = segments.count_members(conn, segment, ws.config)
-        ids = segments.members(conn, segment, ws.config, limit=MEMBERS_SHOWN)
         members = [
             {"profile_id": pid, "identifiers": identity.identifiers_for(conn, pid)[:3]}
             for pid in ids
@@ -74,7 +88,7 @@ def segment_detail(ws: Workspace, name: str) -> dict[str, Any]:
 @page
 async def segment_page(request: Request, name: str) -> Response:
     ws = ws_of(request)
-    data = await blocking(segment_detail, ws, name)
+    data = await blocking(segment_detail, ws, counts_of(request), name)
     return render(request, "segment.html", session_of(request), active="segments", **data)
 
 
@@ -131,7 +145,7 @@ async def segment_edit(request: Request, name: str) -> Response:
     ws = ws_of(request)
     rule_text = str(form.get("rule") or "")
     description = str(form.get("description") or "")
-    data = await blocking(segment_detail, ws, name)
+    data = await blocking(segment_detail, ws, counts_of(request), name)
     try:
         edited = _parsed(name, description, rule_text)
     except ValidationError as exc:
