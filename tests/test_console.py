@@ -217,6 +217,8 @@ def test_dry_run_then_run_a_campaign_and_count_a_click(page: Page, console: Cons
     page.get_by_role("button", name="Dry run").click()
     expect(page.get_by_role("heading", name=re.compile("Dry run: \\d+ customers"))).to_be_visible()
     assert not console.export.exists()  # a dry run sends nothing
+    sample = page.get_by_role("link", name="Preview the content for the first customers")
+    expect(sample).to_have_attribute("href", re.compile(r"customers=profile_id%3A"))
     page.get_by_label("Channel").fill(f"file://{console.export}")
     page.get_by_role("button", name="Launch").click()
     expect(page).to_have_url(re.compile(r"/ui/campaigns/demo/results"), timeout=60_000)

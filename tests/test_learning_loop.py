@@ -367,3 +367,21 @@ def test_outcomes_late_or_twice_count_once_and_only_within_the_window(
     assert rewards[made["twice"]] == pytest.approx(0.2)  # two clicks are one click
     assert rewards[made["late"]] == pytest.approx(0.2)  # late, but inside the 72 h window
     assert rewards[made["after"]] == 0.0  # after the window: not counted
+
+
+def test_a_placement_can_serve_another_policy_than_the_project(workspace: Workspace) -> None:
+    """The console's switch: one placement serves its baseline (or the learned policy) while
+    the project default (uniform) holds for the others; an unknown mode is refused."""
+    ws = workspace
+    email, other = ws.placements()["email"], ws.placements()["ad"]
+    with ws.store.write() as conn:
+        learning.set_policy_mode(conn, "email", "baseline", "test")
+        with pytest.raises(ValidationError):
+            learning.set_policy_mode(conn, "email", "greedy", "test")
+        chosen = learning.choose(conn, ws.config, email, ACTIVE, profile_id="p1", key=("k",))
+        untouched = learning.choose(conn, ws.config, other, ACTIVE, profile_id="p1", key=("k",))
+    assert chosen.policy == "baseline" and chosen.probability == 1.0
+    assert untouched.policy == "uniform"
+    with ws.store.read() as conn:
+        assert learning.policy_mode(conn, ws.config, "email") == "baseline"
+        assert learning.policy_mode(conn, ws.config, "ad") == ws.config.learning.policy

@@ -42,7 +42,6 @@ class FileChannel:
         self.sender = sender
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
 
     def send(self, message: Outbound) -> Delivery:
         # Everything an ESP needs to send it as it would have gone out: the HTML part (with
@@ -59,7 +58,15 @@ class FileChannel:
             "list_unsubscribe": message.headers.get("List-Unsubscribe", ""),
         }
         try:
-            with self._lock, self.path.open("a", encoding="utf-8", newline="") as handle:
+            with (
+                self._lock,
+                os.fdopen(  # created readable by its owner only
+                    os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
+                    "a",
+                    encoding="utf-8",
+                    newline="",
+                ) as handle,
+            ):
                 if self.format == "jsonl":
                     handle.write(
                         orjson.dumps({**row, "data": message.data}, default=str).decode() + "\n"

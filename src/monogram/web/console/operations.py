@@ -20,7 +20,7 @@ from sqlalchemy import select
 from starlette.responses import JSONResponse, Response
 
 from monogram.campaigns import Campaign, load_campaign, sender_for
-from monogram.campaigns.run import Summary, run_campaign
+from monogram.campaigns.run import Summary, audience, run_campaign
 from monogram.content.placements import get_placement
 from monogram.core.errors import ConflictError, MonogramError, NotFound, ValidationError
 from monogram.delivery import outbox
@@ -254,6 +254,7 @@ async def campaign_dry_run(request: Request, name: str) -> Response:
     spec = await blocking(campaign_spec, ws, name)
     channel = channel_from_url(_channel_url(ws, spec, ""), sender=sender_for(spec, ws.brand()))
     summary = await blocking(run_campaign, ws, spec, channel, dry_run=True)
+    first = await blocking(audience, ws, spec, 3)
     return render(
         request,
         "campaign.html",
@@ -263,6 +264,7 @@ async def campaign_dry_run(request: Request, name: str) -> Response:
         run=runs_of(request).get(name),
         channel=_channel_url(ws, spec, ""),
         plan=summary,
+        sample=",".join(f"profile_id:{pid}" for pid in first),
     )
 
 
