@@ -70,8 +70,10 @@ def people(count: int, seed: int = 7) -> Iterator[dict[str, Any]]:
                 "event": "Product Viewed",
                 "timestamp": at(1 + v),
                 "messageId": f"{user}-v{v}",
-                "properties": {"product_id": f"{category[:3]}-{rng.randint(1, 18)}",
-                               "category": category},
+                "properties": {
+                    "product_id": f"{category[:3]}-{rng.randint(1, 18)}",
+                    "category": category,
+                },
             }
         yield {
             "type": "track",
@@ -150,8 +152,10 @@ def main() -> None:
         profile_count = conn.execute(select(func.count()).select_from(profiles)).scalar_one()
         event_count = conn.execute(select(func.count()).select_from(events)).scalar_one()
         someone = conn.execute(select(profiles.c.profile_id).limit(1).offset(4321)).scalar_one()
-    print(f"console pages on {machine()}, SQLite, {profile_count:,} profiles, "
-          f"{event_count:,} events, {args.runs} runs each (median / slowest, ms)")
+    print(
+        f"console pages on {machine()}, SQLite, {profile_count:,} profiles, "
+        f"{event_count:,} events, {args.runs} runs each (median / slowest, ms)"
+    )
     pages = {
         "overview": "/ui/",
         "customers: search page": "/ui/customers?q=u04321",
