@@ -19,7 +19,7 @@ from sqlalchemy import Connection, select
 
 from monogram.core.clock import to_utc
 from monogram.core.errors import ValidationError
-from monogram.learning.outcomes import outcomes
+from monogram.learning.outcomes import outcomes_many
 from monogram.store.tables import decisions
 
 
@@ -40,8 +40,10 @@ def uplift(
     """Treated against held-out conversion rate: difference, 95% interval, Fisher's exact p."""
     window = timedelta(hours=window_hours)
     counts = {True: [0, 0], False: [0, 0]}  # holdout -> [successes, n]
-    for row in conn.execute(select(decisions).where(decisions.c.campaign == campaign)):
-        hit = outcome in outcomes(conn, row, window)
+    made = list(conn.execute(select(decisions).where(decisions.c.campaign == campaign)))
+    followed = outcomes_many(conn, made, window)
+    for row in made:
+        hit = outcome in followed[row.id][0]
         counts[bool(row.holdout)][0] += int(hit)
         counts[bool(row.holdout)][1] += 1
     (ts, tn), (hs, hn) = counts[False], counts[True]

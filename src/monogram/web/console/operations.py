@@ -27,11 +27,11 @@ from monogram.delivery import outbox
 from monogram.delivery.channels import channel_from_url
 from monogram.learning import store as learning
 from monogram.learning.evaluation import evaluate_candidate
-from monogram.learning.outcomes import ENGAGEMENT, order_value, outcomes
+from monogram.learning.outcomes import ENGAGEMENT, outcomes_many
 from monogram.learning.report import figure, strategy_report, uplift
 from monogram.quality import review
 from monogram.reviewing import decide_review
-from monogram.store.tables import decisions
+from monogram.store.tables import decisions, messages
 from monogram.web.console.common import back, blocking, change_form, page, render, session_of
 from monogram.web.console.common import workspace_of as ws_of
 from monogram.workspace import Workspace
@@ -43,20 +43,25 @@ router = APIRouter()
 
 
 def queue(ws: Workspace, limit: int = 50) -> list[dict[str, Any]]:
+    """The waiting items with their messages (two queries, whatever the number of items)."""
     with ws.store.read() as conn:
         items = review.list_reviews(conn, "pending", limit)
-        for item in items:
-            message = review.explain(conn, item["message_id"])
-            item["customer"] = message["customer"]
-            item["context"] = message["provenance"].get("context_fields", [])
-            item["injection"] = message["provenance"].get("injection")
-            item["inputs"] = message["provenance"].get("inputs") or {}
-            item["profile_id"] = message["profile_id"]
-            item["others"] = {
-                name: element["text"]
-                for name, element in message["elements"].items()
-                if name != item["element"]
-            }
+        ids = {item["message_id"] for item in items}
+        found = {
+            row.id: row for row in conn.execute(select(messages).where(messages.c.id.in_(ids)))
+        }
+    for item in items:
+        message = found[item["message_id"]]
+        provenance = orjson.loads(message.provenance)
+        elements = orjson.loads(message.elements)
+        item["customer"] = message.customer
+        item["profile_id"] = message.profile_id
+        item["context"] = provenance.get("context_fields", [])
+        item["injection"] = provenance.get("injection")
+        item["inputs"] = provenance.get("inputs") or {}
+        item["others"] = {
+            name: element["text"] for name, element in elements.items() if name != item["element"]
+        }
     return items
 
 
@@ -304,10 +309,11 @@ def campaign_results(ws: Workspace, name: str) -> dict[str, Any]:
         status = outbox.status(conn, name)
         fallbacks = outbox.fallbacks(conn, name)
         rows = list(conn.execute(select(decisions).where(decisions.c.campaign == name)))
+        followed = outcomes_many(conn, rows, timedelta(hours=window))
         by_strategy: dict[str, Counter[str]] = {}
         by_segment: dict[str, Counter[str]] = {}
         for row in rows:
-            seen = outcomes(conn, row, timedelta(hours=window))
+            seen, value = followed[row.id]
             strategy = "holdout" if row.holdout else str(row.chosen)
             bucket = orjson.loads(row.features).get("bucket", "all")
             for table, key in ((by_strategy, strategy), (by_segment, bucket)):
@@ -315,7 +321,6 @@ def campaign_results(ws: Workspace, name: str) -> dict[str, Any]:
                 counts["decisions"] += 1
                 counts.update(seen)
             if "converted" in seen:
-                value = order_value(conn, row, timedelta(hours=window))
                 for table, key in ((by_strategy, strategy), (by_segment, bucket)):
                     table[key]["revenue_cents"] += round(value * 100)
         lift = uplift(conn, name, "converted", window)

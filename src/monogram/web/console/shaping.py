@@ -10,13 +10,15 @@ from typing import Any
 import orjson
 import yaml
 from fastapi import APIRouter, Request
+from sqlalchemy import select
 from starlette.responses import Response
 
-from monogram.cdp import identity, segments
+from monogram.cdp import segments
 from monogram.content.placements import GeneratedElement, get_placement
 from monogram.core.errors import ConfigError, FieldError, NotFound, ValidationError
 from monogram.pipeline import Request as StepRequest
 from monogram.pipeline import personalize
+from monogram.store.tables import identifiers
 from monogram.web.console.cache import Counts
 from monogram.web.console.common import (
     back,
@@ -73,11 +75,15 @@ def segment_detail(ws: Workspace, counts: Counts, name: str) -> dict[str, Any]:
     segment = segments.get_segment(ws.segments(), name)
     size, _at = segment_size(ws, counts, segment)
     ids = segment_sample(ws, counts, segment, MEMBERS_SHOWN) if size else []
-    with ws.store.read() as conn:
-        members = [
-            {"profile_id": pid, "identifiers": identity.identifiers_for(conn, pid)[:3]}
-            for pid in ids
-        ]
+    known: dict[str, list[dict[str, str]]] = {pid: [] for pid in ids}
+    with ws.store.read() as conn:  # one query for every member shown
+        for row in conn.execute(
+            select(identifiers.c.profile_id, identifiers.c.type, identifiers.c.value)
+            .where(identifiers.c.profile_id.in_(ids))
+            .order_by(identifiers.c.type)
+        ):
+            known[row.profile_id].append({"type": row.type, "value": row.value})
+    members = [{"profile_id": pid, "identifiers": known[pid][:3]} for pid in ids]
     rule = yaml.safe_dump(
         segment.model_dump(mode="json", exclude_defaults=True)["rule"], sort_keys=False
     )
