@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from monogram.core.settings import Settings
 from monogram.keys import create_key
 from monogram.pipeline import draft_for
 from monogram.workspace import Workspace, open_workspace
+from tests.pg import _free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
@@ -50,12 +50,6 @@ class Console:
     read: str
     shots: Path
     export: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

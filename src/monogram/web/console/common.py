@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import orjson
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +21,10 @@ from monogram.web.console.session import Session, SignInNeeded, check_csrf, curr
 from monogram.workspace import Workspace
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parents[1] / "templates" / "console"))
+# Records shown as indented JSON: ``{{ value|pretty }}``.
+TEMPLATES.env.filters["pretty"] = lambda value: orjson.dumps(
+    value, option=orjson.OPT_INDENT_2, default=str
+).decode()
 log = logging.getLogger("monogram.console")
 
 NAV = [
@@ -39,12 +44,18 @@ def workspace_of(request: Request) -> Workspace:
     return ws
 
 
-def counts_of(request: Request) -> Counts:
-    """The app's background counts (segment sizes, coverage), made on first use."""
+def app_held(request: Request, name: str, make: Callable[[], Any]) -> Any:
+    """What the console keeps for the life of the app (per workspace, never per module),
+    made on first use."""
     state = request.app.state
-    if not hasattr(state, "console_counts"):
-        state.console_counts = Counts()
-    counts: Counts = state.console_counts
+    if not hasattr(state, name):
+        setattr(state, name, make())
+    return getattr(state, name)
+
+
+def counts_of(request: Request) -> Counts:
+    """The app's background counts (segment sizes, coverage)."""
+    counts: Counts = app_held(request, "console_counts", Counts)
     return counts
 
 

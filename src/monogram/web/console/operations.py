@@ -32,7 +32,15 @@ from monogram.learning.report import figure, strategy_report, uplift
 from monogram.quality import review
 from monogram.reviewing import decide_review
 from monogram.store.tables import decisions, messages
-from monogram.web.console.common import back, blocking, change_form, page, render, session_of
+from monogram.web.console.common import (
+    app_held,
+    back,
+    blocking,
+    change_form,
+    page,
+    render,
+    session_of,
+)
 from monogram.web.console.common import workspace_of as ws_of
 from monogram.workspace import Workspace
 
@@ -181,10 +189,7 @@ class Runs:
 
 
 def runs_of(request: Request) -> Runs:
-    state = request.app.state
-    if not hasattr(state, "console_runs"):
-        state.console_runs = Runs()
-    runs: Runs = state.console_runs
+    runs: Runs = app_held(request, "console_runs", Runs)
     return runs
 
 

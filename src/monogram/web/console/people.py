@@ -261,17 +261,16 @@ def search_customers(conn: Connection, query: str, limit: int = 20) -> list[dict
     return results
 
 
+def _found(ws: Workspace, query: str) -> list[dict[str, Any]]:
+    with ws.store.read() as conn:
+        return search_customers(conn, query)
+
+
 @router.get("/customers")
 @page
 async def customers(request: Request) -> Response:
     query = request.query_params.get("q", "")
-    ws = workspace_of(request)
-
-    def load() -> list[dict[str, Any]]:
-        with ws.store.read() as conn:
-            return search_customers(conn, query)
-
-    results = await blocking(load)
+    results = await blocking(_found, workspace_of(request), query)
     return render(
         request, "customers.html", session_of(request), active="customers", q=query, results=results
     )
@@ -282,13 +281,7 @@ async def customers(request: Request) -> Response:
 async def customer_search(request: Request) -> Response:
     """The results list alone, for search as you type."""
     query = request.query_params.get("q", "")
-    ws = workspace_of(request)
-
-    def load() -> list[dict[str, Any]]:
-        with ws.store.read() as conn:
-            return search_customers(conn, query)
-
-    results = await blocking(load)
+    results = await blocking(_found, workspace_of(request), query)
     return HTMLResponse(_result_items(results, query))
 
 
@@ -381,7 +374,6 @@ async def profile_page(request: Request, profile_id: str) -> Response:
         profile_id=profile_id,
         purposes=list(ws.config.purposes),
         purpose=purpose,
-        pretty=lambda value: orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode(),
         **data,
     )
 

@@ -7,14 +7,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
 import yaml
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 from starlette.responses import Response
 
 from monogram.cdp import segments
-from monogram.content.placements import GeneratedElement, get_placement
+from monogram.content.placements import get_placement
 from monogram.core.errors import ConfigError, FieldError, NotFound, ValidationError
 from monogram.pipeline import Request as StepRequest
 from monogram.pipeline import personalize
@@ -231,6 +230,28 @@ def preview_drafts(
     return out
 
 
+def _preview_page(
+    request: Request,
+    placement: str,
+    refs: list[str],
+    strategy: str | None,
+    variation: int = 0,
+) -> Response:
+    spec = get_placement(ws_of(request).placements(), placement)
+    return render(
+        request,
+        "preview.html",
+        session_of(request),
+        active="content",
+        spec=spec,
+        strategy=strategy or spec.strategy(None).name,
+        strategies=[s.name for s in spec.strategies],
+        drafts=preview_drafts(ws_of(request), placement, refs, strategy, variation),
+        customers=",".join(refs),
+        variation=variation,
+    )
+
+
 @router.get("/content/{placement}")
 @page
 async def placement_preview(request: Request, placement: str) -> Response:
@@ -240,20 +261,8 @@ async def placement_preview(request: Request, placement: str) -> Response:
     asked = [c.strip() for c in request.query_params.get("customers", "").split(",") if c.strip()]
     sample = int(request.query_params.get("sample") or 3)
     refs = asked or await blocking(preview_customers, ws, spec, max(1, min(sample, 6)))
-    drafts = await blocking(preview_drafts, ws, placement, refs, strategy)
-    return render(
-        request,
-        "preview.html",
-        session_of(request),
-        active="content",
-        spec=spec,
-        strategy=strategy or spec.strategy(None).name,
-        strategies=[s.name for s in spec.strategies],
-        drafts=drafts,
-        customers=",".join(refs),
-        generated={e.name for e in spec.elements if isinstance(e, GeneratedElement)},
-        pretty=lambda value: orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode(),
-    )
+    shown: Response = await blocking(_preview_page, request, placement, refs, strategy)
+    return shown
 
 
 @router.post("/content/{placement}/regenerate")
@@ -261,26 +270,13 @@ async def placement_preview(request: Request, placement: str) -> Response:
 async def regenerate(request: Request, placement: str) -> Response:
     """One customer's draft written again with another sampling (recorded nowhere)."""
     form = await change_form(request)
-    ws = ws_of(request)
     customer = str(form.get("customer") or "")
     strategy = str(form.get("strategy") or "") or None
     try:
         variation = int(str(form.get("variation") or "1"))
     except ValueError as exc:
         raise ValidationError("variation: a whole number") from exc
-    drafts = await blocking(preview_drafts, ws, placement, [customer], strategy, variation)
-    spec = get_placement(ws.placements(), placement)
-    return render(
-        request,
-        "preview.html",
-        session_of(request),
-        active="content",
-        spec=spec,
-        strategy=strategy or spec.strategy(None).name,
-        strategies=[s.name for s in spec.strategies],
-        drafts=drafts,
-        customers=customer,
-        variation=variation,
-        generated={e.name for e in spec.elements if isinstance(e, GeneratedElement)},
-        pretty=lambda value: orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode(),
+    shown: Response = await blocking(
+        _preview_page, request, placement, [customer], strategy, variation
     )
+    return shown
