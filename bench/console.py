@@ -175,7 +175,7 @@ def main() -> None:
         "keys": "/ui/keys",
     }
     print(f"  {'sign-in (starts the whole-base counts)':<40} {signed_in:8.1f}")
-    print(f"  {'overview, first ask (waits for them)':<40} {first:8.1f}")
+    print(f"  {'overview, first ask (counts running)':<40} {first:8.1f}")
     for name, path in pages.items():
         times = []
         for _ in range(args.runs):

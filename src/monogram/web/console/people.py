@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from html import escape
 from typing import Any
@@ -110,42 +111,51 @@ def consent_coverage(ws: Workspace) -> dict[str, Any]:
     return {"profiles": total, "granted": granted}
 
 
-def segment_size(ws: Workspace, counts: Counts, segment: segments.Segment) -> tuple[int, float]:
-    """A segment's size from the background counts (keyed by its rule: an edit recounts)."""
-    rule = orjson.dumps(segment.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS).decode()
+def _rule_key(segment: segments.Segment) -> str:
+    return orjson.dumps(segment.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS).decode()
 
+
+def _size_count(ws: Workspace, segment: segments.Segment) -> tuple[str, Callable[[], int]]:
     def count() -> int:
         with ws.store.read() as conn:
             return segments.count_members(conn, segment, ws.config)
 
-    size, at = counts.get(f"segment:{rule}", count)
-    return int(size), at
+    return f"segment:{_rule_key(segment)}", count
+
+
+def segment_size(
+    ws: Workspace, counts: Counts, segment: segments.Segment
+) -> tuple[int | None, float | None]:
+    """A segment's size from the background counts (keyed by its rule: an edit recounts);
+    None while it is first counted."""
+    size, at = counts.peek(*_size_count(ws, segment))
+    return (None if size is None else int(size)), at
 
 
 def segment_sample(
     ws: Workspace, counts: Counts, segment: segments.Segment, limit: int
-) -> list[str]:
+) -> list[str] | None:
     """The first members of a segment (by profile id), counted in the background like sizes:
     a narrow rule can make the database walk the whole base to find them."""
-    rule = orjson.dumps(segment.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS).decode()
 
     def first() -> list[str]:
         with ws.store.read() as conn:
             return segments.members(conn, segment, ws.config, limit=limit)
 
-    ids, _at = counts.get(f"members:{limit}:{rule}", first)
-    return list(ids)
+    ids, _at = counts.peek(f"members:{limit}:{_rule_key(segment)}", first)
+    return None if ids is None else list(ids)
 
 
 def warm(ws: Workspace, counts: Counts) -> None:
     """Start every whole-base count in the background (after sign-in, before the first page)."""
-    counts.refresh("events_per_day", lambda: events_per_day(ws))
-    counts.refresh("consent", lambda: consent_coverage(ws))
     threading.Thread(target=_import_charts, daemon=True, name="console-warm").start()
-    for segment in ws.segments().values():
-        threading.Thread(
-            target=segment_size, args=(ws, counts, segment), daemon=True, name="console-warm"
-        ).start()
+    counts.refresh_all(
+        [
+            ("events_per_day", lambda: events_per_day(ws)),
+            ("consent", lambda: consent_coverage(ws)),
+            *(_size_count(ws, segment) for segment in ws.segments().values()),
+        ]
+    )
 
 
 def _import_charts() -> None:
@@ -153,9 +163,10 @@ def _import_charts() -> None:
 
 
 def overview_data(ws: Workspace, counts: Counts) -> dict[str, Any]:
-    per_day, counted_at = counts.get("events_per_day", lambda: events_per_day(ws))
-    coverage, _ = counts.get("consent", lambda: consent_coverage(ws))
+    per_day, counted_at = counts.peek("events_per_day", lambda: events_per_day(ws))
+    coverage, _ = counts.peek("consent", lambda: consent_coverage(ws))
     sizes = {name: segment_size(ws, counts, s)[0] for name, s in ws.segments().items()}
+    counting = per_day is None or coverage is None or None in sizes.values()
     with ws.store.read() as conn:
         campaigns = conn.execute(
             select(outbox.c.campaign, outbox.c.state, func.count()).group_by(
@@ -176,15 +187,16 @@ def overview_data(ws: Workspace, counts: Counts) -> dict[str, Any]:
         if set(states) - outbox_states.TERMINAL - {"review"}
     }
     return {
-        "profiles": coverage["profiles"],
-        "per_day": per_day,
-        "events_14d": sum(n for _d, n in per_day),
-        "consent": coverage["granted"],
+        "profiles": coverage["profiles"] if coverage else None,
+        "per_day": per_day or [],
+        "events_14d": sum(n for _d, n in per_day) if per_day is not None else None,
+        "consent": coverage["granted"] if coverage else {},
         "sizes": sizes,
         "campaigns": by_campaign,
         "running": running,
         "waiting": waiting,
-        "counted_at": datetime.fromtimestamp(counted_at, UTC),
+        "counted_at": datetime.fromtimestamp(counted_at, UTC) if counted_at else None,
+        "counting": counting,
     }
 
 

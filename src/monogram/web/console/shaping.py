@@ -49,7 +49,7 @@ def segment_rows(ws: Workspace, counts: Counts) -> list[dict[str, Any]]:
                 "name": segment.name,
                 "description": segment.description,
                 "size": size,
-                "counted_at": datetime.fromtimestamp(at, UTC),
+                "counted_at": datetime.fromtimestamp(at, UTC) if at else None,
             }
         )
     return rows
@@ -65,6 +65,7 @@ async def segment_list(request: Request) -> Response:
         "segments.html",
         session_of(request),
         active="segments",
+        counting=any(r["size"] is None for r in rows),
         rows=rows,
         problems=ws.problems.get("segments", []),
     )
@@ -74,6 +75,9 @@ def segment_detail(ws: Workspace, counts: Counts, name: str) -> dict[str, Any]:
     segment = segments.get_segment(ws.segments(), name)
     size, _at = segment_size(ws, counts, segment)
     ids = segment_sample(ws, counts, segment, MEMBERS_SHOWN) if size else []
+    if ids is None:
+        ids = []
+        size = None  # the members are still being found: the page says so and looks again
     known: dict[str, list[dict[str, str]]] = {pid: [] for pid in ids}
     with ws.store.read() as conn:  # one query for every member shown
         for row in conn.execute(
@@ -86,7 +90,13 @@ def segment_detail(ws: Workspace, counts: Counts, name: str) -> dict[str, Any]:
     rule = yaml.safe_dump(
         segment.model_dump(mode="json", exclude_defaults=True)["rule"], sort_keys=False
     )
-    return {"segment": segment, "size": size, "members": members, "rule_yaml": rule}
+    return {
+        "segment": segment,
+        "size": size,
+        "members": members,
+        "rule_yaml": rule,
+        "counting": size is None,
+    }
 
 
 @router.get("/segments/{name}")
@@ -160,7 +170,7 @@ async def segment_edit(request: Request, name: str) -> Response:
             session_of(request),
             active="segments",
             status_code=400,
-            **{**data, "rule_yaml": rule_text},
+            **{**data, "rule_yaml": rule_text, "counting": False},
             failure=exc,
         )
     if form.get("action") == "save":
@@ -177,7 +187,7 @@ async def segment_edit(request: Request, name: str) -> Response:
         "segment.html",
         session_of(request),
         active="segments",
-        **{**data, "rule_yaml": rule_text},
+        **{**data, "rule_yaml": rule_text, "counting": False},
         preview_size=preview,
     )
 
