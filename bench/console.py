@@ -123,6 +123,36 @@ def build(home: Path, count: int) -> Workspace:
     return ws
 
 
+def campaign_decisions(ws: Workspace, count: int) -> None:
+    """A campaign's decision log for the results page: ``count`` customers, 10% held out
+    (logged as a campaign run logs them; once per cached workspace)."""
+    from sqlalchemy import func, select
+
+    from monogram.learning import store as learning
+    from monogram.store.tables import decisions, profiles
+
+    with ws.store.read() as conn:
+        done = conn.execute(
+            select(func.count()).where(decisions.c.campaign == "bench-campaign")
+        ).scalar_one()
+        if done:
+            return
+        ids = list(conn.execute(select(profiles.c.profile_id).limit(count)).scalars())
+    placement = ws.placements()["email"]
+    with ws.store.write() as conn:
+        for n, pid in enumerate(ids):
+            learning.choose(
+                conn,
+                ws.config,
+                placement,
+                {"lifecycle_stage": "active"},
+                profile_id=pid,
+                key=("bench-campaign", pid),
+                campaign="bench-campaign",
+                holdout=n % 10 == 0,
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--people", type=int, default=100_000)
@@ -136,6 +166,7 @@ def main() -> None:
         marker.write_text("ok")
     else:
         ws = open_workspace(Settings(home=home, database_url=f"sqlite:///{home / 'monogram.db'}"))
+    campaign_decisions(ws, 10_000)
     _, secret = create_key(ws.store, "admin", "bench")
     client = TestClient(create_app(ws))
     started = time.perf_counter()
@@ -170,7 +201,7 @@ def main() -> None:
         "content": "/ui/content",
         "review queue": "/ui/reviews",
         "campaigns": "/ui/campaigns",
-        "campaign results": "/ui/campaigns/demo/results",
+        "campaign results, 10,000 decisions": "/ui/campaigns/bench-campaign/results",
         "learning": "/ui/learning",
         "keys": "/ui/keys",
     }

@@ -38,15 +38,18 @@ def uplift(
     conn: Connection, campaign: str, outcome: str = "converted", window_hours: float = 72
 ) -> dict[str, Any]:
     """Treated against held-out conversion rate: difference, 95% interval, Fisher's exact p."""
-    window = timedelta(hours=window_hours)
-    counts = {True: [0, 0], False: [0, 0]}  # holdout -> [successes, n]
     made = list(conn.execute(select(decisions).where(decisions.c.campaign == campaign)))
-    followed = outcomes_many(conn, made, window)
+    followed = outcomes_many(conn, made, timedelta(hours=window_hours))
+    counts = {True: [0, 0], False: [0, 0]}  # holdout -> [successes, n]
     for row in made:
-        hit = outcome in followed[row.id][0]
-        counts[bool(row.holdout)][0] += int(hit)
+        counts[bool(row.holdout)][0] += int(outcome in followed[row.id][0])
         counts[bool(row.holdout)][1] += 1
-    (ts, tn), (hs, hn) = counts[False], counts[True]
+    return uplift_from(campaign, outcome, counts[False], counts[True])
+
+
+def uplift_from(campaign: str, outcome: str, treated: list[int], held: list[int]) -> dict[str, Any]:
+    """The uplift from ``[successes, n]`` of treated and held-out customers."""
+    (ts, tn), (hs, hn) = treated, held
     if tn == 0 or hn == 0:
         return {
             "campaign": campaign,

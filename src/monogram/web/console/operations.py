@@ -28,7 +28,7 @@ from monogram.delivery.channels import channel_from_url
 from monogram.learning import store as learning
 from monogram.learning.evaluation import evaluate_candidate
 from monogram.learning.outcomes import ENGAGEMENT, outcomes_many
-from monogram.learning.report import figure, strategy_report, uplift
+from monogram.learning.report import figure, strategy_report, uplift_from
 from monogram.quality import review
 from monogram.reviewing import decide_review
 from monogram.store.tables import decisions, messages
@@ -308,37 +308,47 @@ async def campaign_progress(request: Request, name: str) -> Response:
 
 def campaign_results(ws: Workspace, name: str) -> dict[str, Any]:
     """Sent, suppressed, capped, held out, fell back; opens, clicks, conversions and revenue;
-    uplift against the holdout, per strategy and per segment."""
-    window = 72.0
+    uplift against the holdout, per strategy and per segment (one read of the decisions and
+    one of their outcomes)."""
+    window = timedelta(hours=72)
+    columns = [
+        decisions.c.id,
+        decisions.c.profile_id,
+        decisions.c.created_at,
+        decisions.c.holdout,
+        decisions.c.chosen,
+        decisions.c.features,
+    ]
     with ws.store.read() as conn:
         status = outbox.status(conn, name)
         fallbacks = outbox.fallbacks(conn, name)
-        rows = list(conn.execute(select(decisions).where(decisions.c.campaign == name)))
-        followed = outcomes_many(conn, rows, timedelta(hours=window))
-        by_strategy: dict[str, Counter[str]] = {}
-        by_segment: dict[str, Counter[str]] = {}
-        for row in rows:
-            seen, value = followed[row.id]
-            strategy = "holdout" if row.holdout else str(row.chosen)
-            bucket = orjson.loads(row.features).get("bucket", "all")
-            for table, key in ((by_strategy, strategy), (by_segment, bucket)):
-                counts = table.setdefault(key, Counter())
-                counts["decisions"] += 1
-                counts.update(seen)
+        rows = list(conn.execute(select(*columns).where(decisions.c.campaign == name)))
+        followed = outcomes_many(conn, rows, window)
+    by_strategy: dict[str, Counter[str]] = {}
+    by_segment: dict[str, Counter[str]] = {}
+    groups = {outcome: {True: [0, 0], False: [0, 0]} for outcome in ("converted", "clicked")}
+    for row in rows:
+        seen, value = followed[row.id]
+        strategy = "holdout" if row.holdout else str(row.chosen)
+        bucket = orjson.loads(row.features).get("bucket", "all")
+        for table, key in ((by_strategy, strategy), (by_segment, bucket)):
+            counts = table.setdefault(key, Counter())
+            counts["decisions"] += 1
+            counts.update(seen)
             if "converted" in seen:
-                for table, key in ((by_strategy, strategy), (by_segment, bucket)):
-                    table[key]["revenue_cents"] += round(value * 100)
-        lift = uplift(conn, name, "converted", window)
-        clicks = uplift(conn, name, "clicked", window)
-    reasons = {k: v for k, v in status["reasons"].items()}
+                counts["revenue_cents"] += round(value * 100)
+        for outcome, group in groups.items():
+            group[bool(row.holdout)][0] += int(outcome in seen)
+            group[bool(row.holdout)][1] += 1
+    lift = {o: uplift_from(name, o, g[False], g[True]) for o, g in groups.items()}
     return {
         "status": status,
-        "reasons": reasons,
+        "reasons": dict(status["reasons"]),
         "fallbacks": fallbacks,
         "by_strategy": by_strategy,
         "by_segment": by_segment,
-        "uplift": lift,
-        "click_uplift": clicks,
+        "uplift": lift["converted"],
+        "click_uplift": lift["clicked"],
         "outcome_names": [*ENGAGEMENT.values(), "converted"],
     }
 
