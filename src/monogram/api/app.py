@@ -13,6 +13,7 @@ from urllib.parse import unquote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from monogram import __version__
 from monogram.api.deps import QuarantineBudget, RateLimiter
@@ -144,6 +145,22 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
         return JSON(
             {"success": False, "code": "invalid_request", "message": message, "errors": errors},
             status_code=400,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSON:
+        """The framework's own refusals (a body that is not JSON, a method not allowed, an
+        unknown path) in the same shape as every other error."""
+        codes = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed"}
+        return JSON(
+            {
+                "success": False,
+                "code": codes.get(exc.status_code, "http_error"),
+                "message": str(exc.detail),
+                "errors": [],
+            },
+            status_code=exc.status_code,
+            headers=exc.headers,
         )
 
     return app

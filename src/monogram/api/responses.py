@@ -41,3 +41,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorBody, "description": "already decided or in conflict"},
     429: {"model": ErrorBody, "description": "over the key's rate limit; see Retry-After"},
 }
+
+# An HTML page. Declared this way (not with response_class=HTMLResponse) so that the errors
+# such a route answers stay documented as the JSON they are.
+PAGE_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"description": "a page", "content": {"text/html": {"schema": {"type": "string"}}}}
+}

@@ -7,7 +7,39 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
+
+
+class RequestBody(BaseModel):
+    """A request's JSON body. No database stores a NUL character, so one anywhere in the body
+    is refused here, naming where it is, before a handler passes it to a query."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        where = _nul_in(data, "")
+        if where is not None:
+            raise ValueError(f"{where or 'body'}: contains a NUL character")
+        return data
+
+
+def _nul_in(value: Any, path: str) -> str | None:
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return here
+            found = _nul_in(inner, here)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, inner in enumerate(value):
+            found = _nul_in(inner, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 class _Open(BaseModel):

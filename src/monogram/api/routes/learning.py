@@ -7,13 +7,21 @@ import re
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from fastapi.responses import HTMLResponse, Response
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from monogram.api.deps import ReadKey, WorkspaceDep
+from monogram.api.responses import PAGE_ANSWER
 from monogram.api.routes.personalize import Who
-from monogram.api.schemas import DecisionAnswer, LearningReport, RewardResult, RewardsAnswer, ok
+from monogram.api.schemas import (
+    DecisionAnswer,
+    LearningReport,
+    RequestBody,
+    RewardResult,
+    RewardsAnswer,
+    ok,
+)
 from monogram.cdp import context
 from monogram.content.placements import get_placement
 from monogram.core.errors import ValidationError
@@ -40,7 +48,7 @@ class ChooseRequest(Who):
     )
 
 
-class RewardRequest(BaseModel):
+class RewardRequest(RequestBody):
     value: float = Field(ge=0, le=1, description="the reward, from 0 to 1")
 
 
@@ -48,7 +56,7 @@ class Reward(RewardRequest):
     decision_id: str = Field(min_length=1, max_length=40)
 
 
-class RewardsRequest(BaseModel):
+class RewardsRequest(RequestBody):
     rewards: list[Reward] = Field(min_length=1, max_length=1000)
 
 
@@ -151,7 +159,7 @@ async def report(
     return await run_in_threadpool(run)
 
 
-@router.get("/learning/report.html", response_class=HTMLResponse)
+@router.get("/learning/report.html", response_class=Response, responses=PAGE_ANSWER)
 async def report_page(
     workspace: WorkspaceDep,
     _key: ReadKey,

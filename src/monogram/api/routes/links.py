@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from monogram.api.deps import WorkspaceDep
+from monogram.api.responses import PAGE_ANSWER
 from monogram.cdp import privacy
 from monogram.delivery import tracking
 
@@ -73,7 +74,7 @@ async def clicked(token: str, workspace: WorkspaceDep) -> Response:
     return RedirectResponse(str(payload["u"]), status_code=302)
 
 
-@router.get("/u/{token}", response_class=HTMLResponse)
+@router.get("/u/{token}", response_class=Response, responses=PAGE_ANSWER)
 async def unsubscribe_page(token: str, workspace: WorkspaceDep) -> Response:
     """A confirmation form; nothing changes until it is posted."""
     tracking.read_token(workspace.secret(), token)
@@ -83,7 +84,7 @@ async def unsubscribe_page(token: str, workspace: WorkspaceDep) -> Response:
     )
 
 
-@router.post("/u/{token}", response_class=HTMLResponse)
+@router.post("/u/{token}", response_class=Response, responses=PAGE_ANSWER)
 async def unsubscribe(token: str, workspace: WorkspaceDep) -> Response:
     """Unsubscribe at once (RFC 8058 one-click, or the form)."""
     tracking.read_token(workspace.secret(), token)

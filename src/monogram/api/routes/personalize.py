@@ -5,18 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from monogram import realtime
 from monogram.api.deps import ReadKey, WorkspaceDep
-from monogram.api.schemas import PersonalizeAnswer, SupportAnswer, ok
+from monogram.api.schemas import PersonalizeAnswer, RequestBody, SupportAnswer, ok
 from monogram.pipeline import Request, personalize
 
 router = APIRouter(prefix="/v1", tags=["personalize"])
 
 
-class Who(BaseModel):
+class Who(RequestBody):
     customer: str | None = Field(default=None, description="TYPE:VALUE, e.g. user_id:42")
     userId: str | None = None
     anonymousId: str | None = None

@@ -5,11 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from monogram.api.deps import AdminKey, ReadKey, WorkspaceDep, WriteKey
-from monogram.api.schemas import ConsentAnswer, ErasureAnswer, ExportAnswer, ProfileView, ok
+from monogram.api.schemas import (
+    ConsentAnswer,
+    ErasureAnswer,
+    ExportAnswer,
+    ProfileView,
+    RequestBody,
+    ok,
+)
 from monogram.cdp import context, privacy
 from monogram.cdp.context import CustomerContext
 from monogram.core.errors import NotFound
@@ -48,7 +55,7 @@ async def get_context(
     return await run_in_threadpool(load)
 
 
-class ConsentChange(BaseModel):
+class ConsentChange(RequestBody):
     """Consent decisions to record, by purpose (``{"email_marketing": false}``)."""
 
     consent: dict[str, bool] = Field(min_length=1)

@@ -5,18 +5,18 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from monogram.api.deps import AdminKey, ReadKey, WorkspaceDep
-from monogram.api.schemas import MessageView, ReviewItem, ok
+from monogram.api.schemas import MessageView, RequestBody, ReviewItem, ok
 from monogram.quality import review
 from monogram.reviewing import decide_review
 
 router = APIRouter(tags=["reviews"])
 
 
-class Decision(BaseModel):
+class Decision(RequestBody):
     action: Literal["approve", "edit", "reject"]
     reviewer: str = Field(min_length=1, max_length=200)
     text: str | None = Field(default=None, description="the corrected text, for edit")
