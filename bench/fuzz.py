@@ -3,7 +3,7 @@ read, admin, none), on SQLite and on PostgreSQL, until each scope has sent ``--r
 requests. Prints the requests, the status codes, the server errors (target: none) and every
 answer that does not match its documented status, content type or model.
 
-    .venv/bin/python bench/fuzz.py [--requests 20000] [--examples 100] [--store sqlite|postgres|both]
+    .venv/bin/python bench/fuzz.py [--requests N] [--examples N] [--store sqlite|postgres|both]
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import fresh_workspace, machine  # noqa: E402
-from tests.conftest import Api  # noqa: E402
-from tests.test_fuzz import SCOPES, fuzz  # noqa: E402
+from bench._common import fresh_workspace, machine
+from tests.conftest import Api
+from tests.test_fuzz import SCOPES, fuzz
 
 
 def _server(store: str) -> AbstractContextManager[str | None]:

@@ -11,13 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from monogram import evaluate
+from monogram.assembly import order_asked_about
 from monogram.content.generate import fit, unusable
 from monogram.content.llm import GenerationOptions
 from monogram.content.llm.fake import FakeModel
 from monogram.content.llm.llamacpp import LlamaCppModel
 from monogram.content.placements import GeneratedElement
 from monogram.content.prompts import build_prompt, fence, limit_warnings
-from monogram.pipeline import order_asked_about
 from monogram.workspace import Workspace
 from tests.test_cli import as_json, cli, run, write_events  # noqa: F401
 from tests.test_generation import seed_customers

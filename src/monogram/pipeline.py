@@ -19,17 +19,25 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 from sqlalchemy.exc import IntegrityError
 
-from monogram.cdp import catalog, context, privacy
+from monogram.assembly import assemble, check_inputs, links
+from monogram.cdp import context, privacy
 from monogram.content import generate
 from monogram.content.generate import Draft, ElementDraft
-from monogram.content.placements import GeneratedElement, LockedElement, Placement, get_placement
-from monogram.content.prompts import clean_text, template_hash
+from monogram.content.images import ImageStore
+from monogram.content.placements import (
+    GeneratedElement,
+    ImageElement,
+    LockedElement,
+    Placement,
+    get_placement,
+)
+from monogram.content.prompts import template_hash
 from monogram.core.clock import iso, now
 from monogram.core.errors import FieldError, ValidationError
 from monogram.learning import decisions
 from monogram.learning import store as learning
 from monogram.learning.features import customer_features
-from monogram.quality import gate, review
+from monogram.quality import gate, images, review
 from monogram.quality.fallback import (
     gate_or_fallback,
     injection_fallback,
@@ -122,7 +130,7 @@ def personalize(ws: Workspace, request: Request, *, progress: Progress | None = 
     chosen_name = request.strategy
     if chosen_name is not None:
         spec.strategy(chosen_name)  # an unknown strategy is refused before anything is logged
-    inputs = _check_inputs(spec, request.inputs)
+    inputs = check_inputs(spec, request.inputs)
     message_id = idempotent_id("msg", request.key) if request.key and request.record else None
     decision = None
     with ws.store.read() as conn:
@@ -287,7 +295,7 @@ def _draft(
     chosen = spec.strategy(strategy)
     started = time.perf_counter()
     with ws.store.read() as conn:
-        built, source, facts = _assemble(conn, ws, spec, profile_id, inputs, state)
+        built, source, facts = assemble(conn, ws, spec, profile_id, inputs, state)
     timings["context"] = time.perf_counter() - started
     brand = ws.brand()
     elements: dict[str, ElementDraft] = {}
@@ -305,6 +313,13 @@ def _draft(
         if isinstance(element, LockedElement):
             drafted = generate.locked(element.name, element.template, source)
             elements[element.name] = safe_rendered(drafted, element, spec, brand, source, facts)
+            continue
+        if isinstance(element, ImageElement):  # laid out from the texts written above
+            mark = time.perf_counter()
+            elements[element.name] = _creative(
+                ws, element, spec, chosen, elements, source, facts, built.consented
+            )
+            timings["images"] = timings.get("images", 0.0) + time.perf_counter() - mark
             continue
         held = injection_fallback(element, source, suspect) if suspect else None
         if held is not None:  # the customer's text is not given to the model at all
@@ -347,12 +362,33 @@ def _draft(
             },
             "seconds": round(time.perf_counter() - started, 4),
             "message_checks": [disclaimer.as_dict()],
-            "links": _links(source),
+            "links": links(source),
             "injection": {"field": suspect[0], **suspect[1].as_dict()} if suspect else None,
             "inputs": inputs or None,  # what the customer asked: reviewers read it
         },
         context=source,
     )
+
+
+def _creative(
+    ws: Workspace,
+    element: ImageElement,
+    spec: Placement,
+    chosen: Any,
+    written: dict[str, ElementDraft],
+    source: dict[str, Any],
+    facts: Any,
+    consented: bool,
+) -> ElementDraft:
+    studio = ws.runtime(
+        "images",
+        lambda: images.Studio(ws.home, ws.config.images, ImageStore(ws.home / "images")),
+    )
+    if not consented:
+        return images.fallback(
+            studio, element, ws.brand(), source, f"no consent for {spec.purpose}"
+        )
+    return images.creative(studio, element, spec, ws.brand(), chosen, written, source, facts)
 
 
 def _result(element: ElementDraft) -> ElementResult:
@@ -503,88 +539,6 @@ def check_text(
         )
     with ws.store.read() as conn:
         profile_id = context.resolve(conn, customer)
-        _, source, facts = _assemble(conn, ws, spec, profile_id, _check_inputs(spec, inputs or {}))
+        _, source, facts = assemble(conn, ws, spec, profile_id, check_inputs(spec, inputs or {}))
     decision = gate.evaluate(text, chosen, spec, ws.brand(), source, facts)
     return {"element": chosen.name, **decision.as_dict(), "seconds": round(decision.seconds, 4)}
-
-
-# Inputs every placement takes: the offer this message may mention (the facts grounding
-# checks discounts, codes and dates against) and the customer's jurisdiction.
-COMMON_INPUTS = ("offer", "jurisdiction")
-OFFER_KEYS = {"code", "discount_percent", "free_shipping", "ends", "description"}
-
-
-def _assemble(
-    conn: Any,
-    ws: Workspace,
-    spec: Placement,
-    profile_id: str,
-    inputs: dict[str, Any],
-    state: Any = None,
-) -> tuple[context.CustomerContext, dict[str, Any], Any]:
-    """The customer's context for the placement's purpose, as the prompts and checks see it
-    (with the inputs, the product and the order it is about), and the facts to check against."""
-    built = context.customer_context(
-        conn, ws.config, ws.segments(), profile_id, spec.purpose, state=state
-    )
-    source = built.model_dump(mode="json", exclude_none=True)
-    source["input"] = inputs
-    source["brand"] = ws.brand().name
-    source["product"] = _product(conn, inputs, built)
-    source["order"] = order_asked_about(source.get("purchases"), inputs.get("message"))
-    return built, source, gate.load_facts(conn, source, profile_id)
-
-
-def _check_inputs(spec: Placement, inputs: dict[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(inputs) - set(spec.inputs) - set(COMMON_INPUTS))
-    if unknown:
-        allowed = ", ".join([*spec.inputs, *COMMON_INPUTS])
-        raise ValidationError(
-            f"placement {spec.name!r} takes inputs {allowed}; unknown: {', '.join(unknown)}"
-        )
-    offer = inputs.get("offer")
-    if offer is not None and (not isinstance(offer, dict) or set(offer) - OFFER_KEYS):
-        raise ValidationError(f"input offer must be a mapping with keys from {sorted(OFFER_KEYS)}")
-    return {k: clean_text(str(v), 2000) if isinstance(v, str) else v for k, v in inputs.items()}
-
-
-def order_asked_about(
-    purchases: list[dict[str, Any]] | None, message: Any
-) -> dict[str, Any] | None:
-    """The one order a support message is about: the one whose id it names, else the latest.
-    A reply sees this order, not the customer's whole history."""
-    if not purchases:
-        return None
-    text = str(message or "").lower()
-    named = [p for p in purchases if p.get("order_id") and str(p["order_id"]).lower() in text]
-    return (named or purchases)[0]
-
-
-def _links(source: dict[str, Any]) -> list[str]:
-    """The product pages a message may link to (the first recommendation, the product)."""
-    found = [p.get("url") for p in (source.get("recommended_products") or [])[:1]]
-    found.append((source.get("product") or {}).get("url"))
-    return [u for u in dict.fromkeys(found) if u]
-
-
-def _product(
-    conn: Any, inputs: dict[str, Any], built: context.CustomerContext
-) -> dict[str, Any] | None:
-    """The product a placement is about: the ``product_id`` input, else the top recommendation."""
-    product_id = inputs.get("product_id") or (
-        built.recommended_products[0].id if built.recommended_products else None
-    )
-    if not product_id:
-        return None
-    product = catalog.get_product(conn, str(product_id))
-    return {
-        "id": product.id,
-        "name": product.name,
-        "category": product.category,
-        "brand": product.brand,
-        "price": product.price,
-        "currency": product.currency,
-        "attributes": product.attributes,
-        "description": product.description,
-        "url": product.url,
-    }

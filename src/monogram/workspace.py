@@ -193,7 +193,14 @@ def write_shop_brand(target: Path, shop: Shop) -> Path:
         },
         "exemplars": {},
     }
-    for key in ("jurisdiction", "jurisdictions", "reading_level", "emoji", "max_exclamations"):
+    for key in (
+        "jurisdiction",
+        "jurisdictions",
+        "reading_level",
+        "emoji",
+        "max_exclamations",
+        "visual",
+    ):
         if key in defaults:
             kit[key] = defaults[key]
     if "limits" in defaults:

@@ -38,6 +38,12 @@ class Product(BaseModel):
     attributes: dict[str, Any] = Field(default_factory=dict)
     description: str = ""
     url: str | None = Field(default=None, max_length=2000)
+    image: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="the product's picture: an http(s) URL (downloaded once and cached) or a "
+        "path to a local file",
+    )
 
     @field_validator("id", mode="before")
     @classmethod
@@ -182,6 +188,7 @@ def _product(row: Any) -> Product:
         attributes=row.attributes or {},
         description=row.description,
         url=row.url,
+        image=row.image,
     )
 
 

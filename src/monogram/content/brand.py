@@ -72,6 +72,43 @@ class Exemplar(_Strict):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+HEX = r"^#[0-9A-Fa-f]{6}$"
+
+
+class Colourway(_Strict):
+    """The colours of a creative: background, text on it, and the call-to-action button."""
+
+    background: str = Field(default="#1F3D2B", pattern=HEX)
+    text: str = Field(default="#FFFFFF", pattern=HEX)
+    accent: str = Field(default="#F2A541", pattern=HEX, description="the button")
+    accent_text: str = Field(default="#1B1B1B", pattern=HEX, description="text on the button")
+
+
+class Visual(_Strict):
+    """How the brand looks in images (``visual:`` in brand.yaml). Paths are relative to the
+    workspace; without fonts, the DejaVu Sans that ships with matplotlib is used."""
+
+    colourways: dict[str, Colourway] = Field(
+        default_factory=lambda: {"default": Colourway()},
+        description="named colour sets; a strategy picks one with `colourway:`",
+    )
+    logo: str | None = Field(default=None, description="a PNG or WebP logo (else a wordmark)")
+    font: str | None = Field(default=None, description="a TrueType/OpenType file for body text")
+    font_bold: str | None = Field(default=None, description="for headlines and the button")
+    style: list[str] = Field(
+        default_factory=list, description="style words for image models (photographic, ...)"
+    )
+    negative: list[str] = Field(
+        default_factory=list, description="what image models must not draw (text, people, ...)"
+    )
+
+    @model_validator(mode="after")
+    def _has_default(self) -> Visual:
+        if "default" not in self.colourways:
+            raise ValueError("colourways needs one named `default`")
+        return self
+
+
 class BrandKit(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
@@ -101,6 +138,7 @@ class BrandKit(_Strict):
     jurisdictions: dict[str, JurisdictionRules] = Field(
         default_factory=dict, description="extra banned claims by country code (US, GB, DE ...)"
     )
+    visual: Visual = Field(default_factory=Visual, description="colours, logo, fonts for images")
 
     @field_validator("banned_patterns")
     @classmethod

@@ -50,6 +50,7 @@ class ElementDraft:
     attempt: str | None = None  # the model's best text, when it fell back instead
     review: bool = False
     review_reasons: list[str] = field(default_factory=list)
+    media: dict[str, Any] | None = None  # an image element: its files per size, and how made
 
 
 @dataclass

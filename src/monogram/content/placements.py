@@ -15,10 +15,19 @@ for this customer) and ``rule`` (a segment-to-variant mapping).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from monogram.core.errors import ConfigError, NotFound
 from monogram.core.settings import load_yaml_model
@@ -119,8 +128,78 @@ class LockedElement(_Strict):
     template: str = Field(min_length=1, description="approved Jinja, filled with profile values")
 
 
+SIZE = r"^[1-9][0-9]{1,3}x[1-9][0-9]{1,3}$"
+
+
+class ImageFallback(_Strict):
+    """The approved creative used when a rendered one fails its checks: an image file in the
+    workspace, or a creative composed from approved text only (no customer data)."""
+
+    id: str = Field(pattern=NAME)
+    headline: str | None = Field(default=None, description="approved Jinja text, e.g. {{ brand }}")
+    path: str | None = Field(default=None, description="an approved image file (workspace path)")
+    alt: str = Field(min_length=1, max_length=300, description="its alt text")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ImageFallback:
+        if (self.headline is None) == (self.path is None):
+            raise ValueError("a fallback image has a headline (composed) or a path, not both")
+        return self
+
+
+class ImageElement(_Strict):
+    """A creative: gated text laid out over a picture in the brand's colours, at each size.
+
+    The picture comes from the image backend: ``compose`` uses the product's catalogue image,
+    ``openai-images`` (or a plug-in's backend) generates one from ``prompt``. Text is never
+    drawn by an image model: only the texts of earlier elements, after the quality gate."""
+
+    kind: Literal["image"]
+    name: str = Field(pattern=NAME)
+    sizes: list[str] = Field(
+        default_factory=lambda: ["1200x628"], min_length=1, description="WIDTHxHEIGHT each"
+    )
+    backend: str | None = Field(
+        default=None, description="compose, openai-images or a plug-in's; default: images.backend"
+    )
+    headline: str | None = Field(default=None, description="the element whose text leads")
+    body: str | None = Field(default=None, description="an element whose text goes beneath")
+    cta: str | None = Field(default="Shop now", max_length=40, description="approved button text")
+    price: bool = Field(default=True, description="show the product's catalogue price")
+    prompt: str | None = Field(
+        default=None, description="sandboxed Jinja for generated pictures (openai-images)"
+    )
+    fields: list[str] = Field(default_factory=list, description="context fields the prompt sees")
+    review: bool | None = Field(
+        default=None, description="hold for review; default: generated pictures yes, else no"
+    )
+    format: Literal["png", "webp", "jpeg"] = "png"
+    max_kb: int | None = Field(
+        default=None, ge=1, description="largest file allowed; default: images.max_kb by channel"
+    )
+    fallback: ImageFallback
+
+    @field_validator("sizes")
+    @classmethod
+    def _sizes(cls, sizes: list[str]) -> list[str]:
+        for size in sizes:
+            if not re.match(SIZE, size):
+                raise ValueError(f"size {size!r} is not WIDTHxHEIGHT, e.g. 1200x628")
+            width, height = (int(n) for n in size.split("x"))
+            if not (64 <= width <= 4096 and 64 <= height <= 4096):
+                raise ValueError(f"size {size!r}: each side from 64 to 4096 pixels")
+        if len(set(sizes)) != len(sizes):
+            raise ValueError("a size is listed twice")
+        return sizes
+
+    def dimensions(self) -> list[tuple[int, int]]:
+        return [(int(w), int(h)) for w, h in (size.split("x") for size in self.sizes)]
+
+
 Element = Annotated[
-    Annotated[GeneratedElement, Tag("generated")] | Annotated[LockedElement, Tag("locked")],
+    Annotated[GeneratedElement, Tag("generated")]
+    | Annotated[LockedElement, Tag("locked")]
+    | Annotated[ImageElement, Tag("image")],
     Discriminator(lambda v: v.get("kind", "generated") if isinstance(v, dict) else v.kind),
 ]
 
@@ -135,6 +214,10 @@ class Strategy(_Strict):
     length: Literal["short", "medium", "long"] | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
     template_version: str | None = None
+    # images: the layout (split: picture beside or above the text; full: picture behind it;
+    # text: no picture) and the brand kit's colourway
+    layout: Literal["split", "full", "text"] | None = None
+    colourway: str | None = None
     # rule: segment -> variant id (per element), first match wins; else the default fallback
     rules: list[dict[str, str]] = Field(default_factory=list)
 
@@ -264,6 +347,7 @@ class Placement(_Strict):
         baseline = self.learning.baseline
         if baseline is not None and baseline not in strategies:
             raise ValueError(f"learning.baseline: no strategy {baseline!r}")
+        self._images_read_earlier_texts()
         variant_ids = {v.id for e in self.generated() for v in e.fallbacks}
         for strategy in self.strategies:
             for rule in strategy.rules:
@@ -277,6 +361,27 @@ class Placement(_Strict):
                         f"among the elements' fallbacks"
                     )
         return self
+
+    def _images_read_earlier_texts(self) -> None:
+        written: list[str] = []
+        for element in self.elements:
+            if isinstance(element, ImageElement):
+                for slot in ("headline", "body"):
+                    source = getattr(element, slot)
+                    if source is not None and source not in written:
+                        raise ValueError(
+                            f"element {element.name!r}: {slot} {source!r} is not a text element "
+                            f"before it (known: {', '.join(written) or 'none'})"
+                        )
+                if element.backend not in (None, "compose") and not element.prompt:
+                    raise ValueError(
+                        f"element {element.name!r}: backend {element.backend!r} needs a prompt"
+                    )
+            else:
+                written.append(element.name)
+
+    def images(self) -> list[ImageElement]:
+        return [e for e in self.elements if isinstance(e, ImageElement)]
 
     def baseline(self) -> str:
         """The strategy apprentice mode serves."""

@@ -245,6 +245,32 @@ class LLMConfig(_Strict):
         return self
 
 
+class ImagesConfig(_Strict):
+    """How creatives are made (``images:`` in monogram.yaml)."""
+
+    backend: str = Field(
+        default="compose",
+        pattern=r"^[a-z][a-z0-9_.-]{0,63}$",
+        description="compose (the catalogue's picture), openai-images (a picture generated "
+        "from the element's prompt) or a plug-in's (entry-point group monogram.images)",
+    )
+    base_url: str | None = Field(
+        default=None, description="openai-images: the server, e.g. http://127.0.0.1:7860/v1"
+    )
+    model: str | None = Field(default=None, description="openai-images: the model name")
+    api_key_env: str = Field(default="OPENAI_API_KEY", description="variable holding the key")
+    generate_size: str = Field(
+        default="1024x1024", pattern=r"^\d{2,4}x\d{2,4}$", description="what to ask the server for"
+    )
+    timeout_s: float = Field(default=60.0, gt=0, description="a generated picture, at most")
+    download_timeout_s: float = Field(default=5.0, gt=0, description="a catalogue picture")
+    max_download_mb: float = Field(default=10.0, gt=0, description="larger pictures are refused")
+    max_kb: dict[str, int] = Field(
+        default_factory=lambda: {"email": 1024, "ad": 5120, "web": 2048},
+        description="largest creative file per channel (an element's max_kb wins)",
+    )
+
+
 class RealtimeConfig(_Strict):
     budget_ms: int = Field(
         default=800, ge=10, description="answer within this, with fallback if need be"
@@ -345,6 +371,7 @@ class ProjectConfig(_Strict):
     purposes: dict[str, PurposeConfig] = Field(default_factory=_default_purposes)
     context: ContextConfig = Field(default_factory=ContextConfig)
     llm: LLMConfig = Field(default_factory=LLMConfig)
+    images: ImagesConfig = Field(default_factory=ImagesConfig)
     realtime: RealtimeConfig = Field(default_factory=RealtimeConfig)
     learning: LearningConfig = Field(default_factory=LearningConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)

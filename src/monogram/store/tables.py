@@ -188,6 +188,7 @@ products = Table(
     Column("attributes", JSON, nullable=False),
     Column("description", Text, nullable=False),
     Column("url", String(2000)),
+    Column("image", String(2000)),
     Column("updated_at", Ts, nullable=False),
 )
 
