@@ -92,4 +92,5 @@ def product_of(
         "attributes": product.attributes,
         "description": product.description,
         "url": product.url,
+        "image": product.image,
     }

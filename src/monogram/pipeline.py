@@ -84,6 +84,7 @@ class ElementResult(BaseModel):
     reason: str | None = None
     review: bool = False
     passed: bool | None = None  # the gate's verdict on generated text
+    images: list[dict[str, Any]] | None = None  # a creative: {size, name} per size
 
 
 class Outcome(BaseModel):
@@ -382,7 +383,7 @@ def _creative(
 ) -> ElementDraft:
     studio = ws.runtime(
         "images",
-        lambda: images.Studio(ws.home, ws.config.images, ImageStore(ws.home / "images")),
+        lambda: images.Studio(ws.home, ws.config.images, ImageStore(ws.store)),
     )
     if not consented:
         return images.fallback(
@@ -400,7 +401,14 @@ def _result(element: ElementDraft) -> ElementResult:
         reason=element.reason,
         review=element.review,
         passed=passed,
+        images=_images(element.media),
     )
+
+
+def _images(media: dict[str, Any] | None) -> list[dict[str, Any]] | None:
+    if not media:
+        return None
+    return [{"size": i["size"], "name": i["name"]} for i in media.get("images", [])]
 
 
 def _stored(
@@ -450,7 +458,13 @@ def recent(ws: Workspace, customer: str, placement: str, hours: float) -> Outcom
 def _stored_elements(elements: dict[str, Any]) -> dict[str, ElementResult]:
     """A stored message's elements as an outcome shows them."""
     return {
-        name: ElementResult(name=name, text=e["text"], source=e["source"], reason=e.get("reason"))
+        name: ElementResult(
+            name=name,
+            text=e["text"],
+            source=e["source"],
+            reason=e.get("reason"),
+            images=_images(e.get("media")),
+        )
         for name, e in elements.items()
     }
 

@@ -76,7 +76,7 @@ def serve(
     return _answer(elements, outcome.message_id, outcome.decision_id, how, started)
 
 
-def _elements(ws: Workspace, outcome: Outcome) -> dict[str, dict[str, str]]:
+def _elements(ws: Workspace, outcome: Outcome) -> dict[str, dict[str, Any]]:
     """Each element's text and source, with a signed unsubscribe link where copy asks for one."""
     url = None
     if outcome.message_id and outcome.profile_id:
@@ -87,10 +87,18 @@ def _elements(ws: Workspace, outcome: Outcome) -> dict[str, dict[str, str]]:
             decision_id=outcome.decision_id or "",
             profile_id=outcome.profile_id,
         )["unsubscribe"]
-    return {
-        n: {"text": fill_unsubscribe(e.text, url), "source": e.source}
-        for n, e in outcome.elements.items()
-    }
+    out: dict[str, dict[str, Any]] = {}
+    for name, element in outcome.elements.items():
+        out[name] = {"text": fill_unsubscribe(element.text, url), "source": element.source}
+        if element.images:  # a creative: its signed URL per size; the text is its alt text
+            out[name]["images"] = [
+                {
+                    "size": image["size"],
+                    "url": tracking.image_url(ws.secret(), ws.settings.public_url, image["name"]),
+                }
+                for image in element.images
+            ]
+    return out
 
 
 def _defaults(ws: Workspace, placement: Placement) -> dict[str, dict[str, str]]:

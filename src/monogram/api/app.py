@@ -21,6 +21,7 @@ from monogram.api.responses import ERRORS, JSON
 from monogram.api.routes import (
     catalog,
     health,
+    images,
     learning,
     links,
     personalize,
@@ -107,7 +108,18 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
     app.state.workspace = workspace
     app.state.limiter = RateLimiter()
     app.state.quarantine = QuarantineBudget()
-    routers = (health, tracking, profiles, catalog, segments, reviews, links, personalize, learning)
+    routers = (
+        health,
+        tracking,
+        profiles,
+        catalog,
+        segments,
+        reviews,
+        links,
+        images,
+        personalize,
+        learning,
+    )
     for module in routers:
         app.include_router(module.router, responses=ERRORS)
     console.mount(app)

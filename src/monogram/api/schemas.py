@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class RequestBody(BaseModel):
@@ -119,9 +119,17 @@ class MessageView(_Open):
     reviews: list[dict[str, Any]]
 
 
+class ServedImage(BaseModel):
+    size: str
+    url: str
+
+
 class ServedElement(BaseModel):
-    text: str
+    text: str = Field(description="the element's text; for a creative, its alt text")
     source: str
+    images: list[ServedImage] | None = Field(
+        default=None, description="a creative: its signed URL per size"
+    )
 
 
 class PersonalizeAnswer(BaseModel):

@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from monogram.campaigns import Campaign, sender_for
+from monogram.delivery import tracking
 from monogram.delivery.channels import Channel, Delivery, channel_from_url
 from monogram.delivery.compose import compose
 from monogram.pipeline import draft_for
@@ -41,6 +42,7 @@ def send_proof(
         lambda url: url,
         brand=brand.name,
         website=brand.website,
+        image_url=lambda name: tracking.image_url(ws.secret(), ws.settings.public_url, name),
     )
     outbound.subject = f"[proof] {outbound.subject}"
     if channel is None:

@@ -341,6 +341,7 @@ def _deliver(ws: Workspace, channel: Channel, sending: _Sending | None) -> str:
         tracked,
         brand=brand.name,
         website=brand.website,
+        image_url=lambda name: tracking.image_url(ws.secret(), ws.settings.public_url, name),
     )
     delivery = channel.send(outbound)
     with ws.store.write() as conn:

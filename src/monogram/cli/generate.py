@@ -156,7 +156,13 @@ def preview(
                     rendered[ref] = _as_received(ws, drafted)
                 bar.advance(task)
     output.write_text(
-        render_preview(placement, strategy or spec.strategies[0].name, drafts, rendered),
+        render_preview(
+            placement,
+            strategy or spec.strategies[0].name,
+            drafts,
+            rendered,
+            image_src=lambda name: inline_image(ws, name),
+        ),
         encoding="utf-8",
     )
     console.print(f"wrote {output} ({len(drafts)} customers)")
@@ -168,9 +174,28 @@ def _as_received(ws: Any, draft: Any) -> str:
     message = {**draft.as_dict(), "message_id": "preview"}
     links = {"open": "about:blank", "unsubscribe": "#unsubscribe"}
     outbound = compose(
-        message, "", "email", None, links, lambda url: url, brand=brand.name, website=brand.website
+        message,
+        "",
+        "email",
+        None,
+        links,
+        lambda url: url,
+        brand=brand.name,
+        website=brand.website,
+        image_url=lambda name: inline_image(ws, name),
     )
     return outbound.html or ""
+
+
+def inline_image(ws: Any, name: str) -> str:
+    """A creative as a data: URL, so a preview file shows it with no server running."""
+    import base64
+
+    from monogram.content.images import ImageStore
+
+    data = ImageStore(ws.store).read(name)
+    kind = {"png": "image/png", "webp": "image/webp", "jpeg": "image/jpeg"}[name.rsplit(".")[-1]]
+    return f"data:{kind};base64,{base64.b64encode(data).decode()}"
 
 
 @placements_app.command("list")

@@ -6,8 +6,9 @@ strategy, and a ``Picture`` from an image backend (``compose``: the product's ca
 ``openai-images``: a picture generated from the element's prompt; or a plug-in's). An image
 model never draws text: every word in a creative is laid out here.
 
-Files are content-addressed (``images/ab/<sha256>.png`` in the workspace) and every render is
-keyed by its inputs, so identical inputs give the byte-identical file without rendering again.
+Creatives are content-addressed (``<sha256>.png``) in the store, where every worker of a
+cluster writes them and the server reads them, and every render is keyed by its inputs, so
+identical inputs give the byte-identical file without rendering again.
 """
 
 from __future__ import annotations
@@ -24,10 +25,15 @@ from typing import Any, Protocol
 import numpy as np
 import orjson
 from PIL import Image, ImageDraw, ImageFont
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from monogram.content.brand import Colourway, Visual
-from monogram.core.errors import ConfigError, MonogramError
+from monogram.core.clock import now
+from monogram.core.errors import ConfigError, MonogramError, NotFound
 from monogram.core.plugins import Registry
+from monogram.store.engine import Store
+from monogram.store.tables import creative_renders, creatives
 
 # Part of every cache key: a change to the layout renders every creative afresh.
 RENDERER = "compose-1"
@@ -497,34 +503,57 @@ def picture_backend(name: str, config: Any, home: Path) -> PictureBackend:
 
 
 class ImageStore:
-    """Creatives by content (``<root>/ab/<sha256>.<ext>``) and renders by their inputs."""
+    """Creatives by content (``<sha256>.<ext>``) and renders by their inputs, in the store."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
-    def path(self, name: str) -> Path:
+    @staticmethod
+    def check_name(name: str) -> str:
         stem, _, ext = name.partition(".")
         if len(stem) != 64 or not all(c in "0123456789abcdef" for c in stem) or ext not in FORMATS:
             raise ValueError(f"not a creative's name: {name!r}")
-        return self.root / stem[:2] / name
+        return name
 
     def put(self, data: bytes, fmt: str) -> str:
         name = f"{hashlib.sha256(data).hexdigest()}.{fmt}"
-        target = self.path(name)
-        if not target.exists():
-            _write_atomic(target, data)
+        row = {"name": name, "format": fmt, "bytes": len(data), "data": data, "created_at": now()}
+        try:
+            with self.store.write() as conn:
+                if conn.execute(select(creatives.c.name).where(creatives.c.name == name)).first():
+                    return name
+                conn.execute(insert(creatives).values(**row))
+        except IntegrityError:  # the same bytes, written at that moment by another worker
+            pass
         return name
 
+    def read(self, name: str) -> bytes:
+        with self.store.read() as conn:
+            found = conn.execute(
+                select(creatives.c.data).where(creatives.c.name == self.check_name(name))
+            ).first()
+        if found is None:
+            raise NotFound(f"no creative {name}")
+        return bytes(found.data)
+
     def known(self, key: str) -> dict[str, Any] | None:
-        """What a render with these inputs gave, if its file is still there."""
-        try:
-            found: dict[str, Any] = orjson.loads((self.root / "keys" / key).read_bytes())
-        except (OSError, orjson.JSONDecodeError):
-            return None
-        return found if self.path(found["name"]).exists() else None
+        """What a render with these inputs gave, if the creative is still stored."""
+        with self.store.read() as conn:
+            row = conn.execute(
+                select(creative_renders.c.rendition)
+                .join(creatives, creatives.c.name == creative_renders.c.name)
+                .where(creative_renders.c.key == key)
+            ).first()
+        return dict(row.rendition) if row is not None else None
 
     def remember(self, key: str, rendition: dict[str, Any]) -> None:
-        _write_atomic(self.root / "keys" / key, orjson.dumps({**rendition, "cached": False}))
+        row = {"key": key, "name": rendition["name"], "rendition": {**rendition, "cached": False}}
+        try:
+            with self.store.write() as conn:
+                conn.execute(delete(creative_renders).where(creative_renders.c.key == key))
+                conn.execute(insert(creative_renders).values(**row))
+        except IntegrityError:  # rendered at that moment by another worker: theirs stands
+            pass
 
 
 def _write_atomic(target: Path, data: bytes) -> None:

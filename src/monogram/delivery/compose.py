@@ -52,15 +52,27 @@ def compose(
     *,
     brand: str = "",
     website: str = "",
+    image_url: Callable[[str], str] | None = None,
 ) -> Outbound:
     """``message`` as ``review.explain`` returns it; ``links`` the signed open and unsubscribe
-    URLs; ``tracked`` turns a product URL into a tracked click URL. The HTML part is a
-    responsive, inline-styled layout (``templates/email.html``); the text part says the same."""
+    URLs; ``tracked`` turns a product URL into a tracked click URL; ``image_url`` a creative's
+    file name into the URL it is served at (without it, creatives are left out of the HTML).
+    The HTML part is a responsive, inline-styled layout (``templates/email.html``); the text
+    part says the same (a creative by its alt text)."""
     elements = message["elements"]
     subject = elements.get("subject", {}).get("text") or message["placement"]
     ordered = [n for n in BODY_ORDER if n in elements]
     ordered += [n for n in elements if n not in BODY_ORDER and n not in NOT_IN_BODY]
-    body = [elements[n]["text"] for n in ordered if n not in FOOTER]
+    body = [
+        f"[image: {elements[n]['text']}]" if elements[n].get("media") else elements[n]["text"]
+        for n in ordered
+        if n not in FOOTER
+    ]
+    parts: list[Any] = [
+        _picture(elements[n], image_url) if elements[n].get("media") else elements[n]["text"]
+        for n in ordered
+        if n not in FOOTER
+    ]
     footer = [elements[n]["text"] for n in ordered if n in FOOTER]
     unsubscribe = links["unsubscribe"]
     targets = message["provenance"].get("links") or []
@@ -76,7 +88,7 @@ def compose(
         preheader=elements.get("preheader", {}).get("text", ""),
         brand=brand,
         website=website,
-        body=body,
+        body=[p for p in parts if p is not None],
         cta=cta,
         cta_label="Shop now",
         footer=[Markup(html.escape(f).replace(UNSUBSCRIBE, "below")) for f in footer],
@@ -100,6 +112,14 @@ def compose(
             "preheader": elements.get("preheader", {}).get("text", ""),
         },
     )
+
+
+def _picture(element: dict[str, Any], image_url: Callable[[str], str] | None) -> Any:
+    """A creative in the email: its first size, served from ``image_url``; its alt text."""
+    found = (element.get("media") or {}).get("images") or []
+    if image_url is None or not found:
+        return None
+    return {"src": image_url(found[0]["name"]), "alt": element["text"]}
 
 
 @functools.lru_cache(maxsize=1)

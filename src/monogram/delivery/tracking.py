@@ -100,3 +100,19 @@ def click_url(
         secret, {"m": message_id, "d": decision_id, "p": profile_id, "k": "click", "u": target}
     )
     return f"{base_url.rstrip('/')}/t/c/{token}"
+
+
+def _image_signature(secret: str, name: str) -> str:
+    mac = hmac.new(_key(secret), b"image\x00" + name.encode(), hashlib.sha256).digest()
+    return _b64(mac[:16])
+
+
+def image_url(secret: str, base_url: str, name: str) -> str:
+    """The stable URL a creative is served at: its content-addressed name and a signature, so
+    nobody can enumerate or fetch files by guessing names. The same file always has the same
+    URL (cacheable by mail clients and CDNs)."""
+    return f"{base_url.rstrip('/')}/i/{name}?s={_image_signature(secret, name)}"
+
+
+def image_allowed(secret: str, name: str, signature: str) -> bool:
+    return hmac.compare_digest(_image_signature(secret, name), signature)

@@ -24,7 +24,13 @@ from monogram.core.clock import now
 from monogram.core.errors import ConflictError, NotFound, ValidationError
 from monogram.core.ids import new_id
 from monogram.store import Store
-from monogram.store.tables import approved_variants, messages, reviews
+from monogram.store.tables import (
+    approved_variants,
+    creative_renders,
+    creatives,
+    messages,
+    reviews,
+)
 
 STATUSES = ("pending", "approved", "edited", "rejected")
 
@@ -284,10 +290,24 @@ def with_library(conn: Connection, placement: Placement) -> Placement:
 
 
 def _erase(conn: Connection, profile_id: str, _keys: list[identity.IdKey]) -> int:
+    """The person's review items and messages, and the creatives only their messages show
+    (a creative can hold their words; one that other customers' messages show stays)."""
+    shown: set[str] = set()
+    for (elements,) in conn.execute(
+        select(messages.c.elements).where(messages.c.profile_id == profile_id)
+    ):
+        for element in orjson.loads(elements).values():
+            shown |= {i["name"] for i in (element.get("media") or {}).get("images", [])}
     count = conn.execute(delete(reviews).where(reviews.c.profile_id == profile_id)).rowcount
-    return int(
-        count + conn.execute(delete(messages).where(messages.c.profile_id == profile_id)).rowcount
-    )
+    count += conn.execute(delete(messages).where(messages.c.profile_id == profile_id)).rowcount
+    for name in sorted(shown):
+        if conn.execute(
+            select(messages.c.id).where(messages.c.elements.contains(name)).limit(1)
+        ).first():
+            continue
+        conn.execute(delete(creative_renders).where(creative_renders.c.name == name))
+        count += conn.execute(delete(creatives).where(creatives.c.name == name)).rowcount
+    return int(count)
 
 
 def _export(conn: Connection, profile_id: str, _keys: list[identity.IdKey]) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -360,4 +361,26 @@ policy_modes = Table(
     Column("mode", String(16), nullable=False),
     Column("changed_by", String(200), nullable=False),
     Column("changed_at", Ts, nullable=False),
+)
+
+# Creatives, content-addressed (``<sha256>.<ext>``): in the store, so every worker of a cluster
+# writes them where the server that serves them reads them, and erasure reaches them.
+creatives = Table(
+    "creatives",
+    metadata,
+    Column("name", String(80), primary_key=True),
+    Column("format", String(8), nullable=False),
+    Column("bytes", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", Ts, nullable=False),
+)
+
+# What a render with given inputs gave (the key hashes every input): identical inputs give the
+# stored creative without rendering again.
+creative_renders = Table(
+    "creative_renders",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("name", String(80), nullable=False, index=True),
+    Column("rendition", JSON, nullable=False),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -29,6 +30,7 @@ pre { background: #f4f6f9; padding: .8rem; overflow: auto; font-size: 12px; max-
 .generated { background: #dff5e3; } .locked { background: #e7ebf5; }
 .fallback { background: #fde9d7; }
 .reason { color: #8a5a00; font-size: 12px; } .text { white-space: pre-wrap; }
+.creative { max-width: 100%; height: auto; border: 1px solid #d7dbe3; }
 </style></head><body>
 <h1>Placement <code>{{ placement }}</code>: {{ drafts|length }} customers</h1>
 <p>Strategy {{ strategy }}; model {{ model or "none (no generated element)" }}.
@@ -40,7 +42,12 @@ Generated {{ counts.generated }}, fallback {{ counts.fallback }}, locked {{ coun
   {% for e in d.elements %}
     <div class="el"><span class="name">{{ e.name }}</span>
       <span class="src {{ e.source }}">{{ e.source }}</span>
-      <div class="text">{{ e.text }}</div>
+      {% if e.media %}{% for image in e.media.images %}
+        <figure><img src="{{ images[image.name] }}" alt="{{ e.text }}" class="creative">
+        <figcaption class="reason">{{ image.size }}, {{ (image.bytes / 1024)|round|int }} KB,
+        layout {{ image.layout }}</figcaption></figure>
+      {% endfor %}<div class="reason">alt text: {{ e.text }}</div>
+      {% else %}<div class="text">{{ e.text }}</div>{% endif %}
       {% if e.reason %}<div class="reason">{{ e.reason }}</div>{% endif %}
     </div>
   {% endfor %}
@@ -63,9 +70,12 @@ def render_preview(
     strategy: str,
     drafts: list[Draft],
     rendered: dict[str, str] | None = None,
+    image_src: Callable[[str], str] | None = None,
 ) -> str:
     """One page; every value is HTML-escaped (customer data and model output are untrusted).
-    ``rendered``: each customer's message as it will arrive (email HTML), shown sandboxed."""
+    ``rendered``: each customer's message as it will arrive (email HTML), shown sandboxed;
+    ``image_src``: where the page finds a creative by its file name (e.g. a data: URL)."""
+    images: dict[str, str] = {}
     counts = {"generated": 0, "fallback": 0, "locked": 0}
     rows: list[dict[str, Any]] = []
     model = None
@@ -73,6 +83,8 @@ def render_preview(
         model = model or draft.provenance.get("model")
         for element in draft.elements.values():
             counts[element.source] = counts.get(element.source, 0) + 1
+            for image in (element.media or {}).get("images", []) if image_src else []:
+                images[image["name"]] = image_src(image["name"])  # type: ignore[misc]
         rows.append(
             {
                 "customer": draft.customer,
@@ -82,7 +94,12 @@ def render_preview(
             }
         )
     return _env.from_string(PAGE).render(
-        placement=placement, strategy=strategy, drafts=rows, counts=counts, model=model
+        placement=placement,
+        strategy=strategy,
+        drafts=rows,
+        counts=counts,
+        model=model,
+        images=images,
     )
 
 

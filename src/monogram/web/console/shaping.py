@@ -15,6 +15,7 @@ from starlette.responses import Response
 from monogram.cdp import segments
 from monogram.content.placements import get_placement
 from monogram.core.errors import ConfigError, FieldError, NotFound, ValidationError
+from monogram.delivery import tracking
 from monogram.pipeline import Request as StepRequest
 from monogram.pipeline import personalize
 from monogram.store.tables import identifiers
@@ -259,6 +260,7 @@ def _preview_page(
         drafts=preview_drafts(ws_of(request), placement, refs, strategy, variation),
         customers=",".join(refs),
         variation=variation,
+        image_url=lambda name: tracking.image_url(ws_of(request).secret(), "", name),
     )
 
 
