@@ -204,7 +204,7 @@ def test_a_low_contrast_colourway_falls_back_to_the_approved_creative(shop: Work
             {"name": "unknown", "kind": "generative", "colourway": "nope"}
         ),
     )
-    with pytest.raises(Exception, match="no colourway 'nope'.*known: default, light, murky"):
+    with pytest.raises(Exception, match=r"no colourway 'nope'.*known: default, light, murky"):
         creative_of(shop, "unknown")
 
 
@@ -330,6 +330,20 @@ def test_creatives_are_served_at_signed_cacheable_urls(shop: Workspace) -> None:
         unknown = "b" * 64 + ".png"
         signed = tracking.image_url(shop.secret(), "", unknown)
         assert api.client.get(signed).status_code == 404
+        # An unknown visitor gets the approved creative, served the same way.
+        stranger = api.client.post(
+            "/v1/personalize",
+            json={"userId": "nobody-we-know", "placement": "ad"},
+            auth=(api.read, ""),
+        ).json()
+        approved = stranger["elements"]["creative"]
+        assert (
+            approved["source"] == "fallback"
+            and approved["text"] == "New picks from Trailhead & Co."
+        )
+        path = approved["images"][1]["url"].split("://", 1)[1].split("/", 1)[1]
+        served_image = api.client.get("/" + path)
+        assert Image.open(io.BytesIO(served_image.content)).size == (1080, 1080)
 
 
 def test_an_email_shows_its_creative_with_alt_text(shop: Workspace) -> None:
@@ -378,3 +392,42 @@ def test_erasure_removes_the_creatives_only_that_person_shows(shop: Workspace) -
             store.read(name)
     for image in theirs.media["images"]:
         assert store.read(image["name"])  # another customer's creative stays
+
+
+def test_campaign_results_break_down_by_creative(shop: Workspace) -> None:
+    from monogram.pipeline import Request, personalize
+    from monogram.web.console.operations import campaign_results
+
+    for customer, strategy in (("user_id:u1", "bold"), ("user_id:u2", "bold_light")):
+        personalize(
+            shop, Request(customer=customer, placement="ad", strategy=strategy, campaign="c1")
+        )
+    found = campaign_results(shop, "c1")["by_creative"]
+    assert {k: v["decisions"] for k, v in found.items()} == {
+        "text layout, default colours, picture: none": 1,
+        "approved fallback (creative_default)": 1,  # u2 never consented to advertising
+    }
+
+
+def test_placements_check_names_creatives_that_would_always_fall_back(shop: Workspace) -> None:
+    from monogram.content.images import image_warnings
+
+    assert image_warnings(shop.brand(), shop.placements()["ad"], shop.home) == []
+    kit = yaml.safe_load((shop.home / "brand.yaml").read_text())
+    kit["visual"]["colourways"]["murky"] = {"background": "#777777", "text": "#8A8A8A"}
+    (shop.home / "brand.yaml").write_text(yaml.safe_dump(kit))
+
+    def broken(p: dict[str, Any]) -> None:
+        p["strategies"].append({"name": "odd", "kind": "generative", "colourway": "nope"})
+        for element in p["elements"]:
+            if element["name"] == "creative":
+                element["fallback"] = {"id": "f", "path": "approved/missing.png", "alt": "x"}
+                element["backend"] = "dall-e-9"
+                element["prompt"] = "a photo"
+
+    edit_placement(shop, "ad", broken)
+    warnings = "\n".join(image_warnings(shop.brand(), shop.placements()["ad"], shop.home))
+    assert "colourway 'nope', not in brand.yaml visual" in warnings
+    assert "colourway 'murky': text on background is 1.30:1" in warnings
+    assert "fallback image approved/missing.png is not a file" in warnings
+    assert "image backend 'dall-e-9' is not registered (compose, openai-images" in warnings

@@ -381,15 +381,17 @@ def _creative(
     facts: Any,
     consented: bool,
 ) -> ElementDraft:
-    studio = ws.runtime(
-        "images",
-        lambda: images.Studio(ws.home, ws.config.images, ImageStore(ws.store)),
-    )
     if not consented:
-        return images.fallback(
-            studio, element, ws.brand(), source, f"no consent for {spec.purpose}"
-        )
-    return images.creative(studio, element, spec, ws.brand(), chosen, written, source, facts)
+        why = f"no consent for {spec.purpose}"
+        return images.fallback(studio(ws), element, ws.brand(), source, why)
+    return images.creative(studio(ws), element, spec, ws.brand(), chosen, written, source, facts)
+
+
+def studio(ws: Workspace) -> images.Studio:
+    """This workspace's picture backends and creative store (made once per workspace)."""
+    return ws.runtime(
+        "images", lambda: images.Studio(ws.home, ws.config.images, ImageStore(ws.store))
+    )
 
 
 def _result(element: ElementDraft) -> ElementResult:

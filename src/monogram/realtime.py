@@ -17,12 +17,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monogram.content import generate
-from monogram.content.placements import GeneratedElement, LockedElement, Placement, get_placement
+from monogram.content.placements import (
+    GeneratedElement,
+    ImageElement,
+    LockedElement,
+    Placement,
+    get_placement,
+)
 from monogram.content.prompts import render_locked
 from monogram.core.errors import NotFound
 from monogram.delivery import tracking
 from monogram.delivery.compose import fill_unsubscribe
-from monogram.pipeline import Outcome, Request, personalize, recent
+from monogram.pipeline import Outcome, Request, personalize, recent, studio
+from monogram.quality import images
 from monogram.workspace import Workspace
 
 
@@ -101,9 +108,9 @@ def _elements(ws: Workspace, outcome: Outcome) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _defaults(ws: Workspace, placement: Placement) -> dict[str, dict[str, str]]:
+def _defaults(ws: Workspace, placement: Placement) -> dict[str, dict[str, Any]]:
     source = {"brand": ws.brand().name}
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for element in placement.elements:
         if isinstance(element, LockedElement):
             out[element.name] = {
@@ -113,6 +120,19 @@ def _defaults(ws: Workspace, placement: Placement) -> dict[str, dict[str, str]]:
         elif isinstance(element, GeneratedElement):
             draft = generate.fallback(element, source, "default")
             out[element.name] = {"text": draft.text, "source": "fallback"}
+        elif isinstance(element, ImageElement):  # the approved creative (rendered once)
+            draft = images.fallback(studio(ws), element, ws.brand(), source, "default")
+            out[element.name] = {
+                "text": draft.text,
+                "source": "fallback",
+                "images": [
+                    {
+                        "size": i["size"],
+                        "url": tracking.image_url(ws.secret(), ws.settings.public_url, i["name"]),
+                    }
+                    for i in (draft.media or {}).get("images", [])
+                ],
+            }
     return out
 
 

@@ -229,14 +229,20 @@ def check_placements(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Warn about limits no candidate can meet (token budgets, approved copy over a limit)
-    before a campaign finds out; exits 1 when there is any."""
+    and creatives that would always fall back (colours under WCAG AA, a missing fallback
+    image, an unknown colourway or image backend) before a campaign finds out; exits 1 when
+    there is any."""
+    from monogram.content.images import image_warnings
     from monogram.content.prompts import limit_warnings
 
     with workspace() as ws:
         found = ws.placements()
         specs = [get_placement(found, name)] if name else list(found.values())
         brand = ws.brand()
-        warnings = {spec.name: limit_warnings(brand, spec) for spec in specs}
+        warnings = {
+            spec.name: limit_warnings(brand, spec) + image_warnings(brand, spec, ws.home)
+            for spec in specs
+        }
     if json_out:
         print_json(warnings)
     else:

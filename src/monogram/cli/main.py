@@ -211,6 +211,7 @@ def demo(
         _show_segments(ws)
         _show_examples(ws)
         _show_generation(ws, ["user_id:cust-00001", "user_id:cust-00004", "user_id:cust-00007"])
+        _show_creative(ws, "user_id:cust-00001")
         _run_demo_campaign(ws)
         _show_learning(ws)
     console.print(
@@ -272,6 +273,27 @@ def _show_generation(ws: Workspace, refs: list[str]) -> None:
         f"to approved copy, in {time.perf_counter() - started:.1f} s. "
         "The bundled model is tiny; the quality gate decides what may be sent."
     )
+
+
+def _show_creative(ws: Workspace, ref: str) -> None:
+    """Render the ad placement's creative for one customer and write its files to look at."""
+    from monogram.content.images import ImageStore
+    from monogram.pipeline import draft_for
+
+    draft = draft_for(ws, ref, "ad", strategy="bold", surface="demo")
+    creative = draft.elements["creative"]
+    folder = ws.home / "creatives"
+    folder.mkdir(exist_ok=True)
+    written = []
+    for image in (creative.media or {}).get("images", []):
+        path = folder / f"ad-{ref.split(':')[-1]}-{image['size']}.{image['format']}"
+        path.write_bytes(ImageStore(ws.store).read(image["name"]))
+        written.append(str(path))
+    console.print(f"\n[bold]ad creative[/] for {ref} \\[{creative.source}]: ", end="")
+    console.print(creative.text, markup=False)
+    if creative.reason:
+        console.print(f"  [dim]{escape(creative.reason)}[/]")
+    console.print("  wrote " + ", ".join(written))
 
 
 def _run_demo_campaign(ws: Workspace, customers: int = 8) -> None:

@@ -28,7 +28,8 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from monogram.content.brand import Colourway, Visual
+from monogram.content.brand import BrandKit, Colourway, Visual
+from monogram.content.placements import Placement
 from monogram.core.clock import now
 from monogram.core.errors import ConfigError, MonogramError, NotFound
 from monogram.core.plugins import Registry
@@ -567,3 +568,47 @@ def _write_atomic(target: Path, data: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG contrast between two ``#RRGGBB`` colours."""
+    pair = np.asarray([_rgb(first), _rgb(second)], dtype=np.float64) / 255.0
+    light, dark = sorted(_luminance(pair), reverse=True)
+    return float((light + 0.05) / (dark + 0.05))
+
+
+def image_warnings(brand: BrandKit, placement: Placement, home: Path) -> list[str]:
+    """What would make a creative fall back every time, found before a campaign runs: a
+    colourway a strategy names that the brand kit lacks, colours under WCAG AA, an approved
+    fallback file that is not there, an image backend nobody registered."""
+    out: list[str] = []
+    colourways = brand.visual.colourways
+    for strategy in placement.strategies:
+        if strategy.colourway and strategy.colourway not in colourways:
+            known = ", ".join(colourways)
+            out.append(
+                f"{placement.name}: strategy {strategy.name!r} names colourway "
+                f"{strategy.colourway!r}, not in brand.yaml visual ({known})"
+            )
+    if placement.images():
+        for name, colours in colourways.items():
+            for front, back, what in (
+                (colours.text, colours.background, "text on background"),
+                (colours.accent_text, colours.accent, "button text on button"),
+            ):
+                ratio = contrast_ratio(front, back)
+                if ratio < 4.5:
+                    out.append(
+                        f"brand.yaml visual colourway {name!r}: {what} is {ratio:.2f}:1, "
+                        "under WCAG AA 4.5:1 (its creatives will fall back)"
+                    )
+    for element in placement.images():
+        where = f"{placement.name}.{element.name}"
+        if element.fallback.path and not (home / element.fallback.path).is_file():
+            out.append(f"{where}: fallback image {element.fallback.path} is not a file")
+        if element.backend and element.backend not in IMAGE_BACKENDS.names():
+            registered = ", ".join(IMAGE_BACKENDS.names())
+            out.append(
+                f"{where}: image backend {element.backend!r} is not registered ({registered})"
+            )
+    return out

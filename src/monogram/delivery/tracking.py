@@ -115,4 +115,5 @@ def image_url(secret: str, base_url: str, name: str) -> str:
 
 
 def image_allowed(secret: str, name: str, signature: str) -> bool:
-    return hmac.compare_digest(_image_signature(secret, name), signature)
+    expected = _image_signature(secret, name).encode()
+    return hmac.compare_digest(expected, signature.encode("utf-8", "replace"))

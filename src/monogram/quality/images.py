@@ -264,3 +264,18 @@ def max_bytes(studio: Studio, element: ImageElement, spec: Placement) -> int:
 
 
 __all__ = ["IMAGE_CHECKS", "Studio", "creative", "fallback"]
+
+
+def creative_variant(elements: dict[str, Any]) -> str | None:
+    """How a stored message's creative was made, as campaign results group it: the layout, the
+    colourway and where the picture came from, or the approved fallback."""
+    for element in elements.values():
+        media = element.get("media")
+        if not media:
+            continue
+        if element.get("source") == "fallback":
+            return f"approved fallback ({element.get('variant_id')})"
+        layouts = sorted({i["layout"] for i in media.get("images", [])})
+        colours, picture = media.get("colourway"), media.get("picture")
+        return f"{'/'.join(layouts)} layout, {colours} colours, picture: {picture}"
+    return None

@@ -29,7 +29,9 @@ def verify(secret: str, body: bytes, header: str, tolerance_s: float = 300.0) ->
     timestamp = parts.get("t", "")
     if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > tolerance_s:
         return False
-    return hmac.compare_digest(sign(secret, body, timestamp), header)
+    return hmac.compare_digest(
+        sign(secret, body, timestamp).encode(), header.encode("utf-8", "replace")
+    )
 
 
 class WebhookChannel:

@@ -30,6 +30,7 @@ from monogram.learning.evaluation import evaluate_candidate
 from monogram.learning.outcomes import ENGAGEMENT, outcomes_many
 from monogram.learning.report import figure, strategy_report, uplift_from
 from monogram.quality import review
+from monogram.quality.images import creative_variant
 from monogram.reviewing import decide_review
 from monogram.store.tables import decisions, messages
 from monogram.web.console.common import (
@@ -318,20 +319,27 @@ def campaign_results(ws: Workspace, name: str) -> dict[str, Any]:
         decisions.c.holdout,
         decisions.c.chosen,
         decisions.c.features,
+        decisions.c.message_id,
+        decisions.c.placement,
     ]
     with ws.store.read() as conn:
         status = outbox.status(conn, name)
         fallbacks = outbox.fallbacks(conn, name)
         rows = list(conn.execute(select(*columns).where(decisions.c.campaign == name)))
         followed = outcomes_many(conn, rows, window)
+        creatives = _creatives(conn, ws, rows)
     by_strategy: dict[str, Counter[str]] = {}
     by_segment: dict[str, Counter[str]] = {}
+    by_creative: dict[str, Counter[str]] = {}
     groups = {outcome: {True: [0, 0], False: [0, 0]} for outcome in ("converted", "clicked")}
     for row in rows:
         seen, value = followed[row.id]
         strategy = "holdout" if row.holdout else str(row.chosen)
         bucket = orjson.loads(row.features).get("bucket", "all")
-        for table, key in ((by_strategy, strategy), (by_segment, bucket)):
+        tables = [(by_strategy, strategy), (by_segment, bucket)]
+        if row.message_id in creatives:
+            tables.append((by_creative, creatives[row.message_id]))
+        for table, key in tables:
             counts = table.setdefault(key, Counter())
             counts["decisions"] += 1
             counts.update(seen)
@@ -347,10 +355,29 @@ def campaign_results(ws: Workspace, name: str) -> dict[str, Any]:
         "fallbacks": fallbacks,
         "by_strategy": by_strategy,
         "by_segment": by_segment,
+        "by_creative": by_creative,
         "uplift": lift["converted"],
         "click_uplift": lift["clicked"],
         "outcome_names": [*ENGAGEMENT.values(), "converted"],
     }
+
+
+def _creatives(conn: Any, ws: Workspace, rows: list[Any]) -> dict[str, str]:
+    """Each message's creative variant, when the campaign's placement has a creative."""
+    placements = ws.placements()
+    with_images = {
+        p for p in {r.placement for r in rows} if p in placements and placements[p].images()
+    }
+    ids = [r.message_id for r in rows if r.message_id and r.placement in with_images]
+    out: dict[str, str] = {}
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        query = select(messages.c.id, messages.c.elements).where(messages.c.id.in_(chunk))
+        for message_id, elements in conn.execute(query):
+            variant = creative_variant(orjson.loads(elements))
+            if variant is not None:
+                out[message_id] = variant
+    return out
 
 
 @router.get("/campaigns/{name}/results")

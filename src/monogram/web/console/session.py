@@ -115,7 +115,7 @@ def set_cookie(response: Response, request: Request, token: str) -> None:
 
 def check_csrf(session: Session, form: Any) -> None:
     sent = str(form.get("csrf") or "")
-    if not hmac.compare_digest(sent, session.csrf):
+    if not hmac.compare_digest(sent.encode("utf-8", "replace"), session.csrf.encode()):
         raise ScopeError("the form is out of date (its security token does not match): reload")
 
 
