@@ -18,6 +18,7 @@ import hashlib
 import io
 import os
 import tempfile
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -67,6 +68,16 @@ class Picture:
     digest: str | None = None  # of the source bytes: part of the cache key
     source: str = "none"  # product | generated | none
     reason: str | None = None  # why there is no picture
+    # The picture scaled and cropped per size, kept with it: customers who see the same
+    # product's picture at the same size share the work.
+    covers: dict[tuple[int, int], Image.Image] = field(default_factory=dict, repr=False)
+
+    def cover(self, width: int, height: int) -> Image.Image:
+        assert self.image is not None
+        found = self.covers.get((width, height))
+        if found is None:
+            found = self.covers[(width, height)] = _cover(self.image, width, height)
+        return found
 
 
 class PictureBackend(Protocol):
@@ -214,14 +225,14 @@ def lay_out(job: Job) -> tuple[Image.Image, list[TextBox], tuple[int, int, int, 
     if picture is not None and layout == "split":
         if landscape:
             split = int(width * 0.5)
-            canvas.paste(_cover(picture, width - split, height), (split, 0))
+            canvas.paste(job.picture.cover(width - split, height), (split, 0))
             panel = (0, 0, split, height)
         else:
             split = int(height * 0.5)
-            canvas.paste(_cover(picture, width, split), (0, 0))
+            canvas.paste(job.picture.cover(width, split), (0, 0))
             panel = (0, split, width, height)
     elif picture is not None and layout == "full":
-        canvas.paste(_cover(picture, width, height), (0, 0))
+        canvas.paste(job.picture.cover(width, height), (0, 0))
         if landscape:
             panel = (0, 0, int(width * 0.62), height)
         else:
@@ -459,21 +470,31 @@ class CataloguePictures:
 
     generated = False
 
+    KEEP = 64  # decoded pictures kept in memory (the products a campaign shows most)
+
     def __init__(self, config: Any, home: Path) -> None:
         self.config = config
         self.home = home
         self.sources = home / "images" / "sources"
+        self._decoded: OrderedDict[str, Picture] = OrderedDict()
 
     def picture(self, product: dict[str, Any] | None, prompt: str | None) -> Picture:
         location = (product or {}).get("image")
         if not location:
             return Picture(None, reason="the product has no picture in the catalogue")
+        kept = self._decoded.get(str(location))
+        if kept is not None:
+            return kept
         try:
             data = self._bytes(str(location))
             image = open_picture(data, f"product {product.get('id') if product else ''} image")
         except ImageError as exc:
             return Picture(None, reason=str(exc))
-        return Picture(image, hashlib.sha256(data).hexdigest(), "product")
+        found = Picture(image, hashlib.sha256(data).hexdigest(), "product")
+        self._decoded[str(location)] = found
+        while len(self._decoded) > self.KEEP:
+            self._decoded.popitem(last=False)
+        return found
 
     def _bytes(self, location: str) -> bytes:
         if location.startswith(("http://", "https://")):

@@ -173,7 +173,9 @@ class ImageElement(_Strict):
     review: bool | None = Field(
         default=None, description="hold for review; default: generated pictures yes, else no"
     )
-    format: Literal["png", "webp", "jpeg"] = "png"
+    format: Literal["auto", "png", "webp", "jpeg"] = Field(
+        default="auto", description="auto: PNG for text on colour, JPEG over a photograph"
+    )
     max_kb: int | None = Field(
         default=None, ge=1, description="largest file allowed; default: images.max_kb by channel"
     )

@@ -122,7 +122,8 @@ def fallback(
     renditions: list[Rendition] = []
     for width, height in element.dimensions():
         if chosen.path is not None:
-            renditions.append(_approved_file(studio, chosen.path, width, height, element.format))
+            fmt = "png" if element.format == "auto" else element.format
+            renditions.append(_approved_file(studio, chosen.path, width, height, fmt))
             continue
         headline = render_locked(
             chosen.headline or "", {"brand": source.get("brand")}, origin=f"{element.name} fallback"
@@ -138,7 +139,7 @@ def fallback(
             visual=brand.visual,
             home=studio.home,
             brand=brand.name,
-            format=element.format,
+            format="png" if element.format == "auto" else element.format,
         )
         renditions.append(images.render(job, studio.store))
     alt = render_locked(chosen.alt, {"brand": source.get("brand")}, origin=f"{element.name} alt")
@@ -183,8 +184,15 @@ def _job(
         visual=brand.visual,
         home=studio.home,
         brand=brand.name,
-        format=element.format,
+        format=file_format(element, picture, strategy.layout or "split"),
     )
+
+
+def file_format(element: ImageElement, picture: Picture, layout: str) -> str:
+    """PNG keeps text on flat colour sharp and small; a photograph compresses as JPEG."""
+    if element.format != "auto":
+        return element.format
+    return "jpeg" if picture.image is not None and layout != "text" else "png"
 
 
 def _media(
