@@ -51,7 +51,7 @@ def write_events(path: Path) -> Path:
             traits={
                 "email": "maya@example.com",
                 "first_name": "Maya",
-                "consent": {"email_marketing": True, "ai_generation": True},
+                "consent": {"email_marketing": True, "ai_generation": True, "advertising": True},
             },
         ),
         ev(
@@ -266,6 +266,9 @@ def test_generate_and_preview_with_the_configured_model(cli: CliRunner, tmp_path
     assert "user_id:42" in html and "&lt;script&gt;x()&lt;/script&gt;" in html
     assert "<script" not in html
     assert "As it will arrive" in html and "<iframe sandbox" in html  # the rendered email
+    run(cli, "preview", "ad", "--sample", "2", "-o", str(page))
+    html = page.read_text()  # creatives inside the file: it needs no server
+    assert html.count('<img src="data:image/png;base64,') >= 2 and "alt text:" in html
 
 
 def test_review_and_explain_commands(cli: CliRunner, tmp_path: Path) -> None:

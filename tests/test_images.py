@@ -143,7 +143,7 @@ def test_image_elements_are_validated_with_clear_errors() -> None:
 def test_the_ad_creative_is_laid_out_from_gated_text_at_every_size(shop: Workspace) -> None:
     drafted = draft_for(shop, "user_id:u1", "ad", strategy="bold", record=False)
     creative = drafted.elements["creative"]
-    assert creative.source == "generated"
+    assert creative.source == "composed"
     sizes = [(i["size"], decoded(shop, i["name"]).size) for i in creative.media["images"]]
     assert sizes == [("1200x628", (1200, 628)), ("1080x1080", (1080, 1080))]
     checks = {c["name"]: c["passed"] for c in creative.checks["checks"]}
@@ -234,7 +234,7 @@ def test_catalogue_pictures_are_downloaded_once_and_bad_ones_are_left_out(
     try:
         set_product_image(shop, f"{server.url}/shoe.png")
         first = creative_of(shop)
-        assert first.source == "generated" and first.media["picture"] == "product"
+        assert first.source == "composed" and first.media["picture"] == "product"
         assert first.reason is None
         assert {i["layout"] for i in first.media["images"]} == {"split"}
         creative_of(shop, customer="user_id:u2")  # another customer, the same product
@@ -249,7 +249,7 @@ def test_catalogue_pictures_are_downloaded_once_and_bad_ones_are_left_out(
             server.routes.setdefault(path, lambda _: (404, "text/plain", b"no"))
             set_product_image(shop, f"{server.url}{path}")
             creative = creative_of(shop)
-            assert creative.source == "generated", path  # laid out without the picture
+            assert creative.source == "composed", path  # laid out without the picture
             assert creative.media["picture"] == "none"
             assert why in creative.reason, (path, creative.reason)
     finally:
@@ -281,7 +281,7 @@ def test_generated_pictures_come_from_an_openai_images_server(shop: Workspace) -
 
         edit_placement(shop, "ad", generated)
         creative = creative_of(shop)
-        assert creative.source == "generated" and creative.media["picture"] == "generated"
+        assert creative.source == "composed" and creative.media["picture"] == "generated"
         assert creative.review and "image model" in creative.review_reasons[0]
         asked = server.bodies[-1]
         assert asked["model"] == "sd-turbo" and asked["response_format"] == "b64_json"
@@ -290,6 +290,15 @@ def test_generated_pictures_come_from_an_openai_images_server(shop: Workspace) -
         ]
         assert product["name"] in asked["prompt"] and "Avoid: text, letters" in asked["prompt"]
         assert server.hits["/v1/images/generations"] == 1  # the same prompt: the cached picture
+        from monogram.web.console.operations import queue
+
+        draft_for(shop, "user_id:u1", "ad", strategy="bold")  # recorded: held for a person
+        held = [item for item in queue(shop) if item["element"] == "creative"]
+        assert len(held) == 1 and [i["size"] for i in held[0]["images"]] == [
+            "1200x628",
+            "1080x1080",
+        ]
+        assert held[0]["images"][0]["url"].startswith("/i/")
         for mode, why in [("error", "answered 500"), ("slow", "timed out")]:
             answers["mode"] = mode
             edit_placement(

@@ -121,7 +121,9 @@ def _show(outcome: Outcome) -> None:
     body = draft.as_dict()
     console.print(f"[bold]{draft.placement}[/] for {draft.customer} (strategy {draft.strategy})")
     for element in draft.elements.values():
-        tag = {"generated": "green", "locked": "blue", "fallback": "yellow"}[element.source]
+        tag = {"generated": "green", "locked": "blue", "fallback": "yellow"}.get(
+            element.source, "cyan"
+        )
         console.print(f"[bold]{element.name}[/] [{tag}]{element.source}[/]")
         console.print(f"  {fill_unsubscribe(element.text, None)}", markup=False)
         if element.reason:

@@ -8,7 +8,8 @@ package adds its own under the entry-point group:
 * ``monogram.channels`` (``delivery.channels.CHANNELS``): delivery channels, by URL scheme;
 * ``monogram.checks`` (``quality.gate.PLUGIN_CHECKS``): extra quality checks;
 * ``monogram.policies`` (``learning.policy.POLICIES``): learning backends;
-* ``monogram.executors`` (``campaigns.executors.EXECUTORS``): campaign executors.
+* ``monogram.executors`` (``campaigns.executors.EXECUTORS``): campaign executors;
+* ``monogram.images`` (``content.images.IMAGE_BACKENDS``): where creatives get their pictures.
  A package declares, in its ``pyproject.toml``::
 
     [project.entry-points."monogram.channels"]

@@ -95,7 +95,7 @@ def creative(
     drafted = ElementDraft(
         name=element.name,
         text=alt,
-        source="generated",
+        source="composed",
         reason=None
         if picture.image is not None
         else f"laid out without a picture: {picture.reason}",

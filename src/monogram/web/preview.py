@@ -27,7 +27,7 @@ h1 { font-size: 1.4rem; }
 pre { background: #f4f6f9; padding: .8rem; overflow: auto; font-size: 12px; max-height: 28rem; }
 .el { margin: .5rem 0 .9rem; } .name { font-weight: 600; }
 .src { font-size: 11px; padding: 1px 6px; border-radius: 8px; margin-left: .4rem; }
-.generated { background: #dff5e3; } .locked { background: #e7ebf5; }
+.generated, .composed { background: #dff5e3; } .locked { background: #e7ebf5; }
 .fallback { background: #fde9d7; }
 .reason { color: #8a5a00; font-size: 12px; } .text { white-space: pre-wrap; }
 .creative { max-width: 100%; height: auto; border: 1px solid #d7dbe3; }

@@ -23,7 +23,7 @@ from monogram.campaigns import Campaign, load_campaign, sender_for
 from monogram.campaigns.run import Summary, audience, run_campaign
 from monogram.content.placements import get_placement
 from monogram.core.errors import ConflictError, MonogramError, NotFound, ValidationError
-from monogram.delivery import outbox
+from monogram.delivery import outbox, tracking
 from monogram.delivery.channels import channel_from_url
 from monogram.learning import store as learning
 from monogram.learning.evaluation import evaluate_candidate
@@ -71,6 +71,11 @@ def queue(ws: Workspace, limit: int = 50) -> list[dict[str, Any]]:
         item["others"] = {
             name: element["text"] for name, element in elements.items() if name != item["element"]
         }
+        media = (elements.get(item["element"]) or {}).get("media") or {}
+        item["images"] = [
+            {**image, "url": tracking.image_url(ws.secret(), "", image["name"])}
+            for image in media.get("images", [])
+        ]
     return items
 
 
