@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from monogram.core.errors import ValidationError
+
 
 @dataclass
 class BrokenRow:
@@ -48,7 +50,18 @@ class _Lines:
 
 
 def read_csv(path: Path) -> Iterator[tuple[int, dict[str, str] | BrokenRow]]:
-    """(line number, row by header) for each record of ``path``; broken ones as ``BrokenRow``."""
+    """(line number, row by header) for each record of ``path``; broken ones as ``BrokenRow``.
+    A file that is not UTF-8 is a ValidationError naming where it stops being text."""
+    try:
+        yield from _read_csv(path)
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start} of a line); "
+            "save it as UTF-8 and import it again (rows before it are in)"
+        ) from exc
+
+
+def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, str] | BrokenRow]]:
     with path.open(encoding="utf-8-sig", newline="") as handle:
         lines = _Lines(handle)
         first = lines.get(0)

@@ -1,4 +1,4 @@
-"""`monogram identity rebuild|merges|unmerge`."""
+"""`monogram identity rebuild|merges|unmerge|match|suggestions|accept|reject`."""
 
 from __future__ import annotations
 
@@ -86,3 +86,98 @@ def unmerge(
         print_json({"merge_id": merge_id, "profiles": holders})
     else:
         console.print(f"split merge {merge_id}; the events now sit on: {', '.join(holders)}")
+
+
+@app.command("match")
+def match(
+    retrain: bool = typer.Option(False, "--retrain", help="estimate the model again first"),
+    full: bool = typer.Option(
+        False, "--full", help="score every profile (default: those changed since the last run)"
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="score and count; change nothing"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Find profiles that are one person though no identifier says so (Splink): merge the
+    likely ones, suggest the doubtful ones to a person."""
+    from monogram.cdp import resolve
+
+    waiting = console.status("matching profiles (training the model the first time)")
+    with workspace() as ws, waiting:
+        report = resolve.run(
+            ws.store, ws.config, retrain=retrain, incremental=not full, dry_run=dry_run
+        )
+    body = report.as_dict()
+    if json_out:
+        print_json(body)
+        return
+    settings = ws.config.identity.matching
+    console.print(
+        f"{report.mode} match of {report.records:,} profiles with model v{report.model_version}"
+        f"{' (trained now)' if report.trained else ''}: {report.scored:,} candidate pairs at or "
+        f"above {settings.review}; merged {report.merged:,} (at or above {settings.auto_merge}), "
+        f"suggested {report.suggested:,}, refused by a merge guard {report.refused:,}, hard "
+        f"identifiers differ {report.conflicts:,}, decided before {report.known:,}; "
+        f"{report.clusters:,} clusters (largest {report.largest_cluster}); {report.seconds} s"
+        + (" [dry run: nothing changed]" if dry_run else "")
+    )
+    if report.suggested and not dry_run:
+        console.print("review them: `monogram identity suggestions`")
+
+
+@app.command("suggestions")
+def list_suggestions(
+    status: str = typer.Option("suggested", "--status", help="suggested, merged, rejected, ..."),
+    limit: int = typer.Option(50, "--limit"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Pairs of profiles that may be one person, waiting for a decision."""
+    from monogram.cdp import resolve
+
+    with workspace() as ws, ws.store.read() as conn:
+        found = resolve.suggestions(conn, status, limit)
+    if json_out:
+        print_json(found)
+        return
+    if not found:
+        console.print(f"no pairs with status {status}")
+    for item in found:
+        console.print(
+            f"[bold]{item['id']}[/] {item['left']['key']} + {item['right']['key']}  "
+            f"p={item['probability']:.4f}  strongest: {item['evidence'].get('strongest', '')}"
+            + (f"  ({item['note']})" if item["note"] else ""),
+            markup=True,
+            highlight=False,
+        )
+
+
+def _decide(pair_id: int, action: str, by: str, note: str, json_out: bool) -> None:
+    from monogram.cdp import resolve
+
+    with workspace() as ws:
+        decided = resolve.decide(ws.store, ws.config, pair_id, action, by, note)
+    if json_out:
+        print_json(decided)
+    else:
+        console.print(f"pair {pair_id}: {decided['status']}")
+
+
+@app.command("accept")
+def accept(
+    pair_id: int = typer.Argument(..., help="a suggestion's id"),
+    by: str = typer.Option("operator", "--by"),
+    note: str = typer.Option("", "--note"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Merge a suggested pair (reversible with `monogram identity unmerge`)."""
+    _decide(pair_id, "accept", by, note, json_out)
+
+
+@app.command("reject")
+def reject(
+    pair_id: int = typer.Argument(..., help="a suggestion's id"),
+    by: str = typer.Option("operator", "--by"),
+    note: str = typer.Option("", "--note"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Keep a suggested pair apart; it is never suggested again."""
+    _decide(pair_id, "reject", by, note, json_out)

@@ -41,10 +41,29 @@ def ingest_file(
     check: bool = typer.Option(
         False, "--check", help="report what the import would accept and reject; write nothing"
     ),
+    as_kind: str = typer.Option(
+        "events", "--as", help="events (default), or identify: one customer record a row"
+    ),
+    id_column: str = typer.Option("id", "--id-column", help="--as identify: the record id"),
+    id_type: str = typer.Option(
+        "crm_id", "--id-type", help="--as identify: the id's identifier type (crm_id, user_id, ...)"
+    ),
+    mapping: Path = typer.Option(
+        None, "--map", help="--as identify: a YAML file of column: trait_name (and skip: [...])"
+    ),
 ) -> None:
-    """Import events from FILE (streamed, resumable: a rerun skips what is already in)."""
+    """Import events from FILE (streamed, resumable: a rerun skips what is already in). With
+    ``--as identify``, each row is a customer record (a CRM export) and becomes an identify
+    event carrying the record's id and its columns as traits."""
     if not path.exists():
         raise ValidationError(f"{path}: no such file")
+    if as_kind not in ("events", "identify"):
+        raise ValidationError(f"--as {as_kind!r}: use events or identify")
+    if as_kind == "identify":
+        _ingest_records(
+            path, files.RecordMapping(id_column, id_type, **_mapping(mapping)), json_out, quiet
+        )
+        return
     if check:
         with workspace():  # the file is checked for this workspace, which must exist
             report = files.check_file(path)
@@ -60,6 +79,39 @@ def ingest_file(
             bar.update(task, completed=done, rate=f"{seen[0] / elapsed:,.0f}")
 
         report = files.ingest_file(ws.store, ws.config, path, progress=advance)
+    show_report(report, json_out)
+
+
+def _mapping(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValidationError(f"--map {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValidationError(f"--map {path}: expected column: trait_name lines")
+    skip = data.pop("skip", []) or []
+    if not isinstance(skip, list) or not all(isinstance(v, str) for v in data.values()):
+        raise ValidationError(f"--map {path}: column: trait_name lines and skip: [columns]")
+    return {"rename": {str(k): v for k, v in data.items()}, "skip": {str(c) for c in skip}}
+
+
+def _ingest_records(path: Path, mapping: files.RecordMapping, json_out: bool, quiet: bool) -> None:
+    with workspace() as ws, progress_bar(quiet=quiet or json_out) as bar:
+        task = bar.add_task(
+            f"importing records from {path.name}", total=path.stat().st_size, rate="0"
+        )
+        seen = [0]
+
+        def advance(count: int, done: int) -> None:
+            seen[0] += count
+            elapsed = bar.tasks[task].elapsed or 1e-9
+            bar.update(task, completed=done, rate=f"{seen[0] / elapsed:,.0f}")
+
+        report = files.ingest_records(ws.store, ws.config, path, mapping, progress=advance)
     show_report(report, json_out)
 
 

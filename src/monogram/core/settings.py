@@ -55,6 +55,30 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class MatchingConfig(_Strict):
+    """``identity.matching``: which scored pairs of profiles merge, and which a person sees."""
+
+    auto_merge: float = Field(
+        default=0.99, gt=0, le=1, description="merged at once at or above this probability"
+    )
+    review: float = Field(
+        default=0.5, gt=0, le=1, description="suggested to a person from this probability up"
+    )
+    hard_identifiers: list[str] = Field(
+        default_factory=lambda: ["user_id"],
+        description="identifier types two profiles must not both hold with different values",
+    )
+    sample_pairs: int = Field(
+        default=2_000_000, ge=10_000, description="random pairs that estimate u (training)"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MatchingConfig:
+        if self.review > self.auto_merge:
+            raise ValueError("review must not be above auto_merge")
+        return self
+
+
 class IdentityConfig(_Strict):
     limits: dict[str, int] = Field(
         default_factory=lambda: {"user_id": 1},
@@ -93,6 +117,10 @@ class IdentityConfig(_Strict):
         default_factory=list, description="trait keys that carry custom ids, e.g. loyalty_id"
     )
     default_phone_region: str = "US"
+    matching: MatchingConfig = Field(
+        default_factory=lambda: MatchingConfig(),
+        description="probabilistic matching of profiles exact identifiers miss (Splink)",
+    )
 
     @field_validator("limits")
     @classmethod

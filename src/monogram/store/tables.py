@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 
@@ -383,4 +384,51 @@ creative_renders = Table(
     Column("key", String(64), primary_key=True),
     Column("name", String(80), nullable=False, index=True),
     Column("rendition", JSON, nullable=False),
+)
+
+# Probabilistic identity matching: each trained model (Splink settings with m and u values), the
+# pairs it scored and what became of them, and each run (for incremental matching).
+match_models = Table(
+    "match_models",
+    metadata,
+    Column("version", Seq, primary_key=True, autoincrement=True),
+    Column("created_at", Ts, nullable=False),
+    Column("records", Integer, nullable=False),
+    Column("fields", JSON, nullable=False),
+    Column("model", Text, nullable=False),
+)
+
+match_pairs = Table(
+    "match_pairs",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=True),
+    Column("left_id", ProfileId, nullable=False),
+    Column("right_id", ProfileId, nullable=False),
+    # An identifier of each side, to find the profile again after later merges.
+    Column("left_key", String(600), nullable=False),
+    Column("right_key", String(600), nullable=False),
+    Column("probability", Float, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    # suggested | merged | rejected | refused (a merge guard) | conflict (hard identifiers)
+    Column("status", String(16), nullable=False, index=True),
+    Column("model_version", Integer, nullable=False),
+    Column("created_at", Ts, nullable=False),
+    Column("decided_at", Ts),
+    Column("decided_by", String(200)),
+    Column("note", Text),
+    UniqueConstraint("left_id", "right_id", name="uq_match_pairs_sides"),
+)
+
+match_runs = Table(
+    "match_runs",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=True),
+    Column("at", Ts, nullable=False),
+    Column("model_version", Integer, nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("records", Integer, nullable=False),
+    Column("pairs", Integer, nullable=False),
+    Column("merged", Integer, nullable=False),
+    Column("suggested", Integer, nullable=False),
+    Column("seconds", Float, nullable=False),
 )
