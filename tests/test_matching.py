@@ -128,7 +128,7 @@ def test_likely_pairs_merge_and_doubtful_ones_wait_for_a_person(
     with ws.store.read() as conn:
         waiting = resolve.suggestions(conn, limit=1000)
     assert len(waiting) == report.suggested
-    assert all(0.5 <= s["probability"] for s in waiting)
+    assert all(s["probability"] >= 0.5 for s in waiting)
     assert all(s["evidence"]["strongest"] for s in waiting)
     # A person decides: one rejected (kept apart, never suggested again), the rest accepted.
     rejected = resolve.decide(ws.store, ws.config, waiting[0]["id"], "reject", "ana", "siblings")
