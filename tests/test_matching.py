@@ -135,6 +135,16 @@ def test_likely_pairs_merge_and_doubtful_ones_wait_for_a_person(
     assert rejected["status"] == "rejected" and rejected["note"] == "siblings"
     with pytest.raises(Exception, match="already rejected"):
         resolve.decide(ws.store, ws.config, waiting[0]["id"], "accept", "bo")
+    sample = waiting[1]
+    with ws.store.read() as conn:  # one side has a consent record the merge must keep
+        address = privacy.address_of(conn, context.resolve(conn, sample["right"]["key"]))
+    assert address is not None
+    consent = ev("identify", **address, traits={"consent": {"email_marketing": True}})
+    unify.ingest_batch(ws.store, ws.config, [consent], source="test")
+    sides = [
+        privacy.export(ws.store, ws.config, ws.segments(), sample[side]["key"])
+        for side in ("left", "right")
+    ]
     for item in waiting[1:]:
         accepted = resolve.decide(ws.store, ws.config, item["id"], "accept", "ana")
         assert accepted["status"] == "merged" and accepted["decided_by"] == "ana"
@@ -151,15 +161,19 @@ def test_likely_pairs_merge_and_doubtful_ones_wait_for_a_person(
     assert profile_count(ws) == before - (len(joined) - len(groups))
     left = split_people(ws, truth)
     assert left <= missed * 0.2  # what was missed is (nearly all) found
-    # A merge keeps every event of both sides, and says why it happened.
-    sample = waiting[1]
+    # A merge keeps every event and consent record of both sides, and says why it happened.
     with ws.store.read() as conn:
         profile_id = context.resolve(conn, sample["left"]["key"])
         assert context.resolve(conn, sample["right"]["key"]) == profile_id
     exported = privacy.export(ws.store, ws.config, ws.segments(), sample["left"]["key"])
+    ids_after = {e["messageId"] for e in exported["events"]}
+    assert sides[1]["profile"]["consent"]
+    for side in sides:
+        assert {e["messageId"] for e in side["events"]} <= ids_after
+        for purpose, given in (side["profile"].get("consent") or {}).items():
+            assert (exported["profile"].get("consent") or {}).get(purpose) == given
     matched = [e for e in exported["events"] if e.get("event") == "Identity Matched"]
-    assert len(matched) == 2 and matched[0]["properties"]["decided_by"] == "ana"
-    assert len(exported["events"]) >= 4
+    assert len(matched) >= 2 and matched[0]["properties"]["decided_by"] == "ana"
     again = resolve.run(ws.store, ws.config, incremental=False)
     assert not again.trained and again.model_version == report.model_version
     assert again.merged == 0 and again.suggested == 0  # decided pairs stay decided
@@ -216,3 +230,39 @@ def test_new_records_are_matched_incrementally_and_hard_ids_never_merge(
         assert context.resolve(conn, "user_id:acct-1") != context.resolve(conn, "user_id:acct-2")
         conflicts: list[dict[str, Any]] = resolve.suggestions(conn, "conflict")
     assert any("different user_id" in (c["note"] or "") for c in conflicts)
+
+
+def test_matching_over_http(workspace: Workspace, tmp_path: Path) -> None:
+    from tests.conftest import Api, basic
+
+    imported(workspace, tmp_path, 200)
+    workspace.config.identity.matching.auto_merge = 1.0
+    api = Api(workspace)
+    with api.client:
+        refused = api.client.post("/v1/identity/match", json={}, headers=basic(api.read))
+        assert refused.status_code == 403
+        ran = api.client.post("/v1/identity/match", json={"full": True}, headers=basic(api.admin))
+        assert ran.status_code == 200, ran.text
+        assert ran.json()["trained"] and ran.json()["suggested"] > 0
+        listed = api.client.get("/v1/identity/suggestions", headers=basic(api.read)).json()
+        assert len(listed) == ran.json()["suggested"]
+        first = listed[0]["id"]
+        body = {"action": "reject", "by": "ana"}
+        assert (
+            api.client.post(
+                f"/v1/identity/suggestions/{first}", json=body, headers=basic(api.read)
+            ).status_code
+            == 403
+        )
+        decided = api.client.post(
+            f"/v1/identity/suggestions/{first}", json=body, headers=basic(api.admin)
+        )
+        assert decided.status_code == 200 and decided.json()["status"] == "rejected"
+        again = api.client.post(
+            f"/v1/identity/suggestions/{first}", json=body, headers=basic(api.admin)
+        )
+        assert again.status_code == 409
+        missing = api.client.post(
+            "/v1/identity/suggestions/999999", json=body, headers=basic(api.admin)
+        )
+        assert missing.status_code == 404

@@ -352,7 +352,7 @@ def _draft(
             "context_fields": sorted({f for e in elements.values() for f in e.fields}),
             "model": model_id,
             "templates": {
-                e.name: template_hash(e.instruction)
+                e.name: template_hash(e.for_variant(chosen.template_version).instruction)
                 for e in spec.elements
                 if isinstance(e, GeneratedElement)
             },

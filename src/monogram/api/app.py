@@ -21,6 +21,7 @@ from monogram.api.responses import ERRORS, JSON
 from monogram.api.routes import (
     catalog,
     health,
+    identity,
     images,
     learning,
     links,
@@ -115,6 +116,7 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
         catalog,
         segments,
         reviews,
+        identity,
         links,
         images,
         personalize,

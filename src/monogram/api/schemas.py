@@ -180,3 +180,29 @@ class Health(BaseModel):
 
 def ok(model: Any, description: str = "success") -> dict[int | str, dict[str, Any]]:
     return {200: {"model": model, "description": description}}
+
+
+class MatchReport(BaseModel):
+    mode: str
+    model_version: int
+    trained: bool
+    records: int
+    scored: int
+    merged: int
+    suggested: int
+    refused: int
+    conflicts: int
+    known: int
+    clusters: int
+    largest_cluster: int
+    seconds: float
+
+
+class MatchSuggestion(_Open):
+    id: int
+    left: dict[str, Any]
+    right: dict[str, Any]
+    probability: float
+    evidence: dict[str, Any]
+    status: str
+    note: str | None = None

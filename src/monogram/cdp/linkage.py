@@ -122,10 +122,16 @@ def settings(prior: float = 1e-4) -> Any:
     )
 
 
+# DuckDB spills to disk past this, so a million profiles match in a few GB of memory.
+DUCKDB_MEMORY = "1500MB"
+
+
 def _api() -> Any:
+    import duckdb
     from splink import DuckDBAPI
 
-    return DuckDBAPI()
+    connection = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY})
+    return DuckDBAPI(connection=connection)
 
 
 def train(data: pa.Table, *, max_pairs: float = 2e6, seed: int = 1) -> dict[str, Any]:
@@ -193,14 +199,24 @@ def score(
 
 
 def _pairs(frame: Any) -> list[Pair]:
+    """The scored pairs, read column by column from Arrow (no row dictionaries)."""
+    scored = frame.as_pyarrow_table()
+    weights = [name for name in scored.column_names if name.startswith("mw_")]
+    columns = {
+        name: scored.column(name).to_pylist()
+        for name in ("unique_id_l", "unique_id_r", "match_probability", "match_weight", *weights)
+    }
     out = []
-    for row in frame.as_record_list():
+    for index in range(scored.num_rows):
         evidence: dict[str, float] = {}
-        for key, value in row.items():
-            if key.startswith("mw_") and value is not None:
+        for key in weights:
+            value = columns[key][index]
+            if value is not None:
                 name = key[3:].removeprefix("tf_adj_")
                 evidence[name] = round(evidence.get(name, 0.0) + float(value), 2)
-        left, right = sorted((str(row["unique_id_l"]), str(row["unique_id_r"])))
-        weight = float(row["match_weight"])
-        out.append(Pair(left, right, float(row["match_probability"]), weight, evidence))
+        left, right = sorted(
+            (str(columns["unique_id_l"][index]), str(columns["unique_id_r"][index]))
+        )
+        probability = float(columns["match_probability"][index])
+        out.append(Pair(left, right, probability, float(columns["match_weight"][index]), evidence))
     return out

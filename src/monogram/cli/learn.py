@@ -137,6 +137,37 @@ def report(
             console.print(f"wrote {path}")
 
 
+@app.command("templates")
+def templates(
+    placement: str = typer.Option(None, "--placement"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Which prompt variant wins per segment (reward rate with 95% intervals), over every
+    strategy that uses it."""
+    from monogram.cli.common import workspace
+    from monogram.learning.report import template_report
+
+    with workspace() as ws, ws.store.read() as conn:
+        specs = ws.placements()
+        if placement:
+            specs = {placement: specs[placement]} if placement in specs else {}
+        rows = template_report(conn, specs)
+    if json_out:
+        print_json(rows)
+        return
+    if not rows:
+        console.print("no rewarded decisions for prompt variants yet (`monogram learn update`)")
+    for row in rows:
+        low, high = row["interval"]
+        mark = " <- wins" + (" (clearly)" if row["clear"] else " (intervals overlap)")
+        console.print(
+            f"{row['placement']:<14} {row['segment']:<28} {row['variant']:<16} "
+            f"{row['decisions']:>6}  {row['reward_rate']:.3f} ({low:.3f}-{high:.3f})"
+            + (mark if row["winner"] else ""),
+            markup=False,
+        )
+
+
 @app.command("reward")
 def reward_command(
     decision_id: str = typer.Argument(..., help="the decision id a choice returned"),

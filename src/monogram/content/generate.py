@@ -51,6 +51,7 @@ class ElementDraft:
     review: bool = False
     review_reasons: list[str] = field(default_factory=list)
     media: dict[str, Any] | None = None  # an image element: its files per size, and how made
+    prompt_variant: str | None = None  # which prompt variant wrote it (None: the element's own)
 
 
 @dataclass
@@ -224,6 +225,12 @@ def store_completions(conn: Connection, rows: list[dict[str, Any]]) -> None:
         conn.execute(insert(generations), list(fresh.values()))
 
 
+def prompt_variant(element: GeneratedElement, strategy: Strategy) -> str | None:
+    """The prompt variant a strategy writes this element with (None: the element's own)."""
+    version = strategy.template_version
+    return version if any(v.id == version for v in element.variants) else None
+
+
 def generate_element(
     model: LanguageModel,
     store: Store,
@@ -280,6 +287,7 @@ def generate_element(
         "seconds": round(time.perf_counter() - started, 4),
         "cached": cached,
         "seed": seed,
+        "prompt_variant": prompt_variant(element, strategy),
     }
     if chosen is None:
         draft = fallback(element, source, f"no usable candidate: {reasons[0]}")

@@ -72,6 +72,20 @@ class Options(_Strict):
     json_schema: dict[str, Any] | None = None
 
 
+class PromptVariant(_Strict):
+    """Another way to ask for the same element: its own instruction and/or worked examples.
+    Each generative strategy x variant is an arm the learning loop chooses among."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,23}$")
+    instruction: str | None = Field(
+        default=None, description="sandboxed Jinja; default: the element's"
+    )
+    exemplars: str | None = Field(
+        default=None, description="brand exemplar key; default: the element's"
+    )
+    note: str = ""
+
+
 class GeneratedElement(_Strict):
     kind: Literal["generated"] = "generated"
     name: str = Field(pattern=NAME)
@@ -86,6 +100,22 @@ class GeneratedElement(_Strict):
     )
     options: Options = Field(default_factory=Options)
     fallbacks: list[Variant] = Field(min_length=1)
+    variants: list[PromptVariant] = Field(
+        default_factory=list,
+        description="prompt variants; each generative strategy x variant is a learning arm",
+    )
+
+    def for_variant(self, variant: str | None) -> GeneratedElement:
+        """This element as prompt variant ``variant`` asks for it (itself when it has none)."""
+        chosen = next((v for v in self.variants if v.id == variant), None)
+        if chosen is None:
+            return self
+        return self.model_copy(
+            update={
+                "instruction": chosen.instruction or self.instruction,
+                "exemplars": chosen.exemplars or self.exemplars or self.name,
+            }
+        )
 
     def candidates(self) -> int:
         if self.options.candidates is not None:
@@ -119,6 +149,9 @@ class GeneratedElement(_Strict):
         ids = [v.id for v in self.fallbacks]
         if len(ids) != len(set(ids)):
             raise ValueError(f"element {self.name!r} has two fallbacks with one id")
+        variant_ids = [v.id for v in self.variants]
+        if len(variant_ids) != len(set(variant_ids)):
+            raise ValueError(f"element {self.name!r} has two prompt variants with one id")
         return self
 
 
@@ -337,6 +370,34 @@ class Placement(_Strict):
     strategies: list[Strategy] = Field(min_length=1)
     gate: GateConfig = Field(default_factory=GateConfig)
     learning: PlacementLearning = Field(default_factory=PlacementLearning)
+
+    @model_validator(mode="after")
+    def _variant_arms(self) -> Placement:
+        """Each generative strategy x prompt variant becomes a strategy (``bold__v2``) with
+        that ``template_version``: the learning loop chooses among them like any strategy."""
+        variants = list(dict.fromkeys(v.id for e in self.generated() for v in e.variants))
+        known = {s.name for s in self.strategies}
+        arms = []
+        for strategy in self.strategies:
+            if strategy.kind != "generative" or strategy.template_version is not None:
+                continue
+            for variant in variants:
+                name = f"{strategy.name}__{variant}"
+                if name in known:
+                    continue
+                described = strategy.description or strategy.name
+                arms.append(
+                    strategy.model_copy(
+                        update={
+                            "name": name,
+                            "template_version": variant,
+                            "description": f"{described}, prompt variant {variant}",
+                        }
+                    )
+                )
+        if arms:
+            self.strategies.extend(arms)
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> Placement:

@@ -259,7 +259,9 @@ def build_prompt(
     source: dict[str, Any],
 ) -> Prompt:
     """Messages for one element: a fixed prefix (brand rules, the task, worked examples in the
-    shape of the request), then this customer's data block and nothing else."""
+    shape of the request), then this customer's data block and nothing else. The strategy's
+    ``template_version`` picks the element's prompt variant, if it has that one."""
+    element = element.for_variant(strategy.template_version)
     data = select_fields(source, element.fields)
     variables = {path.replace(".", "_"): value for path, value in data.items()}
     variables.update(brand=brand.name, channel=placement.channel)

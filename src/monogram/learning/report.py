@@ -210,3 +210,47 @@ def html_report(
         f"</head><body><h1>{escape(title)}</h1>{chart}{table(rows, False)}{over_time}"
         "</body></html>"
     )
+
+
+def template_report(conn: Connection, placements: dict[str, Any]) -> list[dict[str, Any]]:
+    """Reward rate per (placement, segment bucket, prompt variant), over the rewarded decisions
+    of every strategy that uses the variant, with Wilson intervals; ``winner`` marks the best
+    variant of each segment, and ``clear`` says whether its interval is above every other's."""
+    cells: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    query = select(
+        decisions.c.placement, decisions.c.chosen, decisions.c.features, decisions.c.reward
+    )
+    query = query.where(decisions.c.rewarded_at.is_not(None), decisions.c.chosen.is_not(None))
+    for row in conn.execute(query):
+        spec = placements.get(row.placement)
+        if spec is None:
+            continue
+        version = next((s.template_version for s in spec.strategies if s.name == row.chosen), None)
+        if not any(v.id == version for e in spec.generated() for v in e.variants):
+            version = None
+        bucket = orjson.loads(row.features).get("bucket", "all")
+        cells[(row.placement, bucket, version or "(element's own)")].append(float(row.reward or 0))
+    out: list[dict[str, Any]] = []
+    for (place, bucket, variant), values in sorted(cells.items()):
+        hits = sum(1 for v in values if v > 0)
+        out.append(
+            {
+                "placement": place,
+                "segment": bucket,
+                "variant": variant,
+                "decisions": len(values),
+                "reward_rate": hits / len(values),
+                "interval": wilson(hits, len(values)),
+                "winner": False,
+                "clear": False,
+            }
+        )
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for cell in out:
+        groups[(str(cell["placement"]), str(cell["segment"]))].append(cell)
+    for cells_here in groups.values():
+        best = max(cells_here, key=lambda c: c["reward_rate"])
+        best["winner"] = True
+        others = [c for c in cells_here if c is not best]
+        best["clear"] = bool(others) and all(best["interval"][0] > c["interval"][1] for c in others)
+    return out

@@ -30,6 +30,7 @@ KEPT_ON_FALLBACK = (
     "seconds",
     "cached",
     "seed",
+    "prompt_variant",
 )
 
 
