@@ -51,9 +51,16 @@ def test_learning_examples_in_the_docs_are_valid() -> None:
     from monogram.core.settings import LearningConfig
     from monogram.learning.simulator import World
 
-    project, placement, world, responses = (
-        yaml.safe_load(b) for b in yaml_blocks(ROOT / "docs" / "learning.md")
-    )
+    from monogram.content.placements import PromptVariant
+
+    blocks = [yaml.safe_load(b) for b in yaml_blocks(ROOT / "docs" / "learning.md")]
+    project, placement, world, responses = [b for b in blocks if isinstance(b, dict)]
+    (element,) = [item for b in blocks if isinstance(b, list) for item in b]
+    assert [PromptVariant.model_validate(v).id for v in element["variants"]] == [
+        "short",
+        "question",
+        "seasonal",
+    ]
     assert LearningConfig.model_validate(project["learning"]) == LearningConfig()
     assert PlacementLearning.model_validate(placement["learning"]).baseline == "rule"
     assert World.model_validate(world).drift is not None

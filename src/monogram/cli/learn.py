@@ -168,6 +168,43 @@ def templates(
         )
 
 
+@app.command("export-preferences")
+def export_preferences(
+    output: Path = typer.Argument(..., help="the JSONL file to write"),
+    placement: str = typer.Option(None, "--placement"),
+    source: list[str] = typer.Option(
+        None, "--source", help="review_edit, review_reject, gate (default: all)"
+    ),
+    consent: str = typer.Option(
+        "ai_generation", "--consent", help="only customers who consent to this purpose"
+    ),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Write preference pairs (prompt, chosen, rejected) from reviewed edits and rejections
+    and from candidates the gate turned down, for TRL's DPO/ORPO trainers (PII scrubbed)."""
+    from monogram.cli.common import workspace
+    from monogram.learning import preferences
+
+    chosen_sources = tuple(source) if source else preferences.SOURCES
+    with workspace() as ws, ws.store.read() as conn:
+        report = preferences.export(
+            conn,
+            ws.brand(),
+            ws.placements(),
+            output,
+            consent=consent,
+            sources=chosen_sources,
+            placement=placement,
+        )
+    if json_out:
+        print_json(report.as_dict())
+        return
+    by_source = ", ".join(f"{k} {v:,}" for k, v in report.by_source.items())
+    console.print(f"wrote {report.pairs:,} preference pairs to {output} ({by_source})")
+    for why, count in report.skipped.items():
+        console.print(f"  left out {count:,}: {why}")
+
+
 @app.command("reward")
 def reward_command(
     decision_id: str = typer.Argument(..., help="the decision id a choice returned"),

@@ -52,6 +52,7 @@ class ElementDraft:
     review_reasons: list[str] = field(default_factory=list)
     media: dict[str, Any] | None = None  # an image element: its files per size, and how made
     prompt_variant: str | None = None  # which prompt variant wrote it (None: the element's own)
+    prompt_data: dict[str, Any] | None = None  # the data block the model was given
 
 
 @dataclass
@@ -288,6 +289,7 @@ def generate_element(
         "cached": cached,
         "seed": seed,
         "prompt_variant": prompt_variant(element, strategy),
+        "prompt_data": prompt.data,
     }
     if chosen is None:
         draft = fallback(element, source, f"no usable candidate: {reasons[0]}")

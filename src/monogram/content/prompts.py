@@ -262,7 +262,21 @@ def build_prompt(
     shape of the request), then this customer's data block and nothing else. The strategy's
     ``template_version`` picks the element's prompt variant, if it has that one."""
     element = element.for_variant(strategy.template_version)
-    data = select_fields(source, element.fields)
+    return prompt_from_data(
+        brand, placement, element, strategy, select_fields(source, element.fields)
+    )
+
+
+def prompt_from_data(
+    brand: BrandKit,
+    placement: Placement,
+    element: GeneratedElement,
+    strategy: Strategy,
+    data: dict[str, Any],
+) -> Prompt:
+    """The prompt for an element given its data block (what a message stores as
+    ``prompt_data``): the same messages the model was sent, rebuilt later."""
+    element = element.for_variant(strategy.template_version)
     variables = {path.replace(".", "_"): value for path, value in data.items()}
     variables.update(brand=brand.name, channel=placement.channel)
     system = "\n".join([brand.system_prompt(), task(placement, element, strategy, variables)])

@@ -31,6 +31,7 @@ KEPT_ON_FALLBACK = (
     "cached",
     "seed",
     "prompt_variant",
+    "prompt_data",
 )
 
 
