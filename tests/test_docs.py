@@ -47,11 +47,9 @@ def test_every_env_variable_in_settings_is_documented() -> None:
 
 def test_learning_examples_in_the_docs_are_valid() -> None:
     from monogram.campaigns.rehearsal import Responses
-    from monogram.content.placements import PlacementLearning
+    from monogram.content.placements import PlacementLearning, PromptVariant
     from monogram.core.settings import LearningConfig
     from monogram.learning.simulator import World
-
-    from monogram.content.placements import PromptVariant
 
     blocks = [yaml.safe_load(b) for b in yaml_blocks(ROOT / "docs" / "learning.md")]
     project, placement, world, responses = [b for b in blocks if isinstance(b, dict)]

@@ -81,19 +81,18 @@ def test_the_variant_writes_the_element_and_the_message_records_it(
     assert varied.elements["subject"].template_hash == varied.provenance["templates"]["subject"]
 
 
-def test_the_template_report_names_the_winning_variant_per_segment(
-    sqlite_workspace: Workspace,
-) -> None:
-    ws = sqlite_workspace
+def logged(ws: Workspace) -> str:
+    """Rewarded decisions where the short variant wins among lapsed customers; returns the
+    base strategy's name."""
     with_variants(ws)
     spec = ws.placements()["email"]
     base = next(s.name for s in spec.strategies if s.kind == "generative" and "__" not in s.name)
     plan = {  # (segment, strategy) -> (decisions, rewarded)
-        ("lapsed", f"{base}__short"): (200, 60),
-        ("lapsed", f"{base}__question"): (200, 20),
-        ("lapsed", base): (200, 22),
-        ("active", f"{base}__short"): (30, 3),
-        ("active", f"{base}__question"): (30, 4),
+        ("lifecycle_stage=lapsed", f"{base}__short"): (200, 60),
+        ("lifecycle_stage=lapsed", f"{base}__question"): (200, 20),
+        ("lifecycle_stage=lapsed", base): (200, 22),
+        ("lifecycle_stage=active", f"{base}__short"): (30, 3),
+        ("lifecycle_stage=active", f"{base}__question"): (30, 4),
     }
     rows = []
     at = now() - timedelta(days=3)
@@ -117,11 +116,68 @@ def test_the_template_report_names_the_winning_variant_per_segment(
             )
     with ws.store.write() as conn:
         conn.execute(insert(decisions), rows)
+    return base
+
+
+def test_the_template_report_names_the_winning_variant_per_segment(
+    sqlite_workspace: Workspace,
+) -> None:
+    ws = sqlite_workspace
+    logged(ws)
     with ws.store.read() as conn:
         report = template_report(conn, ws.placements())
     cells = {(r["segment"], r["variant"]): r for r in report}
-    assert cells[("lapsed", "short")]["winner"] and cells[("lapsed", "short")]["clear"]
-    assert cells[("lapsed", "short")]["reward_rate"] == pytest.approx(0.3)
-    assert cells[("lapsed", "(element's own)")]["decisions"] == 200
-    active_winner = [r for r in report if r["segment"] == "active" and r["winner"]]
+    short = cells[("lifecycle_stage=lapsed", "short")]
+    assert short["winner"] and short["clear"]
+    assert cells[("lifecycle_stage=lapsed", "short")]["reward_rate"] == pytest.approx(0.3)
+    assert cells[("lifecycle_stage=lapsed", "(element's own)")]["decisions"] == 200
+    active_winner = [r for r in report if r["segment"] == "lifecycle_stage=active" and r["winner"]]
     assert len(active_winner) == 1 and not active_winner[0]["clear"]  # too few to tell
+
+
+def test_arms_worse_with_confidence_are_retired_where_they_lose_and_can_come_back(
+    sqlite_workspace: Workspace,
+) -> None:
+    from monogram.learning import store as learning
+    from monogram.learning import variants
+
+    ws = sqlite_workspace
+    base = logged(ws)
+    placements = ws.placements()
+    assert variants.retire(ws.store, placements, by="ana", dry_run=True)
+    with ws.store.read() as conn:
+        assert variants.list_retired(conn) == []  # a dry run retires nothing
+    retired = variants.retire(ws.store, placements, by="ana", min_decisions=200)
+    names = {(r["segment"], r["strategy"]) for r in retired}
+    assert ("lifecycle_stage=lapsed", f"{base}__question") in names
+    # 30 decisions judge nothing: only the lapsed segment has arms retired
+    assert all(segment == "lifecycle_stage=lapsed" for segment, _ in names)
+    assert (("lifecycle_stage=lapsed", base) in names) == (base != placements["email"].baseline())
+    evidence = next(r for r in retired if r["strategy"] == f"{base}__question")["evidence"]
+    assert (
+        evidence["best"] == f"{base}__short"
+        and evidence["interval"][1] < evidence["best_interval"][0]
+    )
+    assert variants.retire(ws.store, placements, by="ana") == []  # already retired
+    spec = placements["email"]
+    with ws.store.read() as conn:
+        for index in range(40):
+            decision = learning.choose(
+                conn,
+                ws.config,
+                spec,
+                {"lifecycle_stage": "lapsed"},
+                profile_id="prof_x",
+                key=(f"k{index}",),
+                log=False,
+            )
+            assert decision.strategy != f"{base}__question"
+            assert decision.probabilities[f"{base}__question"] == 0.0
+            assert sum(decision.probabilities.values()) == pytest.approx(1.0)
+    assert variants.revive(ws.store, "email", f"{base}__question") == 1
+    with ws.store.read() as conn:
+        assert variants.retired(conn, "email", "lifecycle_stage=lapsed") == {
+            r["strategy"] for r in retired if r["strategy"] != f"{base}__question"
+        }
+    with pytest.raises(Exception, match="no retired arm"):
+        variants.revive(ws.store, "email", "nope")

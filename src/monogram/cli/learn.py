@@ -168,6 +168,63 @@ def templates(
         )
 
 
+@app.command("retire")
+def retire(
+    min_decisions: int = typer.Option(
+        200, "--min-decisions", help="rewarded decisions each arm needs before it is judged"
+    ),
+    by: str = typer.Option("operator", "--by"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="name them; retire nothing"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Retire, per segment, the arms (strategies and prompt variants) whose reward rate is
+    below the segment's best with 95% confidence; the evidence is kept, and the policy stops
+    choosing them there. Approved-copy strategies and the baseline are never retired."""
+    from monogram.cli.common import workspace
+    from monogram.learning import variants
+
+    with workspace() as ws:
+        fresh = variants.retire(
+            ws.store, ws.placements(), by=by, min_decisions=min_decisions, dry_run=dry_run
+        )
+        with ws.store.read() as conn:
+            standing = variants.list_retired(conn)
+    if json_out:
+        print_json({"retired_now": fresh, "retired": standing, "dry_run": dry_run})
+        return
+    verb = "would retire" if dry_run else "retired"
+    if not fresh:
+        console.print(f"nothing to retire (arms need {min_decisions} rewarded decisions each)")
+    for item in fresh:
+        e = item["evidence"]
+        console.print(
+            f"{verb} {item['placement']}/{item['strategy']} in {item['segment']}: "
+            f"{e['reward_rate']:.3f} ({e['interval'][0]:.3f}-{e['interval'][1]:.3f}, "
+            f"{e['decisions']} decisions) against {e['best']} {e['best_reward_rate']:.3f} "
+            f"({e['best_interval'][0]:.3f}-{e['best_interval'][1]:.3f})",
+            markup=False,
+        )
+    if standing:
+        console.print(
+            f"{len(standing)} arm(s) retired in all; `monogram learn revive` brings one back"
+        )
+
+
+@app.command("revive")
+def revive(
+    placement: str = typer.Argument(...),
+    strategy: str = typer.Argument(..., help="the arm, e.g. warm__short"),
+    segment: str = typer.Option(None, "--segment", help="default: every segment"),
+) -> None:
+    """Bring a retired arm back into the policy's choice."""
+    from monogram.cli.common import workspace
+    from monogram.learning import variants
+
+    with workspace() as ws:
+        count = variants.revive(ws.store, placement, strategy, segment)
+    console.print(f"revived {placement}/{strategy} in {count} segment(s)")
+
+
 @app.command("export-preferences")
 def export_preferences(
     output: Path = typer.Argument(..., help="the JSONL file to write"),

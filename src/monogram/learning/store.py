@@ -28,7 +28,7 @@ from monogram.core.clock import now
 from monogram.core.errors import NotFound, ValidationError
 from monogram.core.ids import new_id
 from monogram.core.settings import ProjectConfig
-from monogram.learning import decisions
+from monogram.learning import decisions, variants
 from monogram.learning.features import strategy_features
 from monogram.learning.policy import Policy, ThompsonPolicy, bucket, make_policy, policy_from_state
 from monogram.store.tables import decisions as decisions_table
@@ -218,6 +218,13 @@ def choose(
         policy, version = load_policy(conn, config, placement)
         with _lock:
             learned_p = policy.probabilities(features)
+        # Arms retired in this segment (worse with high confidence) are not chosen here.
+        out = variants.retired(conn, placement.name, bucket(features)) - {placement.baseline()}
+        allowed = [s for s in strategies if s not in out] or strategies
+        if len(allowed) < len(strategies):
+            keep = np.asarray([s in allowed for s in strategies], dtype=float)
+            masked = np.asarray(learned_p, dtype=float) * keep
+            learned_p = masked / masked.sum() if masked.sum() > 0 else keep / keep.sum()
         learned = strategies[int(_rng.choice(len(strategies), p=learned_p))]
         mode = policy_mode(conn, config, placement.name)
         if mode == "learned":
@@ -229,9 +236,9 @@ def choose(
             label, shadow = "baseline", learned
             probabilities = {s: float(s == chosen) for s in strategies}
         else:
-            chosen, _ = decisions.uniform_choice(strategies, *key)
+            chosen, _ = decisions.uniform_choice(allowed, *key)
             label, shadow = "uniform", learned
-            probabilities = dict.fromkeys(strategies, 1 / len(strategies))
+            probabilities = {s: (1 / len(allowed) if s in allowed else 0.0) for s in strategies}
         probability = probabilities[chosen]
     logged = {"bucket": bucket(features), "features": dict(features), "shadow": shadow}
     row: dict[str, Any] = dict(

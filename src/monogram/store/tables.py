@@ -432,3 +432,18 @@ match_runs = Table(
     Column("suggested", Integer, nullable=False),
     Column("seconds", Float, nullable=False),
 )
+
+# Learning arms (a strategy, with its prompt variant) retired in a segment because they were
+# worse with high confidence; the evidence is kept. A revived arm gets ``revived_at``.
+retired_arms = Table(
+    "retired_arms",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=True),
+    Column("placement", String(64), nullable=False, index=True),
+    Column("strategy", String(64), nullable=False),
+    Column("segment", String(300), nullable=False),
+    Column("at", Ts, nullable=False),
+    Column("by", String(200), nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("revived_at", Ts),
+)
