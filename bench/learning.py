@@ -18,7 +18,14 @@ from monogram.campaigns.rehearsal import rehearse
 from monogram.core.settings import Settings
 from monogram.learning import store as learning
 from monogram.learning.evaluation import evaluate
-from monogram.learning.simulator import DEFAULT_WORLD, logged_data, simulate, true_value
+from monogram.learning.simulator import (
+    DEFAULT_WORLD,
+    SegmentWorld,
+    World,
+    logged_data,
+    simulate,
+    true_value,
+)
 from monogram.workspace import open_workspace
 
 
@@ -104,8 +111,82 @@ def rehearsal() -> None:
     ws.close()
 
 
+# Prompt variants as arms: one strategy written three ways plus approved copy, and a different
+# variant truly best in each of four segments.
+VARIANT_WORLD = World(
+    strategies=["warm", "warm__short", "warm__question", "warm__story", "select"],
+    segments={
+        "lapsed": SegmentWorld(
+            share=1,
+            rates={
+                "warm": 0.05,
+                "warm__short": 0.09,
+                "warm__question": 0.05,
+                "warm__story": 0.04,
+                "select": 0.04,
+            },
+        ),
+        "active": SegmentWorld(
+            share=1,
+            rates={
+                "warm": 0.07,
+                "warm__short": 0.08,
+                "warm__question": 0.12,
+                "warm__story": 0.06,
+                "select": 0.05,
+            },
+        ),
+        "new": SegmentWorld(
+            share=1,
+            rates={
+                "warm": 0.06,
+                "warm__short": 0.05,
+                "warm__question": 0.06,
+                "warm__story": 0.10,
+                "select": 0.05,
+            },
+        ),
+        "vip": SegmentWorld(
+            share=1,
+            rates={
+                "warm": 0.11,
+                "warm__short": 0.07,
+                "warm__question": 0.08,
+                "warm__story": 0.08,
+                "select": 0.06,
+            },
+        ),
+    },
+    delay=50,
+)
+
+
+def variants(rounds: int, seeds: tuple[int, ...] = (1, 2, 3)) -> None:
+    """The loop with prompt variants as arms and retirement every 5,000 decisions."""
+    for seed in seeds:
+        started = time.perf_counter()
+        result = simulate(VARIANT_WORLD, rounds, seed=seed, retire_every=5_000, retire_min=100)
+        best = result["best_strategy_per_segment"]
+        found = sum(b["true"] == b["learned"] for b in best.values())
+        share = result["reward"] / result["oracle_reward"]
+        uniform = result["uniform_reward"] / result["oracle_reward"]
+        losers = sum(
+            1 for r in result["retired"] if best[r["segment"].split("=")[1]]["true"] != r["arm"]
+        )
+        print(
+            f"variants seed {seed}: {rounds:,} decisions in {time.perf_counter() - started:.0f} s; "
+            f"best variant found in {found} of {len(best)} segments; reward {100 * share:.1f}% "
+            f"of the oracle's (uniform {100 * uniform:.1f}%); "
+            f"{len(result['retired'])} arms retired ({losers} of them losers), first at decision "
+            f"{min((r['round'] for r in result['retired']), default=0):,}"
+        )
+
+
 def main(rounds: int = 50_000) -> None:
     print(f"machine: {machine()}")
+    if "--variants" in sys.argv:
+        variants(rounds)
+        return
     regret(rounds)
     choose_latency()
     coverage()
@@ -113,4 +194,5 @@ def main(rounds: int = 50_000) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 50_000)
+    numbers = [a for a in sys.argv[1:] if a.isdigit()]
+    main(int(numbers[0]) if numbers else 50_000)

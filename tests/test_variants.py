@@ -181,3 +181,31 @@ def test_arms_worse_with_confidence_are_retired_where_they_lose_and_can_come_bac
         }
     with pytest.raises(Exception, match="no retired arm"):
         variants.revive(ws.store, "email", "nope")
+
+
+def test_the_simulated_loop_retires_losers_and_keeps_each_segments_winner() -> None:
+    from monogram.learning.simulator import SegmentWorld, World, simulate
+
+    world = World(
+        strategies=["warm", "warm__short", "warm__question", "select"],
+        segments={
+            "lapsed": SegmentWorld(
+                share=1,
+                rates={"warm": 0.10, "warm__short": 0.30, "warm__question": 0.05, "select": 0.1},
+            ),
+            "active": SegmentWorld(
+                share=1,
+                rates={"warm": 0.10, "warm__short": 0.05, "warm__question": 0.30, "select": 0.1},
+            ),
+        },
+        delay=20,
+    )
+    result = simulate(world, 6_000, seed=4, retire_every=2_000, retire_min=40)
+    best = {name: cell["true"] for name, cell in result["best_strategy_per_segment"].items()}
+    assert result["retired"], "clear losers are retired"
+    for item in result["retired"]:
+        segment = item["segment"].removeprefix("segment=")
+        assert item["arm"] != best[segment]  # never a segment's true winner
+        assert item["arm"] not in ("warm", "select")  # the baseline and approved copy stay
+    learned = {n: c["learned"] for n, c in result["best_strategy_per_segment"].items()}
+    assert learned == best

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from monogram.content.placements import Placement
 from monogram.core.settings import ProjectConfig, load_yaml_model
 from monogram.learning import store as learning
+from monogram.learning import variants
 from monogram.store import Store, migrate
 from monogram.store.tables import decisions
 
@@ -111,14 +112,20 @@ def simulate(
     floor: float = 0.01,
     backend: str = "thompson",
     progress: Callable[[int, int], None] | None = None,
+    retire_every: int | None = None,
+    retire_min: int = 200,
 ) -> dict[str, Any]:
     """Run ``rounds`` decisions through the real ``choose`` and ``reward_many`` against a
-    throwaway SQLite decision log, with rewards arriving ``world.delay`` rounds late."""
+    throwaway SQLite decision log, with rewards arriving ``world.delay`` rounds late. With
+    ``retire_every``, arms worse with confidence are retired (``learning.variants``) that
+    often, as `monogram learn retire` would on a schedule."""
     with tempfile.TemporaryDirectory(prefix="monogram-sim-") as folder:
         store = Store(f"sqlite:///{Path(folder) / 'simulation.db'}", sqlite_synchronous="OFF")
         try:
             migrate(store)
-            return _run(store, world, rounds, seed, floor, backend, progress)
+            return _run(
+                store, world, rounds, seed, floor, backend, progress, retire_every, retire_min
+            )
         finally:
             store.dispose()
 
@@ -131,6 +138,8 @@ def _run(
     floor: float,
     backend: str,
     progress: Callable[[int, int], None] | None,
+    retire_every: int | None = None,
+    retire_min: int = 200,
 ) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     learning.seed_randomness(seed + 1)
@@ -149,6 +158,8 @@ def _run(
     chunk = min(max(world.delay, 1), 1000)
     segments = [names[int(i)] for i in rng.choice(len(names), size=rounds, p=shares)]
     drift_at = int(world.drift.at * rounds) if world.drift else -1
+    retired: list[dict[str, Any]] = []
+    next_retirement = retire_every or rounds + 1
     t = 0
     while t < rounds:
         end = min(rounds, t + chunk)
@@ -182,6 +193,12 @@ def _run(
                 for name in world.strategies:
                     totals[name] += truth[name]
         t = end
+        if t >= next_retirement:
+            for item in variants.retire(
+                store, placements, by="simulator", min_decisions=retire_min
+            ):
+                retired.append({"round": t, "segment": item["segment"], "arm": item["strategy"]})
+            next_retirement += retire_every or rounds
         if progress:
             progress(t, rounds)
     with store.read() as conn:
@@ -199,6 +216,7 @@ def _run(
         "uniform_regret": round(oracle - uniform, 2),
         "best_single_regret": round(oracle - best_single, 2),
         "decisions_logged": int(logged),
+        "retired": retired,
         "policy_version": version,
         "best_strategy_per_segment": {
             name: {
