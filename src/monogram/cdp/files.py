@@ -53,7 +53,11 @@ def _jsonl(path: Path) -> Iterator[tuple[int, int, int, Any]]:
                 yield number, done, len(line), Unparsable(f"malformed JSON: {exc}", text)
 
 
-def _csv(path: Path) -> Iterator[tuple[int, int, int, Any]]:
+def _csv(
+    path: Path, convert: Callable[[Mapping[str, str | None]], Any] | None = None
+) -> Iterator[tuple[int, int, int, Any]]:
+    """CSV rows as events (or, with ``convert``, as it makes them), with line and offset."""
+    convert = convert or _row_event
     done = 0
     for number, row in read_csv(path):
         if isinstance(row, BrokenRow):
@@ -63,7 +67,7 @@ def _csv(path: Path) -> Iterator[tuple[int, int, int, Any]]:
             continue
         size = sum(len(v or "") + 1 for v in row.values())
         done += size
-        yield number, done, size, _row_event(row)
+        yield number, done, size, convert(row)
 
 
 def _row_event(row: Mapping[str, str | None]) -> dict[str, Any]:
@@ -206,16 +210,7 @@ class RecordMapping:
 def read_records(path: Path) -> Iterator[tuple[int, int, int, Any]]:
     """(line number, bytes so far, size, row as a mapping) for a CSV or JSONL of records."""
     if path.suffix.lower() == ".csv":
-        done = 0
-        for number, row in read_csv(path):
-            if isinstance(row, BrokenRow):
-                size = len(row.text) + 1
-                done += size
-                yield number, done, size, Unparsable(row.reason, row.text)
-                continue
-            size = sum(len(v or "") + 1 for v in row.values())
-            done += size
-            yield number, done, size, row
+        yield from _csv(path, dict)
     elif path.suffix.lower() in (".jsonl", ".ndjson"):
         yield from _jsonl(path)
     else:
