@@ -34,7 +34,7 @@ from monogram.content.placements import (
 from monogram.content.prompts import template_hash
 from monogram.core.clock import iso, now
 from monogram.core.errors import FieldError, ValidationError
-from monogram.learning import decisions
+from monogram.learning import decisions, exemplars
 from monogram.learning import store as learning
 from monogram.learning.features import customer_features
 from monogram.quality import gate, images, review
@@ -173,6 +173,7 @@ def personalize(ws: Workspace, request: Request, *, progress: Progress | None = 
         pending,
         progress,
         request.variation,
+        decision.features if decision is not None else None,
     )
     timings["write"] = time.perf_counter() - mark
     mark = time.perf_counter()
@@ -292,13 +293,15 @@ def _draft(
     pending: list[dict[str, Any]],
     progress: Progress | None = None,
     variation: int = 0,
+    features: dict[str, Any] | None = None,
 ) -> Draft:
     chosen = spec.strategy(strategy)
     started = time.perf_counter()
     with ws.store.read() as conn:
         built, source, facts = assemble(conn, ws, spec, profile_id, inputs, state)
+        # Examples learned for this customer's segment come first (learning.exemplars).
+        brand = exemplars.brand_for(conn, ws.brand(), spec, features)
     timings["context"] = time.perf_counter() - started
-    brand = ws.brand()
     elements: dict[str, ElementDraft] = {}
     model_id = None
     generating = gating = 0.0

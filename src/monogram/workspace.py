@@ -27,6 +27,7 @@ from monogram.core.settings import PROJECT_FILE, ProjectConfig, Settings, load_p
 # cdp.privacy when imported; importing them here means every workspace erases everything.
 from monogram.delivery import outbox as _outbox  # noqa: F401
 from monogram.learning import decisions as _decisions  # noqa: F401
+from monogram.learning import exemplars as _exemplars  # noqa: F401
 from monogram.quality import review as _review  # noqa: F401
 from monogram.store import Store, migrate
 

@@ -225,6 +225,61 @@ def revive(
     console.print(f"revived {placement}/{strategy} in {count} segment(s)")
 
 
+@app.command("exemplars")
+def learned_exemplars(
+    action: str = typer.Argument("list", help="list, build or rollback"),
+    version: int = typer.Option(None, "--version", help="rollback: the version (0: none)"),
+    per_segment: int = typer.Option(3, "--per-segment", help="build: examples per element"),
+    consent: str = typer.Option("ai_generation", "--consent", help="build: the purpose"),
+    by: str = typer.Option("operator", "--by"),
+    note: str = typer.Option("", "--note"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Worked examples learned per segment from reviewed edits and rewarded copy: `build` a
+    new version (made active), `list` the versions, `rollback --version N` to an earlier one."""
+    from monogram.cli.common import workspace
+    from monogram.learning import exemplars
+
+    if action not in ("list", "build", "rollback"):
+        raise typer.BadParameter("list, build or rollback", param_hint="ACTION")
+    with workspace() as ws:
+        if action == "build":
+            built = exemplars.build(
+                ws.store,
+                ws.placements(),
+                by=by,
+                consent=consent,
+                per_segment=per_segment,
+                note=note,
+            )
+            if not json_out:
+                console.print(
+                    f"exemplar set v{built['version']}: {built['exemplars']} examples "
+                    f"({', '.join(f'{k} {v}' for k, v in built['by_source'].items())}), active"
+                )
+        elif action == "rollback":
+            if version is None:
+                raise typer.BadParameter("give --version", param_hint="--version")
+            exemplars.rollback(ws.store, version)
+            if not json_out:
+                console.print(f"active exemplar set: {'none' if version == 0 else f'v{version}'}")
+        with ws.store.read() as conn:
+            listed = exemplars.sets(conn)
+    if json_out:
+        print_json(listed)
+    elif action == "list":
+        if not listed:
+            console.print("no learned exemplars yet: `monogram learn exemplars build`")
+        for item in listed:
+            mark = " (active)" if item["active"] else ""
+            when = f"{item['created_at']:%Y-%m-%d %H:%M}"
+            console.print(
+                f"v{item['version']}{mark}: {item['exemplars']} examples, {when} by {item['by']} "
+                f"{item['note']}",
+                markup=False,
+            )
+
+
 @app.command("export-preferences")
 def export_preferences(
     output: Path = typer.Argument(..., help="the JSONL file to write"),

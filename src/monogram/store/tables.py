@@ -447,3 +447,30 @@ retired_arms = Table(
     Column("evidence", JSON, nullable=False),
     Column("revived_at", Ts),
 )
+
+# Exemplars learned from reviewed edits and rewarded copy: versioned sets, one active.
+exemplar_sets = Table(
+    "exemplar_sets",
+    metadata,
+    Column("version", Seq, primary_key=True, autoincrement=True),
+    Column("created_at", Ts, nullable=False),
+    Column("by", String(200), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("active", Boolean, nullable=False, default=False),
+    Column("size", Integer, nullable=False),
+)
+
+learned_exemplars = Table(
+    "learned_exemplars",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=True),
+    Column("version", Integer, nullable=False, index=True),
+    Column("placement", String(64), nullable=False),
+    Column("element", String(64), nullable=False),
+    Column("segment", String(300), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("source", String(16), nullable=False),  # review_edit | outcome
+    Column("message_id", String(40), nullable=False),
+    Column("profile_id", ProfileId, nullable=False, index=True),
+)
