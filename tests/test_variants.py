@@ -209,3 +209,45 @@ def test_the_simulated_loop_retires_losers_and_keeps_each_segments_winner() -> N
         assert item["arm"] not in ("warm", "select")  # the baseline and approved copy stay
     learned = {n: c["learned"] for n, c in result["best_strategy_per_segment"].items()}
     assert learned == best
+
+
+def test_variants_are_proposed_checked_offline_and_live_only_once_approved(
+    sqlite_workspace: Workspace,
+) -> None:
+    from monogram import proposing
+    from monogram.learning import proposals
+    from tests.conftest import Api, basic
+
+    ws = sqlite_workspace
+    seed_customers(ws)
+    ws.use_model(FakeModel(lambda m, o: "New trail shoes for you"))
+    found = proposing.propose(ws, "ad", sample=3)
+    assert found and all(item["check"]["customers"] >= 1 for item in found)
+    headline = [f for f in found if f["element"] == "headline"]
+    assert {f["how"] for f in headline} >= {"rule: short", "rule: plain"}
+    assert all(f["instruction"].startswith("Write a short ad headline") for f in headline)
+    check = headline[0]["check"]
+    assert set(check) == {"customers", "variant", "current"}
+    assert check["variant"]["passed"] + check["variant"]["fell_back"] == check["customers"]
+    # Nothing is live before a person approves it.
+    arm = f"bold__{headline[0]['variant_id']}"
+    assert arm not in {s.name for s in ws.placements()["ad"].strategies}
+    api = Api(ws)
+    with api.client:
+        listed = api.client.get("/v1/learning/proposals?status=proposed", headers=basic(api.read))
+        assert listed.status_code == 200 and len(listed.json()) == len(found)
+        body = {"action": "approve", "by": "ana"}
+        path = f"/v1/learning/proposals/{headline[0]['id']}"
+        assert api.client.post(path, json=body, headers=basic(api.read)).status_code == 403
+        approved = api.client.post(path, json=body, headers=basic(api.admin))
+        assert approved.status_code == 200 and approved.json()["status"] == "live"
+        assert api.client.post(path, json=body, headers=basic(api.admin)).status_code == 409
+    ws._runtime.pop("live_variants", None)  # the store is looked at again (every 2 s)
+    spec = ws.placements()["ad"]
+    assert spec.strategy(arm).template_version == headline[0]["variant_id"]
+    drafted = draft_for(ws, "user_id:u1", "ad", strategy=arm, record=False)
+    assert drafted.elements["headline"].prompt_variant == headline[0]["variant_id"]
+    rejected = proposals.decide(ws.store, headline[1]["id"], "reject", "ana", "too bland")
+    assert rejected["status"] == "rejected"
+    with pytest.raises(Exception, match="already live"):
+        proposals.decide(ws.store, headline[0]["id"], "reject", "bo")

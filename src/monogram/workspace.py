@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -85,11 +86,31 @@ class Workspace:
         return brand
 
     def placements(self) -> dict[str, Placement]:
+        """The placement files, with the prompt variants people approved (``learn propose``)
+        added; the store is looked at again every couple of seconds."""
         placements: dict[str, Placement] = self._load(
             self.home / "placements",
             lambda path: load_placements(path, self._problems("placements")),
         )
-        return placements
+        return self._with_live_variants(placements)
+
+    def _with_live_variants(self, placements: dict[str, Placement]) -> dict[str, Placement]:
+        from monogram.learning import proposals
+
+        checked = self._runtime.get("live_variants")
+        if checked is None or time.monotonic() > checked[0]:
+            with self.store.read() as conn:
+                rows = proposals.live(conn)
+            checked = (time.monotonic() + 2.0, tuple(r.id for r in rows), rows)
+            self._runtime["live_variants"] = checked
+        if not checked[2]:
+            return placements
+        merged = self._runtime.get("live_placements")
+        if merged is None or merged[0] is not placements or merged[1] != checked[1]:
+            merged = (placements, checked[1], proposals.with_live(placements, checked[2]))
+            self._runtime["live_placements"] = merged
+        found: dict[str, Placement] = merged[2]
+        return found
 
     def model(self) -> LanguageModel:
         """The configured language model, loaded once per workspace."""

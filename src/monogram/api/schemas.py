@@ -206,3 +206,13 @@ class MatchSuggestion(_Open):
     evidence: dict[str, Any]
     status: str
     note: str | None = None
+
+
+class VariantProposal(_Open):
+    id: int
+    placement: str
+    element: str
+    variant_id: str
+    instruction: str
+    status: str
+    check: dict[str, Any] | None = None

@@ -280,6 +280,83 @@ def learned_exemplars(
             )
 
 
+@app.command("propose")
+def propose_variants(
+    placement: str = typer.Argument(...),
+    sample: int = typer.Option(5, "--sample", help="customers each proposal is tried on"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Propose prompt variants rewritten from the winning instruction (shorter, plainer,
+    warmer, one concrete fact), try each on a sample of customers (nothing recorded) beside the
+    current one, and keep the figures; a person approves with `monogram learn decide`."""
+    from monogram import proposing
+    from monogram.cli.common import workspace
+
+    with workspace() as ws, console.status("trying proposals on sample customers") as status:
+        found = proposing.propose(
+            ws, placement, sample=sample, progress=lambda what: status.update(f"trying {what}")
+        )
+    if json_out:
+        print_json(found)
+        return
+    if not found:
+        console.print("nothing new to propose for this placement")
+    for item in found:
+        check = item["check"]
+        console.print(
+            f"[bold]{item['id']}[/] {item['placement']}.{item['element']} {item['variant_id']} "
+            f"({item['how']}): gate passed {check['variant']['passed']}/{check['customers']} "
+            f"(current {check['current']['passed']}/{check['customers']})",
+            highlight=False,
+        )
+        console.print(f"    {item['instruction']}", markup=False)
+
+
+@app.command("proposals")
+def list_proposals(
+    status: str = typer.Option(None, "--status", help="proposed, live or rejected"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Proposed, live and rejected prompt variants, with their offline checks."""
+    from monogram.cli.common import workspace
+    from monogram.learning import proposals
+
+    with workspace() as ws, ws.store.read() as conn:
+        found = proposals.listed(conn, status)
+    if json_out:
+        print_json(found)
+        return
+    for item in found:
+        check = item["check"] or {}
+        passed = (check.get("variant") or {}).get("passed", "-")
+        console.print(
+            f"{item['id']} [{item['status']}] {item['placement']}.{item['element']} "
+            f"{item['variant_id']}: passed {passed}/{check.get('customers', '-')}  "
+            f"{item['instruction']}",
+            markup=False,
+        )
+
+
+@app.command("decide")
+def decide_proposal(
+    proposal_id: int = typer.Argument(...),
+    action: str = typer.Argument(..., help="approve (the variant goes live) or reject"),
+    by: str = typer.Option("operator", "--by"),
+    note: str = typer.Option("", "--note"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Approve a proposed prompt variant (it becomes a learning arm at once) or reject it."""
+    from monogram.cli.common import workspace
+    from monogram.learning import proposals
+
+    with workspace() as ws:
+        decided = proposals.decide(ws.store, proposal_id, action, by, note)
+    if json_out:
+        print_json(decided)
+    else:
+        console.print(f"proposal {proposal_id}: {decided['status']}")
+
+
 @app.command("export-preferences")
 def export_preferences(
     output: Path = typer.Argument(..., help="the JSONL file to write"),

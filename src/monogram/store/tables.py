@@ -474,3 +474,22 @@ learned_exemplars = Table(
     Column("message_id", String(40), nullable=False),
     Column("profile_id", ProfileId, nullable=False, index=True),
 )
+
+# Prompt variants proposed from winners: checked offline, live once a person approves them.
+variant_proposals = Table(
+    "variant_proposals",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=True),
+    Column("placement", String(64), nullable=False),
+    Column("element", String(64), nullable=False),
+    Column("variant_id", String(24), nullable=False),
+    Column("instruction", Text, nullable=False),
+    Column("based_on", String(24)),
+    Column("how", String(200), nullable=False),
+    Column("status", String(16), nullable=False, index=True),  # proposed | live | rejected
+    Column("check", JSON),
+    Column("created_at", Ts, nullable=False),
+    Column("decided_by", String(200)),
+    Column("decided_at", Ts),
+    Column("note", Text),
+)

@@ -4,14 +4,15 @@ and read the strategy report."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from monogram.api.deps import ReadKey, WorkspaceDep
+from monogram.api.deps import AdminKey, ReadKey, WorkspaceDep
 from monogram.api.responses import PAGE_ANSWER
 from monogram.api.routes.personalize import Who
 from monogram.api.schemas import (
@@ -20,12 +21,14 @@ from monogram.api.schemas import (
     RequestBody,
     RewardResult,
     RewardsAnswer,
+    VariantProposal,
     ok,
 )
 from monogram.cdp import context
 from monogram.content.placements import get_placement
 from monogram.core.errors import ValidationError
 from monogram.core.ids import new_id
+from monogram.learning import proposals
 from monogram.learning import store as learning
 from monogram.learning.features import customer_features
 from monogram.learning.report import html_report, strategy_report
@@ -175,3 +178,37 @@ async def report_page(
         return html_report(rows, f"Strategies{' for ' + placement if placement else ''}", trend)
 
     return HTMLResponse(await run_in_threadpool(run))
+
+
+class ProposalDecision(RequestBody):
+    action: Literal["approve", "reject"]
+    by: str = Field(min_length=1, max_length=200)
+    note: str = Field(default="", max_length=2000)
+
+
+ProposalId = Annotated[int, PathParam(ge=1, le=2**63 - 1, description="a proposal's id")]
+
+
+@router.get("/learning/proposals", responses=ok(list[VariantProposal]))
+async def list_proposals(
+    workspace: WorkspaceDep,
+    _key: ReadKey,
+    status: Literal["proposed", "live", "rejected"] | None = None,
+) -> list[dict[str, Any]]:
+    """Prompt variants proposed from winners, with their offline checks."""
+
+    def load() -> list[dict[str, Any]]:
+        with workspace.store.read() as conn:
+            return proposals.listed(conn, status)
+
+    return await run_in_threadpool(load)
+
+
+@router.post("/learning/proposals/{proposal_id}", responses=ok(VariantProposal))
+async def decide_proposal(
+    proposal_id: ProposalId, body: ProposalDecision, workspace: WorkspaceDep, _key: AdminKey
+) -> dict[str, Any]:
+    """Approve (the variant goes live as a learning arm) or reject a proposed variant."""
+    return await run_in_threadpool(
+        proposals.decide, workspace.store, proposal_id, body.action, body.by, body.note
+    )
