@@ -14,6 +14,7 @@ customer's segment first among the brand kit's (``brand_for``).
 from __future__ import annotations
 
 import re
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -69,6 +70,7 @@ def build(
             ).scalar_one()
         )
         conn.execute(insert(learned_exemplars), [{**r, "version": version} for r in rows])
+    _cache.clear()
     counts: dict[str, int] = defaultdict(int)
     for row in rows:
         counts[row["source"]] += 1
@@ -172,22 +174,31 @@ def _chunks(items: list[str], size: int) -> list[list[str]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
+# The active set, read once per store every couple of seconds (every step asks for it).
+_cache: dict[str, tuple[float, dict[tuple[str, str], dict[str, list[Exemplar]]]]] = {}
+FRESH_FOR = 2.0
+
+
 def active(conn: Connection, placement: str, segment: str) -> dict[str, list[Exemplar]]:
     """The active set's examples for a placement and segment, by element."""
-    version = conn.execute(
-        select(exemplar_sets.c.version).where(exemplar_sets.c.active.is_(True))
-    ).scalar()
-    if version is None:
-        return {}
-    out: dict[str, list[Exemplar]] = defaultdict(list)
-    query = select(learned_exemplars).where(
-        learned_exemplars.c.version == version,
-        learned_exemplars.c.placement == placement,
-        learned_exemplars.c.segment == segment,
-    )
-    for row in conn.execute(query.order_by(learned_exemplars.c.id)):
-        out[row.element].append(Exemplar(text=row.text, data=row.data or {}))
-    return dict(out)
+    key = str(conn.engine.url)
+    found = _cache.get(key)
+    if found is None or time.monotonic() > found[0]:
+        table: dict[tuple[str, str], dict[str, list[Exemplar]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        version = conn.execute(
+            select(exemplar_sets.c.version).where(exemplar_sets.c.active.is_(True))
+        ).scalar()
+        if version is not None:
+            query = select(learned_exemplars).where(learned_exemplars.c.version == version)
+            for row in conn.execute(query.order_by(learned_exemplars.c.id)):
+                table[(row.placement, row.segment)][row.element].append(
+                    Exemplar(text=row.text, data=row.data or {})
+                )
+        found = (time.monotonic() + FRESH_FOR, {k: dict(v) for k, v in table.items()})
+        _cache[key] = found
+    return dict(found[1].get((placement, segment), {}))
 
 
 def brand_for(
@@ -222,6 +233,7 @@ def rollback(store: Store, version: int) -> None:
             conn.execute(
                 update(exemplar_sets).where(exemplar_sets.c.version == version).values(active=True)
             )
+    _cache.clear()
 
 
 def sets(conn: Connection) -> list[dict[str, Any]]:
@@ -246,6 +258,7 @@ def sets(conn: Connection) -> list[dict[str, Any]]:
 
 def _erase(conn: Connection, profile_id: str, _keys: list[identity.IdKey]) -> int:
     """A person's words leave every version of the set."""
+    _cache.clear()
     return int(
         conn.execute(
             delete(learned_exemplars).where(learned_exemplars.c.profile_id == profile_id)

@@ -7,6 +7,7 @@ segment's choice (their logged probability is 0, so estimates stay unbiased); ap
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -89,17 +90,28 @@ def retire(
     if fresh and not dry_run:
         with store.write() as conn:
             conn.execute(insert(retired_arms), [{**f, "at": now(), "by": by} for f in fresh])
+        _cache.clear()
     return fresh
+
+
+# Every choice asks which arms are retired: the answer is read once per store every couple of
+# seconds (retire and revive in this process clear it at once).
+_cache: dict[str, tuple[float, dict[tuple[str, str], set[str]]]] = {}
+FRESH_FOR = 2.0
 
 
 def retired(conn: Connection, placement: str, segment: str) -> set[str]:
     """The arms retired for this placement and segment."""
-    query = select(retired_arms.c.strategy).where(
-        retired_arms.c.placement == placement,
-        retired_arms.c.segment == segment,
-        retired_arms.c.revived_at.is_(None),
-    )
-    return set(conn.execute(query).scalars())
+    key = str(conn.engine.url)
+    found = _cache.get(key)
+    if found is None or time.monotonic() > found[0]:
+        table: dict[tuple[str, str], set[str]] = defaultdict(set)
+        query = select(retired_arms.c.placement, retired_arms.c.segment, retired_arms.c.strategy)
+        for row in conn.execute(query.where(retired_arms.c.revived_at.is_(None))):
+            table[(row.placement, row.segment)].add(row.strategy)
+        found = (time.monotonic() + FRESH_FOR, dict(table))
+        _cache[key] = found
+    return set(found[1].get((placement, segment), set()))
 
 
 def revive(store: Store, placement: str, strategy: str, segment: str | None = None) -> int:
@@ -115,6 +127,7 @@ def revive(store: Store, placement: str, strategy: str, segment: str | None = No
         count = int(
             conn.execute(update(retired_arms).where(*condition).values(revived_at=now())).rowcount
         )
+    _cache.clear()
     if not count:
         raise NotFound(
             f"{placement}: no retired arm {strategy!r}" + (f" in {segment}" if segment else "")
