@@ -279,3 +279,48 @@ def test_segment_rule_errors_show_inline_and_keys_page_works(page: Page, console
     page.get_by_role("button", name="Create").click()
     expect(page.locator("pre")).to_have_text(re.compile(r"^\S{20,}$"))
     shoot(page, console, "keys")
+
+
+def test_reject_a_suggested_identity_match(page: Page, browser: Browser, console: Console) -> None:
+    from sqlalchemy import insert, select
+
+    from monogram.cdp import context
+    from monogram.core.clock import now
+    from monogram.store.tables import match_pairs
+
+    with console.ws.store.read() as conn:
+        left = context.resolve(conn, "user_id:cust-00004")
+        right = context.resolve(conn, "user_id:cust-00005")
+    with console.ws.store.write() as conn:
+        conn.execute(
+            insert(match_pairs).values(
+                left_id=min(left, right),
+                right_id=max(left, right),
+                left_key="user_id:cust-00004",
+                right_key="user_id:cust-00005",
+                probability=0.93,
+                evidence={"first_name": -4.2, "last_name": 8.1, "strongest": "last_name +8.1"},
+                status="suggested",
+                model_version=1,
+                created_at=now(),
+                note="first names differ and no date of birth agrees (one household?)",
+            )
+        )
+    sign_in(page, console, console.read, "/ui/identity")
+    pair = page.locator(".match-pair")
+    expect(pair).to_have_count(1)
+    expect(pair.first).to_contain_text("one household?")
+    expect(page.get_by_role("button", name="Reject")).to_have_count(0)  # a read key only looks
+    admin_context = browser.new_context(viewport={"width": 1360, "height": 900})
+    admin = admin_context.new_page()
+    sign_in(admin, console, console.admin, "/ui/identity")
+    shoot(admin, console, "identity")
+    admin.get_by_label("Note").fill("siblings")
+    admin.get_by_role("button", name="Reject").click()
+    expect(admin.get_by_role("status")).to_contain_text("rejected")
+    expect(admin.locator(".match-pair")).to_have_count(0)
+    with console.ws.store.read() as conn:
+        row = conn.execute(select(match_pairs)).one()
+    assert row.status == "rejected" and row.note == "siblings"
+    assert row.decided_by.startswith("console:")
+    admin_context.close()

@@ -30,6 +30,7 @@ log = logging.getLogger("monogram.console")
 NAV = [
     ("overview", "/ui/", "Overview"),
     ("customers", "/ui/customers", "Customers"),
+    ("identity", "/ui/identity", "Identity"),
     ("segments", "/ui/segments", "Segments"),
     ("content", "/ui/content", "Content"),
     ("reviews", "/ui/reviews", "Review queue"),
