@@ -324,3 +324,58 @@ def test_reject_a_suggested_identity_match(page: Page, browser: Browser, console
     assert row.status == "rejected" and row.note == "siblings"
     assert row.decided_by.startswith("console:")
     admin_context.close()
+
+
+def test_approve_a_proposed_variant_and_revive_a_retired_arm(page: Page, console: Console) -> None:
+    from sqlalchemy import insert, select
+
+    from monogram.core.clock import now
+    from monogram.store.tables import retired_arms, variant_proposals
+
+    check = {
+        "customers": 3,
+        "variant": {"passed": 3, "fell_back": 0, "texts": ["Trail shoes, light and quick"]},
+        "current": {"passed": 2, "fell_back": 1, "texts": []},
+    }
+    with console.ws.store.write() as conn:
+        proposal = conn.execute(
+            insert(variant_proposals)
+            .values(
+                placement="ad",
+                element="headline",
+                variant_id="short1",
+                instruction="Write a short ad headline. Use at most eight words.",
+                how="rule: short",
+                status="proposed",
+                check=check,
+                created_at=now(),
+            )
+            .returning(variant_proposals.c.id)
+        ).scalar_one()
+        conn.execute(
+            insert(retired_arms).values(
+                placement="email",
+                strategy="warm",
+                segment="lifecycle_stage=lapsed",
+                at=now(),
+                by="test",
+                evidence={"decisions": 300, "reward_rate": 0.02, "best": "practical",
+                          "best_reward_rate": 0.09},
+            )
+        )  # fmt: skip
+    sign_in(page, console, console.admin, "/ui/learning")
+    card = page.locator(".proposal")
+    expect(card).to_have_count(1)
+    expect(card.first).to_contain_text("Gate passed 3 of 3 customers")
+    card.first.get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("status")).to_contain_text("live")
+    page.get_by_role("button", name="Revive").click()
+    expect(page.get_by_role("status")).to_contain_text("is back in lifecycle_stage=lapsed")
+    with console.ws.store.read() as conn:
+        assert (
+            conn.execute(
+                select(variant_proposals.c.status).where(variant_proposals.c.id == proposal)
+            ).scalar_one()
+            == "live"
+        )
+        assert conn.execute(select(retired_arms.c.revived_at)).scalar_one() is not None

@@ -25,6 +25,7 @@ from monogram.content.placements import get_placement
 from monogram.core.errors import ConflictError, MonogramError, NotFound, ValidationError
 from monogram.delivery import outbox, tracking
 from monogram.delivery.channels import channel_from_url
+from monogram.learning import proposals, variants
 from monogram.learning import store as learning
 from monogram.learning.evaluation import evaluate_candidate
 from monogram.learning.outcomes import ENGAGEMENT, outcomes_many
@@ -414,6 +415,8 @@ def learning_data(ws: Workspace) -> dict[str, Any]:
         for name, spec in placements.items():
             if len(spec.strategies) > 1:
                 estimates[name] = evaluate_candidate(conn, ws.config, spec, "learned")
+        waiting = proposals.listed(conn, "proposed")
+        retired = variants.list_retired(conn)
     chart = None
     if rows:
         fig = figure(rows)
@@ -421,7 +424,14 @@ def learning_data(ws: Workspace) -> dict[str, Any]:
         fig.savefig(buffer, format="png", dpi=100)
         plt.close(fig)
         chart = base64.b64encode(buffer.getvalue()).decode()
-    return {"rows": rows, "modes": modes, "estimates": estimates, "chart": chart}
+    return {
+        "rows": rows,
+        "modes": modes,
+        "estimates": estimates,
+        "chart": chart,
+        "proposals": waiting,
+        "retired": retired,
+    }
 
 
 @router.get("/learning")
@@ -458,3 +468,27 @@ async def learning_mode(request: Request, placement: str) -> Response:
 
     await blocking(apply)
     return back("/ui/learning", f"{placement} now serves the {mode} policy")
+
+
+@router.post("/learning/proposals/{proposal_id}")
+@page
+async def learning_proposal(request: Request, proposal_id: int) -> Response:
+    """Approve (the variant goes live as a learning arm) or reject a proposed prompt variant."""
+    form = await change_form(request)
+    action = str(form.get("action") or "")
+    who = f"console:{session_of(request).key_name or session_of(request).key_id}"
+    note = str(form.get("note") or "")
+    ws = ws_of(request)
+    decided = await blocking(proposals.decide, ws.store, proposal_id, action, who, note)
+    return back("/ui/learning", f"Proposal {proposal_id}: {decided['status']}")
+
+
+@router.post("/learning/revive")
+@page
+async def learning_revive(request: Request) -> Response:
+    """Bring a retired arm back into a segment's choice."""
+    form = await change_form(request)
+    placement, strategy = str(form.get("placement") or ""), str(form.get("strategy") or "")
+    segment = str(form.get("segment") or "") or None
+    await blocking(variants.revive, ws_of(request).store, placement, strategy, segment)
+    return back("/ui/learning", f"{placement}/{strategy} is back in {segment or 'every segment'}")
