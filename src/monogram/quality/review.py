@@ -9,7 +9,6 @@ reviewer, time) and can be promoted into the placement's library of approved var
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -53,7 +52,8 @@ def record_in(conn: Connection, draft: Draft, message_id: str | None = None) -> 
             placement=draft.placement,
             strategy=draft.strategy,
             status="review" if flagged else "ready",
-            elements=orjson.dumps({n: asdict(e) for n, e in draft.elements.items()}).decode(),
+            # orjson writes dataclasses itself (no deep copy through dataclasses.asdict)
+            elements=orjson.dumps(draft.elements).decode(),
             provenance=orjson.dumps(draft.provenance, default=str).decode(),
         )
     )
