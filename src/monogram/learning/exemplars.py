@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from monogram.cdp import identity, privacy
+from monogram.cdp import identity, matching, privacy
 from monogram.content.brand import BrandKit, Exemplar
 from monogram.content.placements import Placement
 from monogram.core.clock import now
@@ -98,7 +98,7 @@ def _candidates(
         return []
     segment_of: dict[str, str] = {}
     reward_of: dict[str, float] = {}
-    for chunk in _chunks(list(rows), 500):
+    for chunk in matching.chunks(list(rows), 500):
         for d in conn.execute(
             select(decisions.c.message_id, decisions.c.features, decisions.c.reward).where(
                 decisions.c.message_id.in_(chunk)
@@ -168,10 +168,6 @@ def _stand_in(text: str, data: dict[str, Any], traits: Any) -> tuple[str | None,
     if EMAIL.search(written) or PHONE.search(written):
         return None, cleaned
     return written, cleaned
-
-
-def _chunks(items: list[str], size: int) -> list[list[str]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 # The active set, read once per store every couple of seconds (every step asks for it).
