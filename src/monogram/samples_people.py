@@ -10,7 +10,6 @@ names recur among strangers. ``person`` is the truth; it is never imported.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -218,7 +217,3 @@ def write_csv(records: Records, path: Any, *, truth: bool = False) -> int:
         writer.writeheader()
         writer.writerows(records.rows)
     return len(records.rows)
-
-
-def iter_rows(records: Records) -> Iterator[dict[str, Any]]:
-    yield from records.rows

@@ -29,6 +29,7 @@ from monogram.core.settings import PROJECT_FILE, ProjectConfig, Settings, load_p
 from monogram.delivery import outbox as _outbox  # noqa: F401
 from monogram.learning import decisions as _decisions  # noqa: F401
 from monogram.learning import exemplars as _exemplars  # noqa: F401
+from monogram.learning import proposals
 from monogram.quality import review as _review  # noqa: F401
 from monogram.store import Store, migrate
 
@@ -95,8 +96,6 @@ class Workspace:
         return self._with_live_variants(placements)
 
     def _with_live_variants(self, placements: dict[str, Placement]) -> dict[str, Placement]:
-        from monogram.learning import proposals
-
         checked = self._runtime.get("live_variants")
         if checked is None or time.monotonic() > checked[0]:
             with self.store.read() as conn:

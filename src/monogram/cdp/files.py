@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,6 +134,29 @@ def ingest_file(
     batch_size: int = BATCH,
 ) -> IngestReport:
     """Stream ``path`` into the store in batches; ``progress(events, bytes)`` after each."""
+    return _stream(
+        store,
+        config,
+        read_events(path),
+        source=source,
+        sized=True,
+        progress=progress,
+        batch_size=batch_size,
+    )
+
+
+def _stream(
+    store: Store,
+    config: ProjectConfig,
+    rows: Iterable[tuple[int, int, int, Any]],
+    *,
+    source: str,
+    sized: bool,
+    progress: Callable[[int, int], None] | None,
+    batch_size: int,
+) -> IngestReport:
+    """Ingest (line, offset, size, raw event) rows in batches, rejections reported by line.
+    ``sized``: each row's size is its event's encoded size (saves measuring it again)."""
     report = IngestReport()
     raws: list[Any] = []
     lines: list[int] = []
@@ -141,7 +164,9 @@ def ingest_file(
     done = 0
 
     def flush() -> None:
-        part = unify.ingest_batch(store, config, raws, source=source, sizes=sizes)
+        part = unify.ingest_batch(
+            store, config, raws, source=source, sizes=sizes if sized else None
+        )
         for rejection in part.rejected:
             rejection.index = lines[rejection.index]  # report line numbers, not offsets
         report.add(part)
@@ -151,7 +176,7 @@ def ingest_file(
         lines.clear()
         sizes.clear()
 
-    for number, offset, size, raw in read_events(path):
+    for number, offset, size, raw in rows:
         raws.append(raw)
         lines.append(number)
         sizes.append(size)
@@ -231,35 +256,27 @@ def ingest_records(
     if not RECORD_FIELD.match(mapping.id_type):
         raise ValidationError(f"--id-type {mapping.id_type!r}: letters, digits and _ only")
     at = iso(now())
-    report = IngestReport()
-    raws: list[Any] = []
-    lines: list[int] = []
-    done = 0
-    checked = False
 
-    def flush() -> None:
-        part = unify.ingest_batch(store, config, raws, source="records")
-        for rejection in part.rejected:
-            rejection.index = lines[rejection.index]
-        report.add(part)
-        if progress:
-            progress(len(raws), done)
-        raws.clear()
-        lines.clear()
+    def events() -> Iterator[tuple[int, int, int, Any]]:
+        checked = False
+        for number, offset, size, row in read_records(path):
+            if not checked and isinstance(row, Mapping):
+                if mapping.id_column not in row:
+                    known = ", ".join(str(c) for c in row)
+                    raise ValidationError(
+                        f"{path}: no column {mapping.id_column!r} for the record id "
+                        f"(columns: {known})"
+                    )
+                checked = True
+            event = row if isinstance(row, Unparsable) else mapping.event(dict(row), at)
+            yield number, offset, size, event
 
-    for number, offset, _size, row in read_records(path):
-        if not checked and isinstance(row, Mapping):
-            if mapping.id_column not in row:
-                known = ", ".join(str(c) for c in row)
-                raise ValidationError(
-                    f"{path}: no column {mapping.id_column!r} for the record id (columns: {known})"
-                )
-            checked = True
-        raws.append(row if isinstance(row, Unparsable) else mapping.event(dict(row), at))
-        lines.append(number)
-        done = offset
-        if len(raws) >= batch_size:
-            flush()
-    if raws:
-        flush()
-    return report
+    return _stream(
+        store,
+        config,
+        events(),
+        source="records",
+        sized=False,
+        progress=progress,
+        batch_size=batch_size,
+    )

@@ -5,7 +5,7 @@ clustering. DuckDB runs in-process; nothing is downloaded.
 
 from __future__ import annotations
 
-import json
+import copy
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -178,24 +178,23 @@ def score(
     from splink import Linker
 
     api = _api()
+    linker = Linker(api.register(data), copy.deepcopy(model))  # Splink keeps what it is given
     if new_ids is None:
-        linker = Linker(api.register(data), json.loads(json.dumps(model)))
-        frame = linker.inference.predict(threshold_match_probability=threshold)
-    else:
-        wanted = set(new_ids)
-        mask = pa.array([uid in wanted for uid in data.column("unique_id").to_pylist()])
-        new, old = data.filter(mask), data.filter(pa.compute.invert(mask))
-        linker = Linker(api.register(data), json.loads(json.dumps(model)))
-        for column in TERM_FREQUENCIES:  # how common each name is, over every record
-            linker.table_management.compute_tf_table(column)
-        left, right = api.register(new), api.register(old) if old.num_rows else None
-        parts = [linker.inference.predict_within(left, threshold_match_probability=threshold)]
-        if right is not None:
-            parts.append(
-                linker.inference.predict_between(left, right, threshold_match_probability=threshold)
+        return _pairs(linker.inference.predict(threshold_match_probability=threshold))
+    wanted = set(new_ids)
+    mask = pa.array([uid in wanted for uid in data.column("unique_id").to_pylist()])
+    new, old = data.filter(mask), data.filter(pa.compute.invert(mask))
+    for column in TERM_FREQUENCIES:  # how common each name is, over every record
+        linker.table_management.compute_tf_table(column)
+    left = api.register(new)
+    frames = [linker.inference.predict_within(left, threshold_match_probability=threshold)]
+    if old.num_rows:
+        frames.append(
+            linker.inference.predict_between(
+                left, api.register(old), threshold_match_probability=threshold
             )
-        return [pair for frame in parts for pair in _pairs(frame)]
-    return _pairs(frame)
+        )
+    return [pair for frame in frames for pair in _pairs(frame)]
 
 
 def _pairs(frame: Any) -> list[Pair]:

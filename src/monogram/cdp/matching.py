@@ -14,6 +14,7 @@ only reads profiles and scores.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -91,15 +92,12 @@ def name_forms(first: str | None) -> list[str]:
     return sorted(forms)
 
 
-_NICKNAMER: list[Any] = []
-
-
+@functools.lru_cache(maxsize=1)
 def _nicknamer() -> Any:
-    if not _NICKNAMER:  # the hand-curated English nickname table, shipped in its wheel
-        from nicknames import NickNamer
+    """The hand-curated English nickname table, shipped in its wheel (loaded once)."""
+    from nicknames import NickNamer
 
-        _NICKNAMER.append(NickNamer())
-    return _NICKNAMER[0]
+    return NickNamer()
 
 
 def normalised(raw: dict[str, Any], phone_region: str = "US") -> dict[str, Any]:

@@ -27,13 +27,13 @@ from monogram.content.placements import Placement
 from monogram.core.clock import now
 from monogram.core.errors import NotFound, ValidationError
 from monogram.learning.policy import bucket
+from monogram.learning.preferences import PHONE
+from monogram.quality.checks.pii import EMAIL
 from monogram.store import Store
 from monogram.store.tables import decisions, exemplar_sets, learned_exemplars, messages, reviews
 from monogram.store.tables import profiles as profiles_table
 
 STAND_INS = {"first_name": "Alex", "last_name": "Morgan"}
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-PHONE = re.compile(r"\+?\d[\d ().-]{7,}\d")
 
 
 def build(

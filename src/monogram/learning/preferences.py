@@ -35,11 +35,11 @@ from monogram.content.brand import BrandKit
 from monogram.content.placements import Placement
 from monogram.content.prompts import prompt_from_data
 from monogram.core.errors import ValidationError
+from monogram.quality.checks.pii import EMAIL
 from monogram.store.tables import messages, reviews
 from monogram.store.tables import profiles as profiles_table
 
 SOURCES = ("review_edit", "review_reject", "gate")
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 PHONE = re.compile(r"\+?\d[\d ().-]{7,}\d")
 
 

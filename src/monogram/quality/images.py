@@ -22,7 +22,7 @@ from monogram.content.prompts import render, render_locked, select_fields
 from monogram.core.errors import ConfigError
 from monogram.quality import gate
 from monogram.quality.checks import Facts
-from monogram.quality.checks.image import IMAGE_CHECKS, check_creative
+from monogram.quality.checks.image import check_creative
 
 MAX_ALT = 250
 
@@ -269,9 +269,6 @@ def picture_prompt(element: ImageElement, brand: BrandKit, source: dict[str, Any
 def max_bytes(studio: Studio, element: ImageElement, spec: Placement) -> int:
     kb = element.max_kb or studio.config.max_kb.get(spec.channel, 2048)
     return int(kb) * 1024
-
-
-__all__ = ["IMAGE_CHECKS", "Studio", "creative", "fallback"]
 
 
 def creative_variant(elements: dict[str, Any]) -> str | None:

@@ -17,7 +17,6 @@ from monogram.content.images import Rendition
 from monogram.quality.checks import CheckResult, Reason
 
 AA = 4.5
-IMAGE_CHECKS = ("image_text", "contrast", "fit", "logo", "file_size")
 
 
 def check_creative(
