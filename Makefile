@@ -51,6 +51,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/campaign.py
 	$(BIN)/python bench/learning.py
+	$(BIN)/python bench/sentiment.py
 
 clean:
 	rm -rf $(VENV) .monogram .pytest_cache .mypy_cache .ruff_cache

@@ -47,12 +47,12 @@ def test_every_env_variable_in_settings_is_documented() -> None:
 
 def test_learning_examples_in_the_docs_are_valid() -> None:
     from monogram.campaigns.rehearsal import Responses
-    from monogram.content.placements import PlacementLearning, PromptVariant
+    from monogram.content.placements import Placement, PlacementLearning, PromptVariant
     from monogram.core.settings import LearningConfig
     from monogram.learning.simulator import World
 
     blocks = [yaml.safe_load(b) for b in yaml_blocks(ROOT / "docs" / "learning.md")]
-    project, placement, world, responses = [b for b in blocks if isinstance(b, dict)]
+    project, placement, support, world, responses = [b for b in blocks if isinstance(b, dict)]
     (element,) = [item for b in blocks if isinstance(b, list) for item in b]
     assert [PromptVariant.model_validate(v).id for v in element["variants"]] == [
         "short",
@@ -61,8 +61,16 @@ def test_learning_examples_in_the_docs_are_valid() -> None:
     ]
     assert LearningConfig.model_validate(project["learning"]) == LearningConfig()
     assert PlacementLearning.model_validate(placement["learning"]).baseline == "rule"
+    assert PlacementLearning.model_validate(support["learning"]).rewards == (
+        Placement.model_validate(_default_placement("support_reply")).learning.rewards
+    )
     assert World.model_validate(world).drift is not None
     assert Responses.model_validate(responses).click_rates["active"]["practical"] == 0.14
+
+
+def _default_placement(name: str) -> object:
+    path = ROOT / "src" / "monogram" / "defaults" / "placements" / f"{name}.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

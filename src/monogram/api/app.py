@@ -27,6 +27,7 @@ from monogram.api.routes import (
     links,
     personalize,
     profiles,
+    replies,
     reviews,
     segments,
     tracking,
@@ -120,6 +121,7 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
         links,
         images,
         personalize,
+        replies,
         learning,
     )
     for module in routers:

@@ -124,7 +124,7 @@ async def json_body(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
 
     Over ``limit`` bytes (after decompression) is a PayloadTooLarge; bad JSON names the error.
     """
-    raw = await _read_bounded(request, limit)
+    raw = await read_bounded(request, limit)
     encoding = request.headers.get("content-encoding", "").lower().strip()
     if encoding == "gzip":
         raw = _gunzip(raw, limit)
@@ -142,7 +142,7 @@ async def json_body(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
         raise ValidationError(f"malformed JSON: {exc}") from exc
 
 
-async def _read_bounded(request: Request, limit: int) -> bytes:
+async def read_bounded(request: Request, limit: int) -> bytes:
     """The body, read as it streams in and abandoned as soon as it passes ``limit`` bytes (a
     declared Content-Length over the limit is refused before reading anything)."""
     declared = request.headers.get("content-length", "")

@@ -150,6 +150,19 @@ class SupportAnswer(BaseModel):
     review_reasons: list[str]
 
 
+class Sentiment(BaseModel):
+    score: float = Field(description="-1 (very negative) to 1 (very positive)")
+    label: str = Field(description="negative, neutral or positive")
+
+
+class ReplyAnswer(BaseModel):
+    message_id: str
+    decision_id: str | None
+    kind: str = Field(description="email or support")
+    sentiment: Sentiment
+    resolved: bool | None
+
+
 class DecisionAnswer(BaseModel):
     decision_id: str
     strategy: str | None

@@ -26,7 +26,7 @@ from monogram.campaigns.executors import Executor, LocalExecutor
 from monogram.cdp import context, identity, profiles, segments
 from monogram.content.placements import Placement, get_placement
 from monogram.core.clock import now
-from monogram.delivery import outbox, tracking
+from monogram.delivery import outbox, replies, tracking
 from monogram.delivery.channels import Channel
 from monogram.delivery.compose import compose
 from monogram.pipeline import Outcome, Request
@@ -343,6 +343,10 @@ def _deliver(ws: Workspace, channel: Channel, sending: _Sending | None) -> str:
         website=brand.website,
         image_url=lambda name: tracking.image_url(ws.secret(), ws.settings.public_url, name),
     )
+    if ws.config.replies.address:
+        outbound.headers["Reply-To"] = replies.reply_address(
+            ws.secret(), ws.config.replies.address, sending.message["message_id"]
+        )
     delivery = channel.send(outbound)
     with ws.store.write() as conn:
         if delivery.status == "sent":

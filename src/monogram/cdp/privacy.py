@@ -151,8 +151,11 @@ def track_for_profile(
     event: str,
     properties: dict[str, Any],
     message_id: str,
+    *,
+    source: str = "tracking",
 ) -> None:
-    """Record a server-side event (an open, a click, an unsubscribe) on a known profile."""
+    """Record a server-side event (an open, a click, an unsubscribe, a reply) on a known
+    profile."""
     with store.read() as conn:
         ids = _addressed_to(_keys(conn, profile_id))
     if ids is None:
@@ -164,7 +167,7 @@ def track_for_profile(
         **ids,
         "properties": properties,
     }
-    unify.ingest_batch(store, config, [raw], source="tracking")
+    unify.ingest_batch(store, config, [raw], source=source)
 
 
 def record_consent(

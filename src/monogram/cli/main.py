@@ -17,6 +17,7 @@ from monogram.cli import consent as consent_cli
 from monogram.cli import generate as generate_cli
 from monogram.cli import learn as learn_cli
 from monogram.cli import models as models_cli
+from monogram.cli import replies as replies_cli
 from monogram.cli import review as review_cli
 from monogram.cli import segments as segments_cli
 from monogram.cli.common import advance, console, new_app, print_json, progress_bar, workspace
@@ -46,6 +47,7 @@ app.command("send-test")(campaign_cli.send_test)
 app.add_typer(campaign_cli.suppress_app, name="suppress")
 app.add_typer(learn_cli.app, name="learn")
 app.add_typer(models_cli.app, name="models")
+app.add_typer(replies_cli.app, name="replies")
 
 
 @app.command("init")

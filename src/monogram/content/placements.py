@@ -30,7 +30,7 @@ from pydantic import (
 )
 
 from monogram.core.errors import ConfigError, NotFound
-from monogram.core.settings import load_yaml_model
+from monogram.core.settings import OUTCOMES, load_yaml_model
 
 NAME = r"^[a-z][a-z0-9_]{0,63}$"
 # Best-of-N defaults: short elements are cheap to write several times, and the gate picks.
@@ -311,7 +311,6 @@ class GateConfig(_Strict):
         return self
 
 
-OUTCOMES = ("opened", "clicked", "converted", "unsubscribed")
 LEARNING_FEATURES = {
     "lifecycle_stage": "the customer's lifecycle stage",
     "segment": "the first of `learning.segments` the customer belongs to (else `other`)",

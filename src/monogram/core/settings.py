@@ -331,6 +331,21 @@ class ApiConfig(_Strict):
         return value
 
 
+# What can follow a message and earn a reward: engagement from the signed tracking links, a
+# conversion, and replies (their sentiment, and whether a support follow-up says it is solved).
+OUTCOMES = (
+    "opened",
+    "clicked",
+    "converted",
+    "unsubscribed",
+    "replied",
+    "positive_reply",
+    "negative_reply",
+    "resolved",
+    "unresolved",
+)
+
+
 class LearningConfig(_Strict):
     policy: Literal["uniform", "baseline", "learned"] = Field(
         default="uniform",
@@ -355,6 +370,8 @@ class LearningConfig(_Strict):
             "converted": 5.0,
             "unsubscribed": -5.0,
             "opened": 0.0,
+            "positive_reply": 1.0,
+            "negative_reply": -1.0,
         }
     )
     window_hours: float = Field(
@@ -366,11 +383,22 @@ class LearningConfig(_Strict):
 
     @model_validator(mode="after")
     def _known_outcomes(self) -> LearningConfig:
-        known = ("opened", "clicked", "converted", "unsubscribed")
-        unknown = sorted(set(self.rewards) - set(known))
+        unknown = sorted(set(self.rewards) - set(OUTCOMES))
         if unknown:
-            raise ValueError(f"rewards: unknown outcomes {unknown}; known: {', '.join(known)}")
+            raise ValueError(f"rewards: unknown outcomes {unknown}; known: {', '.join(OUTCOMES)}")
         return self
+
+
+class RepliesConfig(_Strict):
+    """Customers' replies as outcomes (``replies:`` in monogram.yaml)."""
+
+    address: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9._-]{1,14}@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$",
+        description="an inbox your mail provider forwards to POST /v1/inbound/email, e.g. "
+        "replies@shop.example: sent emails get a Reply-To of replies+<message>.<signature>@... "
+        "so each reply is matched to its message (plus-addressing must reach the inbox)",
+    )
 
 
 class ContextConfig(_Strict):
@@ -403,6 +431,7 @@ class ProjectConfig(_Strict):
     realtime: RealtimeConfig = Field(default_factory=RealtimeConfig)
     learning: LearningConfig = Field(default_factory=LearningConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    replies: RepliesConfig = Field(default_factory=RepliesConfig)
 
     @model_validator(mode="after")
     def _purposes_use_known_consents(self) -> ProjectConfig:

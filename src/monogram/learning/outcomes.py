@@ -1,9 +1,11 @@
 """Outcomes joined back to decisions: opens, clicks and unsubscribes carry the decision id;
 a conversion is an ``Order Completed`` arriving within the attribution window after a click on
-that decision's message.
+that decision's message; a reply (``Email Replied``, ``Support Follow-up``) carries the decision
+id, its sentiment and, for a support follow-up, whether the matter is resolved.
 
 Only signals the server itself recorded count: events from the signed tracking links (source
-``tracking``) or from a rehearsal on a copy of the workspace. A ``decision_id`` that a write key
+``tracking``), replies recorded through a server-side key (source ``inbound``) or events from a
+rehearsal on a copy of the workspace. A ``decision_id`` that a write key
 puts in any event's properties proves nothing and is ignored: anyone with the key could
 otherwise turn a decision into a reward.
 """
@@ -19,12 +21,13 @@ from sqlalchemy import Connection, select
 
 from monogram.store.tables import decisions, events
 
-VERIFIED_SOURCES = ("tracking", "rehearsal")
+VERIFIED_SOURCES = ("tracking", "inbound", "rehearsal")
 ENGAGEMENT = {
     "Email Opened": "opened",
     "Email Link Clicked": "clicked",
     "Unsubscribed": "unsubscribed",
 }
+REPLIES = ("Email Replied", "Support Follow-up")
 
 
 def outcomes(
@@ -61,7 +64,7 @@ def outcomes_many(
             events.c.profile_id.in_(chunk),
             events.c.ts >= since,
             events.c.type == "track",
-            events.c.name.in_([*ENGAGEMENT, "Order Completed"]),
+            events.c.name.in_([*ENGAGEMENT, *REPLIES, "Order Completed"]),
         )
         for row in conn.execute(query.order_by(events.c.ts)):
             rows[row.profile_id].append(row[1:])
@@ -87,11 +90,25 @@ def _followed(rows: Any, decision: Any, window: timedelta) -> set[str]:
             found.add(ENGAGEMENT[name])
             if name == "Email Link Clicked":
                 clicks.append(ts)
+        elif name in REPLIES and mine:
+            found.update(_reply_outcomes(props))
         elif name == "Order Completed":
             if mine or any(ts - click <= window for click in clicks if ts >= click):
                 found.add("converted")
             elif decision.holdout and ts - decision.created_at <= window:
                 found.add("converted")  # held-out customers convert on their own: the baseline
+    return found
+
+
+def _reply_outcomes(props: dict[str, Any]) -> set[str]:
+    found = {"replied"} if props.get("text") else set()
+    label = props.get("sentiment_label")
+    if label in ("positive", "negative"):
+        found.add(f"{label}_reply")
+    if props.get("resolved") is True:
+        found.add("resolved")
+    elif props.get("resolved") is False:
+        found.add("unresolved")
     return found
 
 

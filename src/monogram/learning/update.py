@@ -4,7 +4,8 @@ A decision is rewarded once, after its reward window has passed (late outcomes i
 window count; outcomes arriving twice count once, since outcomes are a set per decision).
 Rewards per outcome come from the placement's ``learning.rewards``, else the project's
 ``learning.rewards`` (click 1, conversion 5, unsubscribe -5 by default), and are scaled into
-[0, 1] for the policy: the sum, clipped at 0, divided by the largest reward. Outcomes after the
+[0, 1] for the policy: the sum, divided by the largest reward, clipped to [0, 1] (a click
+and a conversion together earn the most a decision can). Outcomes after the
 window (and a reward reported again through the API) are not counted.
 """
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:  # the workspace is a caller's container; this stage does not 
 
 def scaled(found: set[str], rewards: dict[str, float]) -> float:
     top = max([v for v in rewards.values() if v > 0] or [1.0])
-    return max(0.0, sum(rewards.get(name, 0.0) for name in found)) / top
+    return min(1.0, max(0.0, sum(rewards.get(name, 0.0) for name in found)) / top)
 
 
 def update_policies(ws: Workspace, window_hours: float | None = None) -> dict[str, Any]:

@@ -364,7 +364,13 @@ def campaign_results(ws: Workspace, name: str) -> dict[str, Any]:
         "by_creative": by_creative,
         "uplift": lift["converted"],
         "click_uplift": lift["clicked"],
-        "outcome_names": [*ENGAGEMENT.values(), "converted"],
+        "outcome_names": [
+            *ENGAGEMENT.values(),
+            "converted",
+            "replied",
+            "positive_reply",
+            "negative_reply",
+        ],
     }
 
 

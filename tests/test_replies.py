@@ -1,0 +1,255 @@
+"""Replies as outcomes: a real campaign over SMTP, the customer's answer posted as a mail
+provider would (and imported from an mbox), a support follow-up, their sentiment, and the
+rewards they turn into. The scorer is measured on held-out human ratings."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import mailbox
+from email.message import EmailMessage
+from pathlib import Path
+
+import orjson
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from monogram import demo
+from monogram.campaigns import Campaign
+from monogram.campaigns.run import run_campaign
+from monogram.cli.main import app as cli_app
+from monogram.content.llm.fake import FakeModel
+from monogram.delivery import replies
+from monogram.delivery.channels.smtp import SMTPChannel
+from monogram.learning.outcomes import outcomes
+from monogram.learning.update import update_policies
+from monogram.quality import sentiment
+from monogram.store.tables import decisions, events
+from tests.conftest import Api, basic
+from tests.test_channels import Inbox, _port
+
+DATA = Path(__file__).parent / "data"
+
+
+def _sent_campaign(api: Api, customers: int = 30) -> list[EmailMessage]:
+    from aiosmtpd.controller import Controller
+
+    ws = api.ws
+    ws.config.replies.address = "replies@shop.example"
+    demo.load_samples(ws, demo.write_samples(ws, customers=customers))
+    ws.use_model(FakeModel(lambda m, o: "Fresh running and hiking gear picked for your next trail"))
+    inbox, port = Inbox(), _port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        spec = Campaign(name="replies", placement="email", audience="demo_audience", holdout=0.0)
+        run_campaign(ws, spec, SMTPChannel("127.0.0.1", port, sender="news@shop.example"))
+    finally:
+        controller.stop()
+    assert inbox.messages
+    return [
+        email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[misc]
+        for _, _, raw in inbox.messages
+    ]
+
+
+def _reply(to: EmailMessage, text: str, *, sender: str | None = None, via: str = "") -> bytes:
+    answer = EmailMessage()
+    answer["From"] = sender or str(to["To"])
+    answer["To"] = via or str(to["Reply-To"])
+    answer["Subject"] = "Re: " + str(to["Subject"])
+    answer["In-Reply-To"] = str(to["Message-ID"])
+    answer["References"] = str(to["Message-ID"])
+    quoted = "\n".join("> " + line for line in to.get_body(("plain",)).get_content().splitlines())
+    answer.set_content(
+        f"{text}\n\nOn Tue, 1 Dec 2026 at 10:00, Trailhead <{to['From']}> wrote:\n{quoted}\n"
+    )
+    return answer.as_bytes()
+
+
+def test_an_email_reply_is_matched_scored_recorded_once_and_rewarded(api: Api) -> None:
+    ws = api.ws
+    sent = _sent_campaign(api)
+    first = sent[0]
+    reply_to = str(first["Reply-To"])
+    assert reply_to.startswith("replies+msg_") and reply_to.endswith("@shop.example")
+    assert len(reply_to.split("@")[0]) <= 64
+    message_id = str(first["X-Monogram-Message"])
+    raw = _reply(first, "Thank you so much, the jacket fits perfectly and arrived early!")
+    read = basic(api.read)
+    headers = {**read, "Content-Type": "message/rfc822"}
+
+    answer = api.client.post("/v1/inbound/email", content=raw, headers=headers)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["message_id"] == message_id and body["kind"] == "email"
+    assert body["sentiment"]["label"] == "positive" and body["sentiment"]["score"] > 0.2
+    # A mail provider retrying the same post records nothing new.
+    assert api.client.post("/v1/inbound/email", content=raw, headers=headers).status_code == 200
+    # A write key (it ships in web pages) cannot record an outcome.
+    refused = api.client.post("/v1/inbound/email", content=raw, headers=basic(api.write))
+    assert refused.status_code == 403
+    # SendGrid's Inbound Parse posts the raw message in the form field `email`.
+    unhappy = _reply(sent[1], "The parcel arrived damaged and nobody answers my emails. Awful.")
+    form = api.client.post(
+        "/v1/inbound/email", data={"email": unhappy.decode(), "to": "x"}, headers=read
+    )
+    assert form.status_code == 200 and form.json()["sentiment"]["label"] == "negative"
+
+    with ws.store.read() as conn:
+        stored = list(
+            conn.execute(
+                select(events.c.payload, events.c.source).where(events.c.name == "Email Replied")
+            )
+        )
+        decision = conn.execute(select(decisions).where(decisions.c.message_id == message_id)).one()
+    assert len(stored) == 2 and {s.source for s in stored} == {"inbound"}
+    props = [orjson.loads(s.payload)["properties"] for s in stored]
+    mine = next(p for p in props if p["message_id"] == message_id)
+    # Only the new text is kept: the quoted message and the "On ... wrote:" line are cut off.
+    assert mine["text"] == "Thank you so much, the jacket fits perfectly and arrived early!"
+    assert mine["decision_id"] == decision.id
+
+    result = update_policies(ws, window_hours=0)
+    assert result["rewarded"]["email"] >= 1
+    with ws.store.read() as conn:
+        found = outcomes(conn, decision, window=__import__("datetime").timedelta(hours=72))
+        rewarded = conn.execute(select(decisions).where(decisions.c.id == decision.id)).one()
+    assert {"replied", "positive_reply"} <= found and "negative_reply" not in found
+    assert rewarded.reward == pytest.approx(1.0 / 5.0)  # positive_reply 1 of the top reward 5
+
+
+def test_a_reply_that_cannot_be_trusted_is_refused_and_nothing_is_recorded(api: Api) -> None:
+    ws = api.ws
+    sent = _sent_campaign(api)
+    first = sent[0]
+    read = {**basic(api.read), "Content-Type": "message/rfc822"}
+    local, domain = str(first["Reply-To"]).split("@")
+    forged_address = local[:-4] + "0000@" + domain  # the signature no longer matches
+    cases = {
+        "forged reply address, stranger": _reply(
+            first, "Great!", sender="stranger@evil.example", via=forged_address
+        ),
+        "no reply address, stranger": _reply(
+            first, "Great!", sender="stranger@evil.example", via="hello@shop.example"
+        ),
+    }
+    for name, raw in cases.items():
+        answer = api.client.post("/v1/inbound/email", content=raw, headers=read)
+        assert answer.status_code == 400, name
+        assert "not a reply to a message Monogram sent" in answer.json()["message"]
+    not_email = api.client.post("/v1/inbound/email", content=b"hello", headers=read)
+    assert not_email.status_code == 400 and "no From header" in not_email.text
+    # Without the reply address, In-Reply-To from the customer's own address is enough.
+    plain = _reply(first, "Thanks, lovely email.", via="hello@shop.example")
+    assert api.client.post("/v1/inbound/email", content=plain, headers=read).status_code == 200
+    with ws.store.read() as conn:
+        count = conn.execute(select(events.c.seq).where(events.c.name == "Email Replied")).all()
+    assert len(count) == 1
+
+
+def test_replies_import_from_an_mbox_reports_what_it_could_not_match(
+    api: Api, tmp_path: Path
+) -> None:
+    sent = _sent_campaign(api)
+    box = mailbox.mbox(tmp_path / "replies.mbox")
+    box.add(_reply(sent[0], "Love it, thanks!", via="hello@shop.example"))
+    box.add(_reply(sent[1], "Please stop, this is not what I ordered.", via="hello@shop.example"))
+    box.add(_reply(sent[2], "Hi!", sender="someone@else.example", via="hello@shop.example"))
+    box.close()
+    runner = CliRunner()
+    args = ["replies", "import", str(tmp_path / "replies.mbox"), "--json"]
+    result = runner.invoke(cli_app, args)
+    assert result.exit_code == 0, result.output
+    summary = orjson.loads(result.stdout)
+    assert summary["recorded"] == 2 and len(summary["skipped"]) == 1
+    assert summary["sentiment"] == {"positive": 1, "negative": 1}
+    again = orjson.loads(runner.invoke(cli_app, args).stdout)
+    assert again["recorded"] == 2  # recorded again: the same events, stored once
+    with api.ws.store.read() as conn:
+        stored = conn.execute(select(events.c.seq).where(events.c.name == "Email Replied")).all()
+    assert len(stored) == 2
+
+
+def test_a_support_follow_up_rewards_resolution_and_sentiment(api: Api) -> None:
+    ws = api.ws
+    demo.load_samples(ws, demo.write_samples(ws, customers=20))
+    ws.use_model(FakeModel(lambda m, o: "Your order is on its way and should arrive soon."))
+    read = basic(api.read)
+    ws.config.learning.policy = "learned"
+    drafts = []
+    for user in ("cust-00001", "cust-00002"):
+        answer = api.client.post(
+            "/v1/support/reply",
+            json={"customer": f"user_id:{user}", "message": "Where is my order?"},
+            headers=read,
+        )
+        assert answer.status_code == 200, answer.text
+        drafts.append(answer.json())
+    happy, unhappy = drafts
+    ok = api.client.post(
+        "/v1/support/followup",
+        json={"message_id": happy["message_id"], "text": "Brilliant, thanks!", "resolved": True},
+        headers=read,
+    )
+    assert ok.status_code == 200 and ok.json()["sentiment"]["label"] == "positive"
+    bad = api.client.post(
+        "/v1/support/followup",
+        json={
+            "message_id": unhappy["message_id"],
+            "text": "That did not help at all. Still no parcel and still no answer.",
+            "resolved": False,
+        },
+        headers=read,
+    )
+    assert bad.status_code == 200 and bad.json()["sentiment"]["label"] == "negative"
+    empty = api.client.post(
+        "/v1/support/followup", json={"message_id": happy["message_id"]}, headers=read
+    )
+    assert empty.status_code == 400 and "give text, resolved" in empty.text
+    missing = api.client.post(
+        "/v1/support/followup", json={"message_id": "msg_nope", "text": "hi"}, headers=read
+    )
+    assert missing.status_code == 404
+
+    update_policies(ws, window_hours=0)
+    with ws.store.read() as conn:
+        rows = {
+            r.id: r
+            for r in conn.execute(select(decisions).where(decisions.c.placement == "support_reply"))
+        }
+    assert rows[happy["decision_id"]].reward == pytest.approx(
+        1.0
+    )  # resolved 5 + positive 1, /5, at most 1
+    assert rows[unhappy["decision_id"]].reward == 0.0  # unresolved and unhappy: clipped at 0
+
+
+def test_the_scorer_on_held_out_human_ratings_and_other_languages() -> None:
+    rows = [
+        line.split("\t", 1)
+        for line in (DATA / "sentiment_amazon.tsv").read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    ]
+    rated = [(float(r), t) for r, t in rows if abs(float(r)) >= 0.5]
+    assert len(rated) >= 250
+    scored = sentiment.score([t for _, t in rated])
+    agree = sum((s.score > 0) == (r > 0) for (r, _), s in zip(rated, scored, strict=True))
+    assert agree / len(rated) >= 0.8  # the bench measures ~0.87 on all 3,700
+    plain = {
+        "Vielen Dank, die Schuhe passen perfekt!": "positive",
+        "Merci beaucoup, tout est parfait.": "positive",
+        "El paquete llegó roto y nadie responde. Muy decepcionado.": "negative",
+        "Das ist jetzt das dritte Mal, dass die Lieferung zu spät kommt. Unmöglich.": "negative",
+        "": "neutral",
+    }
+    assert [s.label for s in sentiment.score(list(plain))] == list(plain.values())
+
+
+def test_new_text_cuts_quotes_and_signatures_in_several_languages() -> None:
+    sender = "Trailhead <news@shop.example>"
+    german = f"Passt leider nicht.\n\nAm 01.12.2026 um 10:00 schrieb {sender}:\n> Hallo"
+    french = f"Très bien reçu, merci.\n\nLe mar. 1 déc. 2026 à 10:00, {sender} a écrit :\n> Bonjour"
+    assert replies.new_text(german) == "Passt leider nicht."
+    assert replies.new_text(french) == "Très bien reçu, merci."
+    assert replies.reply_address("s", "replies@shop.example", "msg_" + "a" * 20).count("+") == 1
