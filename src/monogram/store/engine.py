@@ -89,7 +89,18 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", immediate: bool =
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _configure_sqlite(engine, sqlite_synchronous, immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # psycopg prepares a statement after a few runs, and PostgreSQL may then keep a generic
+    # plan costed while a table was still small: a sequential scan that grows with the table
+    # (the dedupe lookup of an import went from 1 ms to 160 ms a batch at 100,000 events).
+    # Custom plans cost a fraction of a millisecond to make and always see the real sizes.
+    options = "-c plan_cache_mode=force_custom_plan"
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        connect_args={"options": options},
+    )
 
 
 def _configure_sqlite(engine: Engine, synchronous: str, immediate: bool) -> None:
@@ -136,12 +147,34 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     if not rows:
         return
     columns = list(rows[0])
+    if conn.dialect.name == "postgresql":
+        _copy(conn, table, columns, rows)
+        return
     mark = _mark(conn)
     sql = (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "
         f"VALUES ({', '.join([mark] * len(columns))})"
     )
     conn.exec_driver_sql(sql, _params(conn, table, columns, rows))
+
+
+def _copy(conn: Connection, table: Table, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL: the rows through ``COPY ... FROM STDIN`` in the connection's transaction,
+    several times faster than a pipelined INSERT per row. JSON goes as its text."""
+    from sqlalchemy import JSON
+
+    raw: Any = conn.connection.driver_connection
+    as_text = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON)]
+    pick = itemgetter(*columns)
+    sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    with raw.cursor() as cursor, cursor.copy(sql) as copy:
+        for row in rows:
+            picked = pick(row)
+            values = list(picked) if len(columns) > 1 else [picked]
+            for i in as_text:
+                if values[i] is not None:
+                    values[i] = orjson.dumps(values[i]).decode()
+            copy.write_row(values)
 
 
 def bulk_update(conn: Connection, table: Table, key: str, rows: list[dict[str, Any]]) -> None:
