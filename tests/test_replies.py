@@ -7,6 +7,7 @@ from __future__ import annotations
 import email
 import email.policy
 import mailbox
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from monogram.campaigns.run import run_campaign
 from monogram.cli.main import app as cli_app
 from monogram.content.llm.fake import FakeModel
 from monogram.delivery import replies
+from monogram.delivery.channels.file import FileChannel
 from monogram.delivery.channels.smtp import SMTPChannel
 from monogram.learning.outcomes import outcomes
 from monogram.learning.update import update_policies
@@ -83,10 +85,12 @@ def test_an_email_reply_is_matched_scored_recorded_once_and_rewarded(api: Api) -
     answer = api.client.post("/v1/inbound/email", content=raw, headers=headers)
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert body["message_id"] == message_id and body["kind"] == "email"
+    assert body["matched"] and body["recorded"] and body["message_id"] == message_id
+    assert body["kind"] == "email"
     assert body["sentiment"]["label"] == "positive" and body["sentiment"]["score"] > 0.2
     # A mail provider retrying the same post records nothing new.
-    assert api.client.post("/v1/inbound/email", content=raw, headers=headers).status_code == 200
+    retried = api.client.post("/v1/inbound/email", content=raw, headers=headers).json()
+    assert retried["matched"] and not retried["recorded"]
     # A write key (it ships in web pages) cannot record an outcome.
     refused = api.client.post("/v1/inbound/email", content=raw, headers=basic(api.write))
     assert refused.status_code == 403
@@ -109,44 +113,113 @@ def test_an_email_reply_is_matched_scored_recorded_once_and_rewarded(api: Api) -
     mine = next(p for p in props if p["message_id"] == message_id)
     # Only the new text is kept: the quoted message and the "On ... wrote:" line are cut off.
     assert mine["text"] == "Thank you so much, the jacket fits perfectly and arrived early!"
-    assert mine["decision_id"] == decision.id
+    assert mine["decision_id"] == decision.id and mine["from_customer"] is True
 
     result = update_policies(ws, window_hours=0)
     assert result["rewarded"]["email"] >= 1
     with ws.store.read() as conn:
-        found = outcomes(conn, decision, window=__import__("datetime").timedelta(hours=72))
+        found = outcomes(conn, decision, window=timedelta(hours=72))
         rewarded = conn.execute(select(decisions).where(decisions.c.id == decision.id)).one()
     assert {"replied", "positive_reply"} <= found and "negative_reply" not in found
     assert rewarded.reward == pytest.approx(1.0 / 5.0)  # positive_reply 1 of the top reward 5
 
 
-def test_a_reply_that_cannot_be_trusted_is_refused_and_nothing_is_recorded(api: Api) -> None:
+def test_mail_that_is_no_usable_reply_is_answered_unmatched_and_never_recorded(
+    api: Api,
+) -> None:
     ws = api.ws
     sent = _sent_campaign(api)
     first = sent[0]
     read = {**basic(api.read), "Content-Type": "message/rfc822"}
     local, domain = str(first["Reply-To"]).split("@")
-    forged_address = local[:-4] + "0000@" + domain  # the signature no longer matches
+    mac = local.rsplit(".", 1)[1]
+    forged = local[: -len(mac)] + ("0" if mac[0] != "0" else "1") * len(mac) + "@" + domain
+    stranger = "stranger@evil.example"
+    automatic = EmailMessage()
+    automatic["From"] = str(first["To"])
+    automatic["To"] = str(first["Reply-To"])
+    automatic["Auto-Submitted"] = "auto-replied"
+    automatic.set_content("I am out of the office until Monday.")
+    unknown_charset = (
+        f"From: {first['To']}\r\nTo: {first['Reply-To']}\r\n"
+        "Content-Type: text/plain; charset=x-unknown\r\n\r\nThanks!\r\n"
+    ).encode()
+    deep = b"From: a@b.example\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n" + (
+        b"--x\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n" * 3000
+    )
     cases = {
-        "forged reply address, stranger": _reply(
-            first, "Great!", sender="stranger@evil.example", via=forged_address
-        ),
+        "forged reply address, stranger": _reply(first, "Great!", sender=stranger, via=forged),
         "no reply address, stranger": _reply(
-            first, "Great!", sender="stranger@evil.example", via="hello@shop.example"
+            first, "Great!", sender=stranger, via="hello@shop.example"
         ),
+        "an out-of-office notice": automatic.as_bytes(),
+        "only the quote": _reply(first, ""),
+        "no From address": b'From: "\r\nTo: <\r\n\r\nhello',
+        "not an email": b"hello",
+        "deeply nested parts": deep,
     }
     for name, raw in cases.items():
         answer = api.client.post("/v1/inbound/email", content=raw, headers=read)
-        assert answer.status_code == 400, name
-        assert "not a reply to a message Monogram sent" in answer.json()["message"]
-    not_email = api.client.post("/v1/inbound/email", content=b"hello", headers=read)
-    assert not_email.status_code == 400 and "no From header" in not_email.text
+        assert answer.status_code == 200, (name, answer.text)
+        assert answer.json()["matched"] is False and answer.json()["reason"], name
+    # An unknown charset is read as UTF-8: the reply still counts.
+    lenient = api.client.post("/v1/inbound/email", content=unknown_charset, headers=read)
+    assert lenient.json()["matched"] is True
+    # A malformed request is the integration's fault: a 400.
+    empty = api.client.post("/v1/inbound/email", content=b"  ", headers=read)
+    no_field = api.client.post("/v1/inbound/email", data={"to": "x"}, headers=basic(api.read))
+    assert empty.status_code == no_field.status_code == 400
     # Without the reply address, In-Reply-To from the customer's own address is enough.
-    plain = _reply(first, "Thanks, lovely email.", via="hello@shop.example")
-    assert api.client.post("/v1/inbound/email", content=plain, headers=read).status_code == 200
+    plain = _reply(sent[1], "Thanks, lovely email.", via="hello@shop.example")
+    got = api.client.post("/v1/inbound/email", content=plain, headers=read).json()
+    assert got["matched"], got
     with ws.store.read() as conn:
         count = conn.execute(select(events.c.seq).where(events.c.name == "Email Replied")).all()
-    assert len(count) == 1
+    assert len(count) == 2
+
+
+def test_provider_formats_signatures_and_replies_below_the_quote(api: Api) -> None:
+    sent = _sent_campaign(api)
+    read = basic(api.read)
+    signed = _reply(sent[0], "Thanks, it fits!\n\nBest regards,\nJohn Smith\nACME Corp")
+    mailgun = api.client.post(
+        "/v1/inbound/email", data={"body-mime": signed.decode()}, headers=read
+    )
+    assert mailgun.status_code == 200 and mailgun.json()["matched"], mailgun.text
+    below = EmailMessage()
+    below["From"], below["To"] = str(sent[1]["To"]), str(sent[1]["Reply-To"])
+    below.set_content(
+        "On Tue, 1 Dec 2026 at 10:00, Trailhead <news@shop.example> wrote:\n> Hi there\n"
+        "> New arrivals\n\nThe parcel never came and nobody answers. Very disappointed.\n"
+    )
+    postmark = api.client.post(
+        "/v1/inbound/email", json={"RawEmail": below.as_string()}, headers=read
+    )
+    assert postmark.json()["matched"] and postmark.json()["sentiment"]["label"] == "negative"
+    with api.ws.store.read() as conn:
+        texts = {
+            orjson.loads(p)["properties"]["text"]
+            for (p,) in conn.execute(
+                select(events.c.payload).where(events.c.name == "Email Replied")
+            )
+        }
+    assert texts == {
+        "Thanks, it fits!",
+        "The parcel never came and nobody answers. Very disappointed.",
+    }
+
+
+def test_an_esp_export_carries_the_reply_address(api: Api, tmp_path: Path) -> None:
+    ws = api.ws
+    ws.config.replies.address = "replies@shop.example"
+    demo.load_samples(ws, demo.write_samples(ws, customers=20))
+    ws.use_model(FakeModel(lambda m, o: "Fresh running and hiking gear picked for your next trail"))
+    spec = Campaign(name="export", placement="email", audience="demo_audience", holdout=0.0)
+    run_campaign(ws, spec, FileChannel(tmp_path / "out.jsonl"))
+    rows = [orjson.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert rows and all(r["reply_to"].startswith("replies+msg_") for r in rows)
+    token = replies.REPLY_TOKEN.search(rows[0]["reply_to"])
+    assert token is not None and token[1] == rows[0]["message_id"]
 
 
 def test_replies_import_from_an_mbox_reports_what_it_could_not_match(
@@ -164,9 +237,10 @@ def test_replies_import_from_an_mbox_reports_what_it_could_not_match(
     assert result.exit_code == 0, result.output
     summary = orjson.loads(result.stdout)
     assert summary["recorded"] == 2 and len(summary["skipped"]) == 1
+    assert "not a reply to a message Monogram sent" in summary["skipped"][0]["reason"]
     assert summary["sentiment"] == {"positive": 1, "negative": 1}
     again = orjson.loads(runner.invoke(cli_app, args).stdout)
-    assert again["recorded"] == 2  # recorded again: the same events, stored once
+    assert again["recorded"] == 0 and again["already_recorded"] == 2
     with api.ws.store.read() as conn:
         stored = conn.execute(select(events.c.seq).where(events.c.name == "Email Replied")).all()
     assert len(stored) == 2
@@ -213,16 +287,37 @@ def test_a_support_follow_up_rewards_resolution_and_sentiment(api: Api) -> None:
     )
     assert missing.status_code == 404
 
+    refused = api.client.post(
+        "/v1/support/followup",
+        json={"message_id": happy["message_id"], "text": "hi"},
+        headers=basic(api.write),
+    )
+    assert refused.status_code == 403
+
     update_policies(ws, window_hours=0)
     with ws.store.read() as conn:
         rows = {
             r.id: r
             for r in conn.execute(select(decisions).where(decisions.c.placement == "support_reply"))
         }
-    assert rows[happy["decision_id"]].reward == pytest.approx(
-        1.0
-    )  # resolved 5 + positive 1, /5, at most 1
-    assert rows[unhappy["decision_id"]].reward == 0.0  # unresolved and unhappy: clipped at 0
+        seen = {d: outcomes(conn, rows[d], timedelta(hours=72)) for d in rows}
+    assert seen[happy["decision_id"]] == {"replied", "positive_reply", "resolved"}
+    assert seen[unhappy["decision_id"]] == {"replied", "negative_reply", "unresolved"}
+    # resolved 5 + positive 1, over the top reward 5, clipped to 1; unresolved and unhappy: 0.
+    assert rows[happy["decision_id"]].reward == pytest.approx(1.0)
+    assert rows[unhappy["decision_id"]].reward == 0.0
+    # A follow-up names a support message: an email's message id is refused.
+    with ws.store.read() as conn:
+        email_message = conn.execute(
+            select(decisions.c.message_id).where(decisions.c.placement != "support_reply")
+        ).scalar()
+    if email_message:
+        wrong = api.client.post(
+            "/v1/support/followup",
+            json={"message_id": email_message, "text": "hi"},
+            headers=read,
+        )
+        assert wrong.status_code == 400 and "support" in wrong.text
 
 
 def test_the_scorer_on_held_out_human_ratings_and_other_languages() -> None:
@@ -235,7 +330,7 @@ def test_the_scorer_on_held_out_human_ratings_and_other_languages() -> None:
     assert len(rated) >= 250
     scored = sentiment.score([t for _, t in rated])
     agree = sum((s.score > 0) == (r > 0) for (r, _), s in zip(rated, scored, strict=True))
-    assert agree / len(rated) >= 0.8  # the bench measures ~0.87 on all 3,700
+    assert agree / len(rated) >= 0.8  # the bench measures 0.850 on all 3,708
     plain = {
         "Vielen Dank, die Schuhe passen perfekt!": "positive",
         "Merci beaucoup, tout est parfait.": "positive",
@@ -253,3 +348,8 @@ def test_new_text_cuts_quotes_and_signatures_in_several_languages() -> None:
     assert replies.new_text(german) == "Passt leider nicht."
     assert replies.new_text(french) == "Très bien reçu, merci."
     assert replies.reply_address("s", "replies@shop.example", "msg_" + "a" * 20).count("+") == 1
+    # What is stored fits any database: no NUL, at most 8 KB of UTF-8 (whole characters).
+    long = replies.new_text("\x00" + "日本語のテキスト。" * 2000)
+    assert "\x00" not in long and 7_990 <= len(long.encode()) <= replies.MAX_TEXT_BYTES
+    signed = "Thanks, it fits!\n\nBest regards,\nJohn Smith\nACME Corp"
+    assert replies.new_text(signed) == "Thanks, it fits!"

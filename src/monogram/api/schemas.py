@@ -156,11 +156,19 @@ class Sentiment(BaseModel):
 
 
 class ReplyAnswer(BaseModel):
-    message_id: str
-    decision_id: str | None
-    kind: str = Field(description="email or support")
-    sentiment: Sentiment
-    resolved: bool | None
+    matched: bool = Field(
+        description="false: not a usable reply to a sent message (stray, automatic or "
+        "unreadable mail, or only the quoted text); nothing recorded, `reason` says why"
+    )
+    reason: str | None = None
+    message_id: str | None = None
+    decision_id: str | None = None
+    kind: str | None = Field(default=None, description="email or support")
+    sentiment: Sentiment | None = None
+    resolved: bool | None = None
+    recorded: bool = Field(
+        default=False, description="false when this reply was recorded before (a retry)"
+    )
 
 
 class DecisionAnswer(BaseModel):

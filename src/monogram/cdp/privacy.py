@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, delete, or_, select
 
-from monogram.cdp import context, identity, profiles, segments, unify
+from monogram.cdp import context, identity, ingest, profiles, segments, unify
 from monogram.core.errors import FieldError, ValidationError
 from monogram.core.settings import ProjectConfig
 from monogram.store import Store
@@ -151,15 +151,15 @@ def track_for_profile(
     event: str,
     properties: dict[str, Any],
     message_id: str,
-    *,
     source: str = "tracking",
-) -> None:
+) -> ingest.IngestReport | None:
     """Record a server-side event (an open, a click, an unsubscribe, a reply) on a known
-    profile."""
+    profile. Returns ingestion's report (``accepted`` 0 and ``duplicates`` 1 for an event
+    recorded before), or None when the person was erased since the message went out."""
     with store.read() as conn:
         ids = _addressed_to(_keys(conn, profile_id))
     if ids is None:
-        return  # the person was erased since the message went out
+        return None
     raw = {
         "type": "track",
         "event": event,
@@ -167,7 +167,7 @@ def track_for_profile(
         **ids,
         "properties": properties,
     }
-    unify.ingest_batch(store, config, [raw], source=source)
+    return unify.ingest_batch(store, config, [raw], source=source)
 
 
 def record_consent(

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from monogram.cli.common import advance, console, new_app, print_json, progress_bar, workspace
+from monogram.cli.common import console, new_app, print_json, progress_bar, workspace
 from monogram.core.errors import MonogramError, ValidationError
 from monogram.delivery import replies
 
@@ -33,7 +33,8 @@ def _emails(path: Path) -> Iterator[tuple[str, bytes]]:
         return
     if not path.is_file():
         raise ValidationError(f"{path}: no such file or folder")
-    head = path.read_bytes()[:5]
+    with path.open("rb") as handle:
+        head = handle.read(5)
     if head == b"From ":
         box = mailbox.mbox(path, create=False)
         try:
@@ -52,28 +53,38 @@ def import_replies(
 ) -> None:
     """Record the replies in PATH: each matched to the message it answers (reply address or
     In-Reply-To from the customer's own address), scored and recorded once (importing the same
-    mail again changes nothing). Emails that match no sent message are listed, not recorded."""
-    found = list(_emails(path))
+    mail again records nothing new: counted as already recorded). Emails that are no usable
+    reply (stray, automatic, unreadable, only the quote) are listed, not recorded."""
     counts: Counter[str] = Counter()
+    again = 0
     skipped: list[dict[str, str]] = []
     with workspace() as ws, progress_bar(unit="emails", quiet=json_out) as bar:
-        task = bar.add_task("replies", total=len(found))
-        moved = advance(bar, task)
-        for done, (name, raw) in enumerate(found, 1):
+        task = bar.add_task("replies", total=None)
+        placements = ws.placements()
+        for done, (name, raw) in enumerate(_emails(path), 1):
             try:
-                reply = replies.record_email(ws.store, ws.config, ws.secret(), raw)
+                reply = replies.record_email(ws.store, ws.config, placements, ws.secret(), raw)
             except MonogramError as exc:
                 skipped.append({"email": name, "reason": str(exc)})
             else:
-                counts[reply.label] += 1
-            moved(done, len(found))
-    summary = {"recorded": sum(counts.values()), "sentiment": dict(counts), "skipped": skipped}
+                if reply.recorded:
+                    counts[reply.label] += 1
+                else:
+                    again += 1
+            bar.update(task, completed=done)
+    summary = {
+        "recorded": sum(counts.values()),
+        "already_recorded": again,
+        "sentiment": dict(counts),
+        "skipped": skipped,
+    }
     if json_out:
         print_json(summary)
         return
     console.print(
-        f"recorded {summary['recorded']} replies: "
-        + ", ".join(f"{n} {label}" for label, n in sorted(counts.items()))
+        f"recorded {summary['recorded']} replies"
+        + "".join(f", {n} {label}" for label, n in sorted(counts.items()))
+        + (f"; {again} recorded before" if again else "")
     )
     for item in skipped:
         console.print(f"[yellow]skipped[/] {escape(item['email'])}: {escape(item['reason'])}")
@@ -93,8 +104,9 @@ def followup(
         raise ValidationError("give --text, --resolved/--unresolved, or both")
     with workspace() as ws:
         reply = replies.record(
-            ws.store, ws.config, message_id, text, kind="support", resolved=resolved
-        )
+            ws.store, ws.config, ws.placements(), message_id, text, kind="support",
+            resolved=resolved,
+        )  # fmt: skip
     if json_out:
         print_json(reply.as_dict())
         return

@@ -28,6 +28,7 @@ CSV_FIELDS = [
     "text",
     "html",
     "list_unsubscribe",
+    "reply_to",
 ]
 
 
@@ -56,6 +57,7 @@ class FileChannel:
             "text": message.text,
             "html": message.html or "",
             "list_unsubscribe": message.headers.get("List-Unsubscribe", ""),
+            "reply_to": message.headers.get("Reply-To", ""),
         }
         try:
             with (

@@ -60,6 +60,7 @@ class WebhookChannel:
                 "subject": message.subject,
                 "text": message.text,
                 "html": message.html,
+                "headers": message.headers,
                 "data": message.data,
             },
             default=str,
