@@ -16,6 +16,7 @@ from monogram.cdp import context, identity, ingest, profiles, segments, unify
 from monogram.core.errors import FieldError, ValidationError
 from monogram.core.settings import ProjectConfig
 from monogram.store import Store
+from monogram.store.engine import exclusive
 from monogram.store.tables import (
     events,
     identifiers,
@@ -75,6 +76,7 @@ def export(
 def erase(store: Store, ref: str) -> dict[str, int]:
     """Remove the person's events, identifiers, traits and everything derived from them."""
     with store.write() as conn:
+        exclusive(conn, unify.IDENTITY_LOCK)
         profile_id = context.resolve(conn, ref)
         keys = _keys(conn, profile_id)
         counts = {

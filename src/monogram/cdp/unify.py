@@ -26,7 +26,7 @@ from monogram.core.clock import now, parse_timestamp
 from monogram.core.errors import FieldError
 from monogram.core.settings import ProjectConfig
 from monogram.store import Store
-from monogram.store.engine import bulk_sql, bulk_update
+from monogram.store.engine import bulk_sql, bulk_update, exclusive
 from monogram.store.tables import (
     events,
     identifiers,
@@ -37,6 +37,7 @@ from monogram.store.tables import (
 from monogram.store.tables import profiles as profiles_table
 
 Progress = Callable[[int], None]
+IDENTITY_LOCK = "identity"  # held by every transaction that changes the graph or profiles
 
 
 def ingest_batch(
@@ -121,7 +122,10 @@ def replay_quarantine(
 def apply_events(
     conn: Connection, config: ProjectConfig, batch: Sequence[Event], source: str
 ) -> tuple[int, int]:
-    """Dedupe, resolve, append and fold; returns (accepted, duplicates)."""
+    """Dedupe, resolve, append and fold; returns (accepted, duplicates). Writers of the
+    identity graph take turns (``IDENTITY_LOCK``), so concurrent batches about the same
+    people never lose a merge or an update."""
+    exclusive(conn, IDENTITY_LOCK)
     fresh, duplicates = ingest.fresh_events(conn, batch)
     if not fresh:
         return 0, duplicates
@@ -266,6 +270,7 @@ def replay(
 
     New profiles keep the id of the old profile they share most identifiers with.
     """
+    exclusive(conn, IDENTITY_LOCK)
     old_owner = _old_owners(conn, scope)
     profiles_before = len(set(old_owner.values())) if scope is None else len(scope)
     if scope is None:
@@ -390,6 +395,7 @@ def refold(
     progress: Progress | None = None,
 ) -> int:
     """Recompute profile states from the log (identities unchanged); returns profiles written."""
+    exclusive(conn, IDENTITY_LOCK)
     if existing is None:
         flags = profiles.conflict_flags(conn, scope)
         existing = set(flags)

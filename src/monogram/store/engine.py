@@ -75,6 +75,15 @@ class Store:
             self.reader.dispose()
 
 
+def exclusive(conn: Connection, name: str) -> None:
+    """Hold ``name`` until this transaction ends: writers of the same thing queue here instead
+    of racing. PostgreSQL: a transaction-level advisory lock (several API workers and
+    ``monogram ingest`` processes folding the same people). SQLite: nothing to do, it has one
+    writer at a time."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"monogram:{name}",))
+
+
 def make_engine(url: str, *, sqlite_synchronous: str = "FULL", immediate: bool = False) -> Engine:
     """Create an engine; SQLite files get WAL mode, a busy timeout and the chosen fsync level."""
     parsed = make_url(url)
