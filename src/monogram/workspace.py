@@ -159,7 +159,12 @@ def open_workspace(settings: Settings | None = None, *, create: bool = True) -> 
     if create:
         write_project_files(settings.home, overwrite=False)
     config = load_project_config(settings.home / PROJECT_FILE)
-    store = Store(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    store = Store(
+        settings.resolved_database_url,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        statement_timeout_s=settings.statement_timeout_s,
+        pool_size=settings.pool_size,
+    )
     migrate(store)
     return Workspace(settings, config, store)
 

@@ -13,6 +13,7 @@ from urllib.parse import unquote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from monogram import __version__
@@ -151,6 +152,25 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
         if isinstance(exc, RateLimited):
             headers = {"Retry-After": str(exc.retry_after)}
         return JSON(exc.as_dict(), status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def store_unavailable(_request: Request, exc: Exception) -> JSON:
+        """The database is down, restarting, out of connections or cancelled a statement: a
+        503 the client retries (Segment's SDKs do), never a 200 for an event not stored."""
+        logging.getLogger("monogram.api").warning(
+            "store unavailable: %s", str(exc).splitlines()[0][:300]
+        )
+        return JSON(
+            {
+                "success": False,
+                "code": "store_unavailable",
+                "message": "the database is unavailable; nothing was stored; retry shortly",
+                "errors": [],
+            },
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
 
     @app.exception_handler(RequestValidationError)
     async def request_error(_request: Request, exc: RequestValidationError) -> JSON:

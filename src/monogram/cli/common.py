@@ -22,6 +22,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from sqlalchemy.exc import InterfaceError, OperationalError
 from typer.core import TyperGroup
 
 from monogram.core.errors import MonogramError
@@ -40,6 +41,14 @@ class Group(TyperGroup):
             return super().invoke(ctx)
         except MonogramError as exc:
             typer.echo(f"error: {exc.message}", err=True)
+            ctx.exit(1)
+        except (OperationalError, InterfaceError) as exc:
+            first = str(exc.orig or exc).strip().splitlines()[0][:300]
+            typer.echo(
+                f"error: the database is unavailable ({first}); what was committed is kept, "
+                "and running the command again skips it (events are deduplicated by messageId)",
+                err=True,
+            )
             ctx.exit(1)
 
 

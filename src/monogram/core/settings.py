@@ -44,6 +44,15 @@ class Settings(BaseSettings):
         description="FULL fsyncs every commit, so an acknowledged event survives power loss too",
     )
 
+    statement_timeout_s: float = Field(
+        default=300,
+        ge=0,
+        description="PostgreSQL: a statement running longer is cancelled (0: no limit)",
+    )
+    pool_size: int = Field(
+        default=10, ge=1, le=100, description="PostgreSQL: connections kept open per process"
+    )
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

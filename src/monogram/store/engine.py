@@ -28,10 +28,23 @@ class Store:
     transactions and, in WAL mode, never wait for writers. On PostgreSQL both are one engine.
     """
 
-    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        sqlite_synchronous: str = "FULL",
+        statement_timeout_s: float = 300,
+        pool_size: int = 10,
+    ) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
-        self.engine = make_engine(url, sqlite_synchronous=sqlite_synchronous, immediate=True)
+        self.engine = make_engine(
+            url,
+            sqlite_synchronous=sqlite_synchronous,
+            immediate=True,
+            statement_timeout_s=statement_timeout_s,
+            pool_size=pool_size,
+        )
         self.reader = (
             make_engine(url, sqlite_synchronous=sqlite_synchronous)
             if self.is_sqlite
@@ -84,7 +97,14 @@ def exclusive(conn: Connection, name: str) -> None:
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"monogram:{name}",))
 
 
-def make_engine(url: str, *, sqlite_synchronous: str = "FULL", immediate: bool = False) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    sqlite_synchronous: str = "FULL",
+    immediate: bool = False,
+    statement_timeout_s: float = 300,
+    pool_size: int = 10,
+) -> Engine:
     """Create an engine; SQLite files get WAL mode, a busy timeout and the chosen fsync level."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -103,12 +123,14 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", immediate: bool =
     # (the dedupe lookup of an import went from 1 ms to 160 ms a batch at 100,000 events).
     # Custom plans cost a fraction of a millisecond to make and always see the real sizes.
     options = "-c plan_cache_mode=force_custom_plan"
+    options += f" -c statement_timeout={int(statement_timeout_s * 1000)}"
     return create_engine(
         url,
         pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=10,
-        connect_args={"options": options},
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=30,
+        connect_args={"options": options, "connect_timeout": 10},
     )
 
 
