@@ -1,7 +1,11 @@
-"""HTTP ingestion rate through `POST /v1/batch` (100 events a request, 4 clients, one server).
+"""HTTP ingestion rate through `POST /v1/batch` (100 events a request, 4 clients).
 
-Starts `monogram serve` on localhost (SQLite), sends the demo's events as Segment batches with
-Basic auth, and counts acknowledged events per second. Client and server share the machine.
+Starts `monogram serve` on localhost (SQLite by default; `--postgres` uses BENCH_DATABASE_URL or
+a throwaway local server), sends the demo's events as Segment batches with Basic auth, and
+counts acknowledged events per second. Client and server share the machine.
+
+    python bench/ingest_http.py [--customers 1000] [--clients 4] [--per-request 100]
+                                [--postgres] [--workers N]
 """
 
 from __future__ import annotations
@@ -32,9 +36,15 @@ def _port() -> int:
         return int(sock.getsockname()[1])
 
 
-def main(customers: int = 1000, clients: int = 4, per_request: int = 100) -> None:
+def main(
+    customers: int = 1000,
+    clients: int = 4,
+    per_request: int = 100,
+    url_db: str | None = None,
+    workers: int | None = None,
+) -> None:
     home = Path(tempfile.mkdtemp(prefix="monogram-bench-"))
-    ws = open_workspace(Settings(home=home))
+    ws = open_workspace(Settings(home=home, database_url=url_db))
     key = create_key(ws.store, "write")[1]
     ws.close()
     events = samples.events(samples.catalog(), sizes=samples.SampleSizes(customers=customers))
@@ -45,8 +55,13 @@ def main(customers: int = 1000, clients: int = 4, per_request: int = 100) -> Non
     port = _port()
     env = {**os.environ, "MONOGRAM_HOME": str(home)}
     env.pop("MONOGRAM_DATABASE_URL", None)
+    if url_db:
+        env["MONOGRAM_DATABASE_URL"] = url_db
+    command = [sys.executable, "-m", "monogram", "serve", "--port", str(port)]
+    if workers:
+        command += ["--workers", str(workers)]
     server = subprocess.Popen(
-        [sys.executable, "-m", "monogram", "serve", "--port", str(port)],
+        command,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -79,10 +94,12 @@ def main(customers: int = 1000, clients: int = 4, per_request: int = 100) -> Non
         server.wait(10)
     total = sum(accepted)
     assert total == len(events), (total, len(events))
-    print(f"machine: {machine()}; store: sqlite; client and server on the same machine")
+    store = "postgresql" if url_db else "sqlite"
+    print(f"machine: {machine()}; store: {store}; client and server on the same machine")
     print(
         f"HTTP /v1/batch: {total:,} events in {len(bodies):,} requests of {per_request}, "
-        f"{clients} clients: {total / seconds:,.0f} events/s"
+        f"{clients} clients, {workers or 'default'} server workers: "
+        f"{total / seconds:,.0f} events/s"
     )
 
 
@@ -98,4 +115,23 @@ def _wait(url: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*(int(a) for a in sys.argv[1:]))
+    import argparse
+    from contextlib import ExitStack
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--per-request", type=int, default=100)
+    parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--workers", type=int, default=None)
+    args = parser.parse_args()
+    with ExitStack() as stack:
+        database = None
+        if args.postgres:
+            database = os.environ.get("BENCH_DATABASE_URL")
+            if database is None:
+                sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+                from tests.pg import postgres_server
+
+                database = stack.enter_context(postgres_server())
+        main(args.customers, args.clients, args.per_request, database, args.workers)

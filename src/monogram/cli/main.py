@@ -122,20 +122,41 @@ def _checked_sender(sender: str) -> str:
 def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        min=1,
+        help="server processes (default: one per CPU core on PostgreSQL, 1 on SQLite)",
+    ),
 ) -> None:
     """Run the HTTP API (Segment-compatible ingestion, profiles, context).
 
-    GET /health answers 200 when ready.
+    GET /health answers 200 when ready (503 while the database is unavailable).
     """
     import logging
+    import os
 
     import uvicorn
 
     from monogram.api.app import RedactIdentifiers, create_app
 
-    require_project(Settings())  # before the server starts: not an empty workspace by accident
+    settings = Settings()
+    require_project(settings)  # before the server starts: not an empty workspace by accident
     logging.getLogger("uvicorn.access").addFilter(RedactIdentifiers())
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    sqlite = settings.resolved_database_url.startswith("sqlite")
+    count = workers or (1 if sqlite else max(1, os.cpu_count() or 1))
+    if count == 1:
+        uvicorn.run(create_app(), host=host, port=port, log_level="info")
+        return
+    # Each worker process opens the workspace itself (the factory runs in the worker).
+    uvicorn.run(
+        "monogram.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=count,
+        log_level="info",
+    )
 
 
 @app.command("validate")
