@@ -45,11 +45,12 @@ CATEGORIES = ["running", "hiking", "camping", "cycling", "yoga", "swimming", "cl
 
 
 def people(count: int, seed: int = 7) -> Iterator[dict[str, Any]]:
-    """Ten events a person, people in time order (so a person's events sit close together in
-    the stream, as they do in a real one)."""
+    """Ten events a person, people in time order over the last 660 days (so a person's events
+    sit close together in the stream, as they do in a real one, and the most recent people
+    fall inside the segments' event windows)."""
     rng = random.Random(seed)
-    start = datetime(2025, 1, 1, tzinfo=UTC)
-    span = 60 * 24 * 660  # minutes over which people arrive
+    span = 60 * 24 * 660  # minutes over which people arrive, ending today
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=span + 60 * 24)
     products = [p["id"] for p in samples.catalog()]
     for n in range(count):
         at = start + timedelta(minutes=span * n // count)

@@ -512,16 +512,20 @@ def _trait_sql(rule: TraitCond) -> ColumnElement[bool]:
 
 
 def _event_sql(rule: EventCond, dialect: str, at: datetime) -> ColumnElement[bool]:
+    """Profiles with at least ``min_count`` such events in the window: one pass over the
+    window's events of that name (index ``ix_events_name_ts``), not one probe per profile."""
     since = at - timedelta(days=rule.within_days)
-    query = select(func.count()).where(
-        events.c.profile_id == profiles.c.profile_id,
+    query = select(events.c.profile_id).where(
         events.c.name == rule.event,
         events.c.ts >= since,
+        events.c.profile_id.is_not(None),
     )
     for key, value in rule.where.items():
         prop = _property_sql(key, dialect)
         query = query.where(func.lower(func.trim(prop)) == value.strip().lower())
-    return query.scalar_subquery() >= rule.min_count
+    if rule.min_count > 1:
+        query = query.group_by(events.c.profile_id).having(func.count() >= rule.min_count)
+    return profiles.c.profile_id.in_(query)
 
 
 def _property_sql(key: str, dialect: str) -> Any:

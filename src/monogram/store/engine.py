@@ -164,6 +164,9 @@ def migrate(store: Store) -> None:
     """Bring the schema to the newest migration (safe to call on every start)."""
     config = alembic_config()
     with store.write() as connection:
+        # Several server workers start at once: one migrates, the others wait and find the
+        # schema current (SQLite's writers queue anyway).
+        exclusive(connection, "migrations")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -87,6 +87,8 @@ events = Table(
     Column("source", String(40), nullable=False),
     Column("payload", Text, nullable=False),
     Index("ix_events_profile_ts", "profile_id", "ts"),
+    # Segments with event rules read one window of one event name across the whole base.
+    Index("ix_events_name_ts", "name", "ts", "profile_id"),
 )
 
 quarantine = Table(
