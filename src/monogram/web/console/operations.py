@@ -246,6 +246,8 @@ def _channel_url(ws: Workspace, spec: Campaign, asked: str) -> str:
 @router.get("/campaigns/{name}")
 @page
 async def campaign_page(request: Request, name: str) -> Response:
+    """The campaign; right after a launch (`watch`) its progress, then its results, even when
+    the run finished before this page was asked for."""
     ws = ws_of(request)
     spec = await blocking(campaign_spec, ws, name)
     run = runs_of(request).get(name)
@@ -256,6 +258,7 @@ async def campaign_page(request: Request, name: str) -> Response:
         active="campaigns",
         spec=spec,
         run=run,
+        watch=request.query_params.get("watch") == "1",
         channel=_channel_url(ws, spec, ""),
         plan=None,
     )
@@ -293,7 +296,7 @@ async def campaign_launch(request: Request, name: str) -> Response:
     spec = await blocking(campaign_spec, ws, name)
     url = _channel_url(ws, spec, str(form.get("channel") or ""))
     runs_of(request).start(ws, spec, url)
-    return back(f"/ui/campaigns/{name}", f"Campaign {name} started to {url}")
+    return back(f"/ui/campaigns/{name}?watch=1", f"Campaign {name} started to {url}")
 
 
 @router.get("/campaigns/{name}/progress")
