@@ -23,7 +23,7 @@ from typing import Any
 
 from monogram.campaigns import Campaign
 from monogram.campaigns.executors import Executor, LocalExecutor
-from monogram.cdp import context, identity, profiles, segments
+from monogram.cdp import context, profiles, segments
 from monogram.content.placements import Placement, get_placement
 from monogram.core.clock import now
 from monogram.delivery import outbox, replies, tracking
@@ -104,14 +104,15 @@ def run_campaign(
             progress(state)
 
     def requests() -> Iterator[Request]:
-        for profile_id in members:
-            planned = prepare(
-                ws, spec, placement, channel, profile_id, dry_run=dry_run, decide_only=decide_only
-            )
-            if isinstance(planned, Request):
-                yield planned
-            else:
-                tally(planned)
+        for start in range(0, len(members), PREPARE_BATCH):
+            chunk = members[start : start + PREPARE_BATCH]
+            for planned in prepare(
+                ws, spec, placement, channel, chunk, dry_run=dry_run, decide_only=decide_only
+            ):
+                if isinstance(planned, Request):
+                    yield planned
+                else:
+                    tally(planned)
 
     try:
         for outcome in runner.map(ws, requests()):
@@ -173,51 +174,68 @@ def _roll(*parts: str) -> float:
     return int(hashlib.sha256("|".join(parts).encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
 
 
+# Customers planned and checked in one transaction (a few queries for all of them); the
+# executor pulls requests as it works, so a batch is planned only when the last one is taken.
+PREPARE_BATCH = 32
+
+
 def prepare(
     ws: Workspace,
     spec: Campaign,
     placement: Placement,
     channel: Channel,
-    profile_id: str,
+    profile_ids: list[str],
     *,
     dry_run: bool = False,
     decide_only: bool = False,
-) -> Request | str:
-    """Move one customer's row as far as it goes without the step: the state it ended in, or
-    the request for the step."""
+) -> Iterator[Request | str]:
+    """Move these customers' rows as far as they go without the step: for each, the state it
+    ended in, or the request for the step."""
+    ready: list[tuple[int, str]] = []  # approved while waiting for review: sent below
     with ws.store.write() as conn:
-        row = outbox.plan(conn, spec.name, profile_id, spec.placement)
-        if row.state in outbox.TERMINAL:
-            return str(row.state)
-        if row.state == "review":
+        rows = outbox.plan_many(conn, spec.name, profile_ids, spec.placement)
+        for profile_id, row in list(rows.items()):
             # Reviewers may have decided since the last run: a ready message goes out now.
-            if review.explain(conn, row.message_id)["status"] != "ready":
-                return "review"
-            outbox.move(conn, row.id, "approved")
-            row = outbox.get(conn, row.idempotency_key)
-        if row.state == "planned":  # checked again on a rerun: consent may have changed
-            verdict = _eligibility(ws, conn, spec, placement.purpose, profile_id)
-            if verdict:
-                outbox.move(conn, row.id, "suppressed", reason=verdict)
-                return "suppressed"
-    holdout = _roll(spec.name, profile_id, "holdout") < spec.holdout
-    if dry_run:
-        return "planned: holdout" if holdout and row.decision_id is None else "planned"
-    if row.state == "approved" and row.message_id is not None:
-        return "planned" if decide_only else _send(ws, spec, channel, row.id, profile_id)
-    if decide_only and row.decision_id is not None:
-        return "planned"
-    return Request(
-        customer=f"profile_id:{profile_id}",
-        placement=spec.placement,
-        strategies=tuple(spec.strategies) or None,
-        campaign=spec.name,
-        segment=spec.audience,
-        holdout=holdout,
-        key=row.idempotency_key,
-        write=not decide_only,
-        surface="campaign",
-    )
+            if row.state == "review" and review.explain(conn, row.message_id)["status"] == "ready":
+                outbox.move(conn, row.id, "approved")
+                rows[profile_id] = outbox.get(conn, row.idempotency_key)
+        planned = [pid for pid, row in rows.items() if row.state == "planned"]
+        # Checked again on a rerun: consent may have changed.
+        verdicts = _eligibility(ws, conn, spec, placement.purpose, planned)
+        for profile_id, verdict in verdicts.items():
+            outbox.move(conn, rows[profile_id].id, "suppressed", reason=verdict)
+    for profile_id in profile_ids:
+        row = rows[profile_id]
+        if profile_id in verdicts:
+            yield "suppressed"
+            continue
+        if row.state in outbox.TERMINAL or row.state == "review":
+            yield str(row.state)
+            continue
+        holdout = _roll(spec.name, profile_id, "holdout") < spec.holdout
+        if dry_run:
+            yield "planned: holdout" if holdout and row.decision_id is None else "planned"
+        elif row.state == "approved" and row.message_id is not None:
+            if decide_only:
+                yield "planned"
+            else:
+                ready.append((row.id, profile_id))
+        elif decide_only and row.decision_id is not None:
+            yield "planned"
+        else:
+            yield Request(
+                customer=f"profile_id:{profile_id}",
+                placement=spec.placement,
+                strategies=tuple(spec.strategies) or None,
+                campaign=spec.name,
+                segment=spec.audience,
+                holdout=holdout,
+                key=row.idempotency_key,
+                write=not decide_only,
+                surface="campaign",
+            )
+    for row_id, profile_id in ready:
+        yield _send(ws, spec, channel, row_id, profile_id)
 
 
 def finish(
@@ -238,18 +256,21 @@ def finish(
         if outcome.message_id is None:  # a dry run: the decision is logged, nothing written
             outbox.move(conn, row.id, "planned", decision_id=outcome.decision_id)
             return "planned"
-        state = "review" if outcome.review else "approved"
-        outbox.move(
-            conn,
-            row.id,
-            state,
-            decision_id=outcome.decision_id,
-            message_id=outcome.message_id,
-            reason="waiting for review" if state == "review" else None,
-        )
-        if state == "review" or dry_run:
+        if outcome.review or dry_run:
+            state = "review" if outcome.review else "approved"
+            outbox.move(
+                conn,
+                row.id,
+                state,
+                decision_id=outcome.decision_id,
+                message_id=outcome.message_id,
+                reason="waiting for review" if state == "review" else None,
+            )
             return state
-        sending = _start_sending(ws, conn, channel, row.id, profile_id)
+        # Approved and sent at once: straight to ``sending`` in this transaction.
+        sending = _start_sending(
+            conn, channel, row, profile_id, outcome.decision_id, outcome.message_id
+        )
     return _deliver(ws, channel, sending)
 
 
@@ -264,63 +285,81 @@ def _lacking(state: Any, needs: list[str]) -> list[str]:
 
 
 def _eligibility(
-    ws: Workspace, conn: Any, spec: Campaign, purpose: str, profile_id: str
-) -> str | None:
-    state = context.load_state(conn, profile_id)
-    missing = _lacking(state, ws.config.purposes[purpose].consent)
-    if missing:
-        return f"no consent: {missing[0]}"
-    email = (state["traits"].get("email") or [None])[0]
-    if not email:
-        return "no email address"
-    if outbox.is_suppressed(conn, identity.identifiers_for(conn, profile_id)):
-        return "suppression list"
+    ws: Workspace, conn: Any, spec: Campaign, purpose: str, profile_ids: list[str]
+) -> dict[str, str]:
+    """Why each of these customers may not be sent to now (those who may are left out)."""
+    if not profile_ids:
+        return {}
+    states = profiles.load_states(conn, profile_ids)
+    suppressed = outbox.suppressed_among(conn, profile_ids)
     since = now() - timedelta(days=spec.frequency_cap.days)
-    if outbox.sent_recently(conn, profile_id, since) >= spec.frequency_cap.max:
-        return f"frequency cap: {spec.frequency_cap.max} in {spec.frequency_cap.days} days"
-    return None
+    sent = outbox.sent_counts(conn, profile_ids, since)
+    needs = ws.config.purposes[purpose].consent
+    verdicts = {}
+    for profile_id in profile_ids:
+        state = states.get(profile_id)
+        if state is None:
+            verdicts[profile_id] = "profile gone (erased or merged)"
+            continue
+        missing = _lacking(state, needs)
+        if missing:
+            verdicts[profile_id] = f"no consent: {missing[0]}"
+        elif not (state["traits"].get("email") or [None])[0]:
+            verdicts[profile_id] = "no email address"
+        elif profile_id in suppressed:
+            verdicts[profile_id] = "suppression list"
+        elif sent[profile_id] >= spec.frequency_cap.max:
+            cap = spec.frequency_cap
+            verdicts[profile_id] = f"frequency cap: {cap.max} in {cap.days} days"
+    return verdicts
 
 
 @dataclass
 class _Sending:
     row_id: int
     profile_id: str
-    decision_id: str
+    decision_id: str | None
     message: dict[str, Any]
     recipient: str
 
 
 def _send(ws: Workspace, spec: Campaign, channel: Channel, row_id: int, profile_id: str) -> str:
+    """Send a row that was approved in review."""
     with ws.store.write() as conn:
-        sending = _start_sending(ws, conn, channel, row_id, profile_id)
-    return _deliver(ws, channel, sending) if sending else "approved"
+        row = outbox.get_by_id(conn, row_id)
+        if row.state != "approved":
+            return "approved"
+        sending = _start_sending(conn, channel, row, profile_id, row.decision_id, row.message_id)
+    return _deliver(ws, channel, sending)
 
 
 def _start_sending(
-    ws: Workspace, conn: Any, channel: Channel, row_id: int, profile_id: str
-) -> _Sending | None:
+    conn: Any,
+    channel: Channel,
+    row: Any,
+    profile_id: str,
+    decision_id: str | None,
+    message_id: str,
+) -> _Sending:
     """Move an approved row to ``sending`` (in the caller's transaction): from here a crash
     leaves it failed, never sent twice."""
-    row = outbox.get_by_id(conn, row_id)
-    if row.state != "approved":
-        return None
-    message = review.explain(conn, row.message_id)
+    message = review.explain(conn, message_id)
     state = context.load_state(conn, profile_id)
     recipient = (state["traits"].get("email") or [""])[0]
     outbox.move(
         conn,
-        row_id,
+        row.id,
         "sending",
         channel=channel.name,
         recipient=recipient,
         attempts=row.attempts + 1,
+        decision_id=decision_id,
+        message_id=message_id,
     )
-    return _Sending(row_id, profile_id, row.decision_id, message, recipient)
+    return _Sending(row.id, profile_id, decision_id, message, recipient)
 
 
-def _deliver(ws: Workspace, channel: Channel, sending: _Sending | None) -> str:
-    if sending is None:
-        return "approved"
+def _deliver(ws: Workspace, channel: Channel, sending: _Sending) -> str:
     ids = {
         "message_id": sending.message["message_id"],
         "decision_id": sending.decision_id,

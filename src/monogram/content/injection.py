@@ -31,7 +31,7 @@ import json
 import re
 import unicodedata
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -68,15 +68,16 @@ class Hit:
     reading: str  # "text" or how it was uncovered: "decoded base64", "homoglyphs folded", ...
 
 
-@dataclass
+@dataclass(frozen=True)
 class Detection:
-    """How likely a text is to be an injection attempt, and why."""
+    """How likely a text is to be an injection attempt, and why (immutable: ``detect``
+    hands the same answer to every caller that asks about the same text)."""
 
     score: float
     category: str | None = None  # the strongest hit's category
     span: str = ""  # what gave it away (from the reading it was found in)
     reading: str = "text"
-    hits: list[Hit] = field(default_factory=list)
+    hits: tuple[Hit, ...] = ()
 
     @property
     def categories(self) -> list[str]:
@@ -101,10 +102,26 @@ class Detection:
         }
 
 
+# The same texts come back again and again (a footer rendered for every customer, one
+# support message checked for each candidate answer): short ones are scored once.
+CACHED_CHARS = 2_000
+
+
 def detect(text: str) -> Detection:
     """Score one customer text (see the module docstring)."""
     if not isinstance(text, str) or not text:
         return Detection(0.0)
+    if len(text) <= CACHED_CHARS:
+        return _detect_cached(text)
+    return _detect(text)
+
+
+@lru_cache(maxsize=8192)
+def _detect_cached(text: str) -> Detection:
+    return _detect(text)
+
+
+def _detect(text: str) -> Detection:
     hits: list[Hit] = []
     if len(text) > MAX_CHARS:
         hits.append(Hit("obfuscation", 0.55, f"{len(text):,} characters", "length"))
@@ -186,7 +203,7 @@ def _combine(hits: list[Hit]) -> Detection:
     category = "obfuscation" if uncovered and top.category != "obfuscation" else top.category
     if uncovered:
         top = max(uncovered, key=lambda h: h.weight)
-    return Detection(round(1.0 - survival, 4), category, top.span, top.reading, hits)
+    return Detection(round(1.0 - survival, 4), category, top.span, top.reading, tuple(hits))
 
 
 def readings(text: str) -> list[tuple[str, str]]:

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
 from monogram.cdp import identity, privacy
 from monogram.core.clock import now
-from monogram.store.tables import messages, outbox, suppressions
+from monogram.store.tables import identifiers, messages, outbox, suppressions
 
 TERMINAL = {"sent", "delivered", "bounced", "failed", "held_out", "suppressed"}
 
@@ -32,27 +32,36 @@ def get(conn: Connection, idempotency_key: str) -> Any:
     return conn.execute(select(outbox).where(outbox.c.idempotency_key == idempotency_key)).first()
 
 
-def plan(conn: Connection, campaign: str, profile_id: str, placement: str) -> Any:
-    """The row for this unit, created in ``planned`` if it is new."""
-    ikey = key(campaign, profile_id, placement)
-    row = get(conn, ikey)
-    if row is None:
+def plan_many(
+    conn: Connection, campaign: str, profile_ids: list[str], placement: str
+) -> dict[str, Any]:
+    """The rows for these customers (one statement to read them, one to add the new ones in
+    ``planned``), by profile id."""
+    keys = {key(campaign, pid, placement): pid for pid in profile_ids}
+    wanted = select(outbox).where(outbox.c.idempotency_key.in_(list(keys)))
+    found = {keys[row.idempotency_key]: row for row in conn.execute(wanted)}
+    new = [k for k, pid in keys.items() if pid not in found]
+    if new:
         at = now()
-        row = conn.execute(
-            insert(outbox)
-            .values(
-                idempotency_key=ikey,
-                campaign=campaign,
-                profile_id=profile_id,
-                placement=placement,
-                state="planned",
-                attempts=0,
-                created_at=at,
-                updated_at=at,
-            )
-            .returning(*outbox.c)
-        ).one()
-    return row
+        conn.execute(
+            insert(outbox),
+            [
+                {
+                    "idempotency_key": k,
+                    "campaign": campaign,
+                    "profile_id": keys[k],
+                    "placement": placement,
+                    "state": "planned",
+                    "attempts": 0,
+                    "created_at": at,
+                    "updated_at": at,
+                }
+                for k in new
+            ],
+        )
+        added = select(outbox).where(outbox.c.idempotency_key.in_(new))
+        found.update({keys[row.idempotency_key]: row for row in conn.execute(added)})
+    return found
 
 
 def move(conn: Connection, row_id: int, state: str, **values: Any) -> None:
@@ -84,18 +93,18 @@ def recover_interrupted(conn: Connection, campaign: str) -> int:
     return int(result.rowcount)
 
 
-def sent_recently(conn: Connection, profile_id: str, since: Any) -> int:
-    return int(
-        conn.execute(
-            select(func.count())
-            .select_from(outbox)
-            .where(
-                outbox.c.profile_id == profile_id,
-                outbox.c.state.in_(("sent", "delivered")),
-                outbox.c.sent_at >= since,
-            )
-        ).scalar_one()
+def sent_counts(conn: Connection, profile_ids: list[str], since: Any) -> Counter[str]:
+    """How many messages each of these customers was sent since ``since`` (one query)."""
+    rows = conn.execute(
+        select(outbox.c.profile_id, func.count())
+        .where(
+            outbox.c.profile_id.in_(profile_ids),
+            outbox.c.state.in_(("sent", "delivered")),
+            outbox.c.sent_at >= since,
+        )
+        .group_by(outbox.c.profile_id)
     )
+    return Counter({str(pid): int(n) for pid, n in rows})
 
 
 def status(conn: Connection, campaign: str) -> dict[str, Any]:
@@ -128,14 +137,18 @@ def add_suppression(conn: Connection, kind: str, value: str, reason: str) -> Non
         )
 
 
-def is_suppressed(conn: Connection, keys: list[dict[str, str]]) -> bool:
-    """Whether any of a person's identifiers is on the suppression list (one query)."""
-    if not keys:
-        return False
-    wanted = or_(
-        *(and_(suppressions.c.type == k["type"], suppressions.c.value == k["value"]) for k in keys)
+def suppressed_among(conn: Connection, profile_ids: list[str]) -> set[str]:
+    """Those of these customers with any identifier on the suppression list (one query)."""
+    listed = and_(
+        suppressions.c.type == identifiers.c.type, suppressions.c.value == identifiers.c.value
     )
-    return conn.execute(select(suppressions.c.type).where(wanted).limit(1)).first() is not None
+    rows = conn.execute(
+        select(identifiers.c.profile_id)
+        .distinct()
+        .select_from(identifiers.join(suppressions, listed))
+        .where(identifiers.c.profile_id.in_(profile_ids))
+    )
+    return {str(pid) for (pid,) in rows}
 
 
 def fallbacks(conn: Connection, campaign: str) -> dict[str, int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol, TypeVar
 
 from monogram.content.brand import BrandKit
@@ -110,6 +111,11 @@ def find_all(pattern: re.Pattern[str], text: str, message: str) -> list[Reason]:
 
 def phrase_pattern(phrases: list[str]) -> re.Pattern[str] | None:
     """Whole-word, case-insensitive match of any phrase (spaces match any whitespace/hyphen)."""
+    return _phrase_pattern(tuple(phrases))
+
+
+@lru_cache(maxsize=256)
+def _phrase_pattern(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
     parts = [r"[\s\-]+".join(re.escape(w) for w in p.split()) for p in phrases if p.strip()]
     if not parts:
         return None
