@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from monogram import demo
 from monogram.campaigns import Campaign
@@ -22,27 +22,12 @@ from monogram.campaigns.ray_executor import RayExecutor
 from monogram.campaigns.run import run_campaign
 from monogram.core.errors import ConfigError
 from monogram.delivery.channels.file import FileChannel
-from monogram.store.tables import decisions, messages, outbox, reviews
-from monogram.workspace import Workspace, open_workspace
+from monogram.store.tables import messages, outbox
+from monogram.workspace import Workspace
 from tests.conftest import _drop_pg_database, _fresh_pg_database
+from tests.executors_common import fake_workspace, forget, per_customer
 
 pytest.importorskip("ray")
-
-GOOD_COPY = "Fresh running and hiking gear picked for your next trail"
-
-
-def _workspace(
-    home: Path, url: str, monkeypatch: pytest.MonkeyPatch, *, delay: float = 0.0
-) -> Workspace:
-    home.mkdir(parents=True)
-    options = {"text": GOOD_COPY, "delay_s": delay}
-    (home / "monogram.yaml").write_text(
-        orjson.dumps({"llm": {"backend": "fake", "options": options}}).decode()
-    )
-    monkeypatch.setenv("MONOGRAM_HOME", str(home))
-    monkeypatch.setenv("MONOGRAM_DATABASE_URL", url)
-    return open_workspace()
-
 
 @pytest.fixture
 def pg_url(pg_server_url: str | None) -> Iterator[str]:
@@ -53,44 +38,16 @@ def pg_url(pg_server_url: str | None) -> Iterator[str]:
     _drop_pg_database(pg_server_url, name)
 
 
-def _per_customer(ws: Workspace, campaign: str) -> dict[str, tuple[Any, ...]]:
-    with ws.store.read() as conn:
-        texts = {
-            row.id: {n: e["text"] for n, e in orjson.loads(row.elements).items()}
-            for row in conn.execute(select(messages.c.id, messages.c.elements))
-        }
-        chosen = {
-            row.profile_id: row.chosen
-            for row in conn.execute(select(decisions).where(decisions.c.campaign == campaign))
-        }
-        return {
-            row.profile_id: (
-                row.state,
-                chosen.get(row.profile_id),
-                orjson.dumps(texts.get(row.message_id), option=orjson.OPT_SORT_KEYS),
-            )
-            for row in conn.execute(select(outbox).where(outbox.c.campaign == campaign))
-        }
-
-
-def _forget(ws: Workspace, campaign: str) -> None:
-    with ws.store.write() as conn:
-        conn.execute(delete(reviews))
-        conn.execute(delete(messages))
-        conn.execute(delete(decisions).where(decisions.c.campaign == campaign))
-        conn.execute(delete(outbox).where(outbox.c.campaign == campaign))
-
-
 def test_ray_gives_the_outcomes_local_gives(
     tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ws = _workspace(tmp_path / "home", pg_url, monkeypatch)
+    ws = fake_workspace(tmp_path / "home", pg_url, monkeypatch)
     demo.load_samples(ws, demo.write_samples(ws, customers=240))
     spec = Campaign(name="spring", placement="email", audience="demo_audience", holdout=0.2)
     local = run_campaign(ws, spec, FileChannel(tmp_path / "local.jsonl"))
     assert local.audience > 100 and local.outcomes["sent"] > 50
-    expected = _per_customer(ws, "spring")
-    _forget(ws, "spring")
+    expected = per_customer(ws, "spring")
+    forget(ws, "spring")
     ray_run = run_campaign(
         ws,
         spec,
@@ -99,7 +56,7 @@ def test_ray_gives_the_outcomes_local_gives(
     )
     assert ray_run.executor == "ray" and not ray_run.errors
     assert ray_run.outcomes == local.outcomes
-    assert _per_customer(ws, "spring") == expected
+    assert per_customer(ws, "spring") == expected
     sent = (tmp_path / "ray.jsonl").read_text().splitlines()
     assert len(sent) == local.outcomes["sent"]
     ws.close()
@@ -108,7 +65,7 @@ def test_ray_gives_the_outcomes_local_gives(
 def test_a_worker_killed_mid_run_leaves_no_duplicate(
     tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ws = _workspace(tmp_path / "home", pg_url, monkeypatch, delay=0.02)
+    ws = fake_workspace(tmp_path / "home", pg_url, monkeypatch, delay=0.02)
     demo.load_samples(ws, demo.write_samples(ws, customers=160))
     spec = Campaign(name="kill", placement="email", audience="demo_audience", holdout=0.1)
     out = tmp_path / "out.jsonl"
@@ -158,7 +115,8 @@ def test_ray_refuses_sqlite_and_an_unreachable_cluster(
     channel = FileChannel(tmp_path / "never.jsonl")
     with pytest.raises(ConfigError, match="PostgreSQL"):
         run_campaign(sqlite_workspace, spec, channel, executor=make_executor("ray"))
-    with pytest.raises(ConfigError, match="unknown executor 'rayy'; registered: local, ray"):
+    registered = "unknown executor 'rayy'; registered: local, processes, ray"
+    with pytest.raises(ConfigError, match=registered):
         make_executor("rayy")
     with sqlite_workspace.store.read() as conn:
         assert not list(conn.execute(select(outbox)))  # nothing was marked
@@ -168,7 +126,7 @@ def test_ray_refuses_sqlite_and_an_unreachable_cluster(
 def test_ray_unreachable_is_refused_before_anything_moves(
     tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ws = _workspace(tmp_path / "home", pg_url, monkeypatch)
+    ws = fake_workspace(tmp_path / "home", pg_url, monkeypatch)
     demo.load_samples(ws, demo.write_samples(ws, customers=20))
     spec = Campaign(name="nope", placement="email", audience="demo_audience")
     channel = FileChannel(tmp_path / "never.jsonl")

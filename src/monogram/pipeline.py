@@ -127,7 +127,8 @@ def personalize(ws: Workspace, request: Request, *, progress: Progress | None = 
     before each element is written, for a caller that shows it."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
-    spec = _placement(ws, request.placement)
+    given = request.placement
+    spec = given if isinstance(given, Placement) else get_placement(ws.placements(), given)
     chosen_name = request.strategy
     if chosen_name is not None:
         spec.strategy(chosen_name)  # an unknown strategy is refused before anything is logged
@@ -135,6 +136,7 @@ def personalize(ws: Workspace, request: Request, *, progress: Progress | None = 
     message_id = idempotent_id("msg", request.key) if request.key and request.record else None
     decision = None
     with ws.store.read() as conn:
+        spec = review.with_library(conn, spec)  # approved copy reviewers added to the library
         profile_id = context.resolve(conn, request.customer)
         state = context.load_state(conn, profile_id)
         if message_id is not None and review.message_exists(conn, message_id):
@@ -237,14 +239,6 @@ def draft_for(
     if outcome.draft is None:
         raise ValidationError(f"{customer} is held out of {outcome.placement}: nothing written")
     return outcome.draft
-
-
-def _placement(ws: Workspace, placement: str | Placement) -> Placement:
-    spec = (
-        placement if isinstance(placement, Placement) else get_placement(ws.placements(), placement)
-    )
-    with ws.store.read() as conn:
-        return review.with_library(conn, spec)
 
 
 def _decide(

@@ -20,33 +20,10 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-from monogram.campaigns.executors import safe_step
+from monogram.campaigns.executors import StepWorker, worker_settings
 from monogram.core.errors import ConfigError
 from monogram.pipeline import Outcome, Request
 from monogram.workspace import Workspace
-
-
-class StepWorker:
-    """What each Ray actor holds: an open workspace with its model, for its whole life."""
-
-    def __init__(self, settings: dict[str, Any]) -> None:
-        from monogram.core.settings import Settings
-        from monogram.quality import gate
-        from monogram.workspace import open_workspace
-
-        self.ws = open_workspace(Settings(**settings), create=False)
-        self.ws.model()  # loaded once per actor, before the first customer
-        gate.warm_up()
-
-    def run(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        outcomes = []
-        for item in batch:
-            outcome = safe_step(self.ws, Request.model_validate(item))
-            outcomes.append(outcome.light().model_dump(mode="json"))
-        return outcomes
-
-    def pid(self) -> int:
-        return os.getpid()
 
 
 class RayExecutor:
@@ -102,13 +79,7 @@ class RayExecutor:
             self._started_ray = True
         resources: dict[str, float] = ray.available_resources()  # type: ignore[no-untyped-call]
         count = self.workers or max(1, int(resources.get("CPU", 1)))
-        settings = {
-            "home": str(ws.home.resolve()),
-            "database_url": ws.store.url,
-            "env": ws.settings.env,
-            "secret_key": ws.settings.secret_key,
-            "public_url": ws.settings.public_url,
-        }
+        settings = worker_settings(ws)
         remote = ray.remote(StepWorker).options(num_cpus=1, max_restarts=3, max_task_retries=3)
         self.actors = [remote.remote(settings) for _ in range(count)]
         try:  # every actor has opened the workspace and loaded the model before any row moves

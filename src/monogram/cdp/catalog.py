@@ -11,6 +11,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,6 +45,15 @@ class Product(BaseModel):
         description="the product's picture: an http(s) URL (downloaded once and cached) or a "
         "path to a local file",
     )
+
+    @cached_property
+    def facets(self) -> tuple[str, str, frozenset[str]]:
+        """Lower-cased category, brand and tags (with the category), as recommendations and
+        rules compare them; worked out once per loaded product."""
+        category = self.category.lower()
+        tags = self.attributes.get("tags")
+        found = {str(t).lower() for t in tags} if isinstance(tags, list) else set()
+        return category, (self.brand or "").lower(), frozenset({category, *found})
 
     @field_validator("id", mode="before")
     @classmethod

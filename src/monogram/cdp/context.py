@@ -346,26 +346,19 @@ def recommend(
     favourite_brands = (summary or {}).get("favorite_brands") or []
     bought = set((summary or {}).get("purchased_product_ids") or [])
     scored = []
+    wanted = set(interests)
     for product in catalog.values():
         if product.id in bought:
             continue
         score, reasons = 0.0, []
-        category, brand = product.category.lower(), (product.brand or "").lower()
+        category, brand, tags = product.facets
         if category in favourite_categories:
             score += 3.0 - favourite_categories.index(category) * 0.5
             reasons.append(f"you often look at {product.category}")
         if brand and brand in favourite_brands:
             score += 1.5 - favourite_brands.index(brand) * 0.3
             reasons.append(f"you like {product.brand}")
-        tags = {
-            category,
-            *(
-                str(t).lower()
-                for t in product.attributes.get("tags", [])
-                if isinstance(product.attributes.get("tags"), list)
-            ),
-        }
-        if interests and tags & set(interests):
+        if wanted and not tags.isdisjoint(wanted):
             score += 2.0
             reasons.append("matches interests you told us about")
         pop = popularity.get(product.id, 0.0)

@@ -32,12 +32,15 @@ def run(
         1, "--concurrency", help="local executor: customers in flight at once"
     ),
     executor: str = typer.Option(
-        "local", "--executor", help="local (this process) or ray, or one a plug-in registers"
+        "local",
+        "--executor",
+        help="local (this process), processes (one worker process per core: faster on a "
+        "multi-core machine), ray, or one a plug-in registers",
     ),
     ray_address: str = typer.Option(
         None, "--ray-address", help="ray: the cluster, e.g. ray://head:10001 (default: a local Ray)"
     ),
-    workers: int = typer.Option(None, "--workers", min=1, help="ray: actors (default: the CPUs)"),
+    workers: int = typer.Option(None, "--workers", min=1, help="processes/ray: workers (default: the CPUs)"),
     channel: str = typer.Option(
         None, "--channel", help="smtp://host:port, file:///out.jsonl, https://..."
     ),

@@ -17,6 +17,11 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.engine import make_url
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: SQLite's busy handler alone
+    fcntl = None  # type: ignore[assignment]
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -50,9 +55,16 @@ class Store:
             if self.is_sqlite
             else self.engine
         )
-        # SQLite has one writer at a time. Queue this process's writers on a lock rather than
-        # on SQLite's busy handler, which sleeps in growing steps and leaves the file idle.
+        # SQLite has one writer at a time. Queue writers on locks rather than on SQLite's busy
+        # handler, which sleeps in growing steps (up to 100 ms) and leaves the file idle: a
+        # thread lock for this process and a file lock beside the database for the others
+        # (server workers, campaign worker processes, an import running at the same time).
         self._write_lock = threading.Lock() if self.is_sqlite else None
+        database = make_url(url).database if self.is_sqlite else None
+        self._lock_file = (
+            Path(f"{database}-writer.lock") if database and database != ":memory:" else None
+        )
+        self._lock_fd: int | None = None
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -61,8 +73,22 @@ class Store:
             with self.engine.begin() as conn:
                 yield conn
             return
-        with self._write_lock, self.engine.begin() as conn:
+        with self._write_lock, self._other_processes(), self.engine.begin() as conn:
             yield conn
+
+    @contextmanager
+    def _other_processes(self) -> Iterator[None]:
+        """Hold the database's writer file lock (where the platform has one)."""
+        if fcntl is None or self._lock_file is None:
+            yield
+            return
+        if self._lock_fd is None:
+            self._lock_fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -75,7 +101,7 @@ class Store:
         if not self.is_sqlite:
             return
         self.reader.dispose()  # idle readers would pin old pages of the log
-        with self._write_lock or threading.Lock():
+        with self._write_lock or threading.Lock(), self._other_processes():
             raw = self.engine.raw_connection()
             try:
                 raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
@@ -83,6 +109,9 @@ class Store:
                 raw.close()
 
     def dispose(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
         self.engine.dispose()
         if self.reader is not self.engine:
             self.reader.dispose()

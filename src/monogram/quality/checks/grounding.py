@@ -130,7 +130,7 @@ def _context_words(context: dict[str, Any]) -> set[str]:
     }
 
 
-def _brand_words(item: CheckInput) -> set[str]:
+def _brand_words(item: CheckInput) -> frozenset[str]:
     brand = item.brand
     texts = [
         brand.name,
@@ -139,7 +139,13 @@ def _brand_words(item: CheckInput) -> set[str]:
         *[t for v in brand.exemplars.values() for t in (e.text for e in v)],
     ]
     texts += [v.text for v in item.element.fallbacks]
-    return {w.lower() for t in texts for w in re.findall(r"[\w'&-]+", t)}
+    return _words_in(tuple(texts))
+
+
+@lru_cache(maxsize=256)
+def _words_in(texts: tuple[str, ...]) -> frozenset[str]:
+    """The words of the brand kit and approved copy: the same for every customer."""
+    return frozenset(w.lower() for t in texts for w in re.findall(r"[\w'&-]+", t))
 
 
 def _number(text: str) -> float:

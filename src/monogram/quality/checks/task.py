@@ -10,6 +10,7 @@ asked to change the address: each is safe and useless, and each fails here with 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from monogram.content.intents import answers, intents
@@ -432,11 +433,16 @@ def _kinds(product_names: set[str]) -> set[str]:
     return kinds - AMBIGUOUS_KINDS
 
 
-def _vocabulary(brand: Any) -> set[str]:
+def _vocabulary(brand: Any) -> frozenset[str]:
     """Every word in the brand kit: its name, description, voice and approved copy."""
     texts = [brand.name, brand.description, *brand.voice, *brand.tone]
     texts += [e.text for examples in brand.exemplars.values() for e in examples]
-    return set(re.findall(r"[a-z]+", " ".join(texts).lower()))
+    return _letters_words(" ".join(texts).lower())
+
+
+@lru_cache(maxsize=64)
+def _letters_words(text: str) -> frozenset[str]:
+    return frozenset(re.findall(r"[a-z]+", text))
 
 
 def _value_words(value: Any) -> set[str]:

@@ -1,0 +1,111 @@
+"""The processes executor (worker processes on this machine) on the SQLite file the tests use
+by default: the same outcomes as the local executor, and a worker killed with SIGKILL
+mid-run (even inside a write) leaves the database usable and no duplicate message."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import select
+
+from monogram import demo
+from monogram.campaigns import Campaign
+from monogram.campaigns.executors import ProcessExecutor, make_executor
+from monogram.campaigns.run import run_campaign
+from monogram.delivery.channels.file import FileChannel
+from monogram.store.tables import messages, outbox
+from tests.executors_common import fake_workspace, forget, per_customer
+
+
+def _workers_of(parent: int) -> list[int]:
+    """The pool's worker processes: children of ``parent`` started by multiprocessing's spawn
+    (not its resource tracker)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and b"spawn_main" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def test_processes_give_the_outcomes_local_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = fake_workspace(tmp_path / "home", None, monkeypatch)
+    demo.load_samples(ws, demo.write_samples(ws, customers=160))
+    spec = Campaign(name="spring", placement="email", audience="demo_audience", holdout=0.2)
+    local = run_campaign(ws, spec, FileChannel(tmp_path / "local.jsonl"))
+    assert local.audience > 60 and local.outcomes["sent"] > 30
+    expected = per_customer(ws, "spring")
+    forget(ws, "spring")
+    executor = make_executor("processes", workers=2)
+    assert isinstance(executor, ProcessExecutor)
+    run = run_campaign(ws, spec, FileChannel(tmp_path / "processes.jsonl"), executor=executor)
+    assert run.executor == "processes" and not run.errors
+    assert run.outcomes == local.outcomes
+    assert per_customer(ws, "spring") == expected
+    sent = (tmp_path / "processes.jsonl").read_text().splitlines()
+    assert len(sent) == local.outcomes["sent"]
+    assert executor.pool is None  # the run closed its workers
+    ws.close()
+
+
+def test_a_worker_killed_mid_run_leaves_no_duplicate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = fake_workspace(tmp_path / "home", None, monkeypatch, delay=0.02)
+    demo.load_samples(ws, demo.write_samples(ws, customers=160))
+    spec = Campaign(name="kill", placement="email", audience="demo_audience", holdout=0.1)
+    out = tmp_path / "out.jsonl"
+    executor = ProcessExecutor(workers=2, batch_size=4)
+    result: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            result["summary"] = run_campaign(ws, spec, FileChannel(out), executor=executor)
+        except Exception as exc:  # the assertion below reports it
+            result["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and thread.is_alive():
+        if out.exists() and len(out.read_text().splitlines()) >= 10:
+            break
+        time.sleep(0.05)
+    assert thread.is_alive(), "the run finished before a worker could be killed"
+    workers = _workers_of(os.getpid())
+    assert len(workers) == 2, workers
+    os.kill(workers[0], signal.SIGKILL)
+    thread.join(300)
+    assert not thread.is_alive()
+    assert "error" not in result, result.get("error")  # the run itself finished
+    first = result["summary"]
+    # The dead worker's batch and everything after it are this run's errors, left planned.
+    assert sum(first.errors.values()) > 0
+    again = run_campaign(ws, spec, FileChannel(out), executor=make_executor("processes"))
+    assert not again.errors
+    sent = [orjson.loads(line) for line in out.read_text().splitlines()]
+    assert len({m["message_id"] for m in sent}) == len(sent)
+    assert len({m["recipient"] for m in sent}) == len(sent)
+    with ws.store.read() as conn:
+        rows = list(conn.execute(select(outbox).where(outbox.c.campaign == "kill")))
+        stored = list(conn.execute(select(messages.c.id, messages.c.profile_id)))
+    assert {r.state for r in rows} <= {"sent", "held_out", "suppressed", "review"}
+    assert sum(r.state == "sent" for r in rows) == len(sent)
+    assert len({m.profile_id for m in stored}) == len(stored)  # one message per customer
+    ws.close()
