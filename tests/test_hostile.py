@@ -3,14 +3,20 @@ alike; the good events beside it are stored exactly once; nothing answers 5xx.""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from monogram.api.ratelimit import RateLimiter
 from monogram.cdp import unify
+from monogram.core.errors import RateLimited
 from monogram.store.tables import events, quarantine
 from monogram.workspace import Workspace
 from tests.conftest import Api, basic
@@ -277,6 +283,47 @@ def test_each_key_has_a_rate_limit(api: Api) -> None:
     assert int(limited.headers["Retry-After"]) >= 1 and "limit of 5" in limited.json()["message"]
     # Another key has its own bucket.
     assert api.client.get("/v1/segments", headers=basic(api.admin)).status_code == 200
+
+
+TAKER = """
+import sys
+from pathlib import Path
+from monogram.api.ratelimit import RateLimiter
+from monogram.core.errors import RateLimited
+limiter = RateLimiter()
+limiter.open(Path(sys.argv[1]))
+taken = 0
+for _ in range(int(sys.argv[2])):
+    try:
+        limiter.take("key_shared", 40)
+        taken += 1
+    except RateLimited:
+        pass
+print(taken)
+"""
+
+
+def test_server_workers_share_each_keys_rate_limit(tmp_path: Path) -> None:
+    """Several server processes (``serve --workers N``) spend one bucket per key, not one
+    each: two processes taking 30 requests each under a limit of 40 a minute get 40 in all
+    (41 if a token refilled while they ran)."""
+    table = tmp_path / "run" / "rate-limits"
+    takers = [
+        subprocess.Popen(
+            [sys.executable, "-c", TAKER, str(table), "30"], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    taken = [int(t.communicate(timeout=60)[0]) for t in takers]
+    assert 40 <= sum(taken) <= 41, taken
+    assert table.stat().st_mode & 0o777 == 0o600
+    # A key the table has never seen starts with a full bucket; the shared one stays spent.
+    limiter = RateLimiter()
+    limiter.open(table)
+    limiter.take("key_other", 40)
+    with pytest.raises(RateLimited):
+        limiter.take("key_shared", 40)
+    limiter.close()
 
 
 def test_erasure_leaves_nothing_in_any_table_or_file(sqlite_workspace: Workspace) -> None:

@@ -17,7 +17,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from monogram import __version__
-from monogram.api.deps import QuarantineBudget, RateLimiter
+from monogram.api.deps import QuarantineBudget
+from monogram.api.ratelimit import RateLimiter
 from monogram.api.responses import ERRORS, JSON
 from monogram.api.routes import (
     catalog,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import math
 import threading
 import time
 import zlib
@@ -13,7 +12,8 @@ import orjson
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from monogram.core.errors import AuthError, PayloadTooLarge, RateLimited, ValidationError
+from monogram.api.ratelimit import RateLimiter
+from monogram.core.errors import AuthError, PayloadTooLarge, ValidationError
 from monogram.keys import ApiKey, Scope, authorize
 from monogram.workspace import Workspace
 
@@ -79,32 +79,9 @@ async def check_key(request: Request, scope: Scope, body_key: str | None = None)
     limit = workspace.config.api.rate_limit.get(key.scope, 0)
     limiter: RateLimiter | None = getattr(request.app.state, "limiter", None)
     if limiter is not None and limit > 0:
+        limiter.open(workspace.home / "run" / "rate-limits")  # shared by the server's workers
         limiter.take(key.id, limit)
     return key
-
-
-class RateLimiter:
-    """A token bucket per API key: ``per_minute`` requests a minute, refilled continuously, a
-    burst of a minute's worth. One per server process (workers each count their own)."""
-
-    def __init__(self) -> None:
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key_id: str, per_minute: int) -> None:
-        now = time.monotonic()
-        rate = per_minute / 60.0
-        with self._lock:
-            tokens, last = self._buckets.get(key_id, (float(per_minute), now))
-            tokens = min(float(per_minute), tokens + (now - last) * rate)
-            if tokens < 1.0:
-                self._buckets[key_id] = (tokens, now)
-                wait = max(1, math.ceil((1.0 - tokens) / rate))
-                raise RateLimited(
-                    f"over this key's limit of {per_minute} requests a minute; retry in {wait} s",
-                    wait,
-                )
-            self._buckets[key_id] = (tokens - 1.0, now)
 
 
 def require(scope: Scope) -> Any:
