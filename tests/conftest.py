@@ -14,6 +14,7 @@ from monogram.api.app import create_app
 from monogram.keys import create_key
 from monogram.workspace import Workspace, open_workspace
 from tests.pg import postgres_server
+from tests.smtp import Inbox, smtp_inbox
 
 
 @pytest.fixture(scope="session")
@@ -99,3 +100,10 @@ def api(sqlite_workspace: Workspace) -> Iterator[Api]:
     wrapper = Api(sqlite_workspace)
     with wrapper.client:
         yield wrapper
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[int, Inbox]]:
+    """A real SMTP server on localhost for the test: (port, inbox)."""
+    with smtp_inbox() as server:
+        yield server

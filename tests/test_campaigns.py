@@ -23,7 +23,7 @@ from monogram.delivery.channels.file import FileChannel
 from monogram.quality import review
 from monogram.store.tables import decisions, outbox
 from monogram.workspace import Workspace
-from tests.test_channels import Inbox, _port
+from tests.smtp import Inbox
 
 GOOD_COPY = "Fresh running and hiking gear picked for your next trail"
 
@@ -114,9 +114,9 @@ def test_frequency_cap_and_consent(shop: Workspace, tmp_path: Path) -> None:
     assert any(r.startswith("no consent") for r in suppressed)
 
 
-def test_kill_9_mid_run_then_rerun_sends_each_message_once(tmp_path: Path) -> None:
-    from aiosmtpd.controller import Controller
-
+def test_kill_9_mid_run_then_rerun_sends_each_message_once(
+    tmp_path: Path, smtp_server: tuple[int, Inbox]
+) -> None:
     home = tmp_path / "home"
     env = {
         **os.environ,
@@ -132,37 +132,31 @@ def test_kill_9_mid_run_then_rerun_sends_each_message_once(tmp_path: Path) -> No
     )
     demo.load_samples(ws, demo.write_samples(ws, customers=120))
     ws.close()
-    inbox = Inbox()
-    port = _port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        command = [
-            sys.executable,
-            "-m",
-            "monogram",
-            "campaign",
-            "run",
-            str(home / "campaigns" / "demo.yaml"),
-            "--channel",
-            f"smtp://127.0.0.1:{port}",
-            "--json",
-        ]
-        process = subprocess.Popen(
-            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 120
-        while len(inbox.messages) < 8 and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert process.poll() is None, "the run finished before it could be killed"
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(10)
-        killed_at = len(inbox.messages)
-        assert killed_at > 0
-        finished = subprocess.run(command, env=env, capture_output=True, check=True)
-        summary = orjson.loads(finished.stdout)
-    finally:
-        controller.stop()
+    port, inbox = smtp_server
+    command = [
+        sys.executable,
+        "-m",
+        "monogram",
+        "campaign",
+        "run",
+        str(home / "campaigns" / "demo.yaml"),
+        "--channel",
+        f"smtp://127.0.0.1:{port}",
+        "--json",
+    ]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while len(inbox.messages) < 8 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert process.poll() is None, "the run finished before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(10)
+    killed_at = len(inbox.messages)
+    assert killed_at > 0
+    finished = subprocess.run(command, env=env, capture_output=True, check=True)
+    summary = orjson.loads(finished.stdout)
     ids = [email.message_from_bytes(raw)["X-Monogram-Message"] for _, _, raw in inbox.messages]
     assert len(ids) == len(set(ids)), "a message reached the SMTP server twice"
     ws = open_workspace(Settings(home=home, database_url=env["MONOGRAM_DATABASE_URL"]))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import email
-import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,37 +12,12 @@ from typing import Any
 
 import orjson
 import pytest
-from aiosmtpd.controller import Controller
 
 from monogram.delivery.channels import Outbound
 from monogram.delivery.channels.file import FileChannel
 from monogram.delivery.channels.smtp import SMTPChannel
 from monogram.delivery.channels.webhook import SIGNATURE_HEADER, WebhookChannel, verify
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], bytes]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((envelope.mail_from, envelope.rcpt_tos, envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[int, Inbox]]:
-    inbox = Inbox()
-    port = _port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield port, inbox
-    controller.stop()
+from tests.smtp import Inbox, free_port
 
 
 def outbound(message_id: str = "msg_1") -> Outbound:
@@ -79,7 +53,7 @@ def test_smtp_sends_multipart_with_unsubscribe(smtp_server: tuple[int, Inbox]) -
 
 
 def test_smtp_down_is_a_failed_delivery_not_an_exception() -> None:
-    channel = SMTPChannel("127.0.0.1", _port(), sender="news@shop.example", timeout_s=2)
+    channel = SMTPChannel("127.0.0.1", free_port(), sender="news@shop.example", timeout_s=2)
     delivery = channel.send(outbound())
     assert delivery.status == "failed" and "smtp" in delivery.detail
 
@@ -102,7 +76,7 @@ class Receiver(BaseHTTPRequestHandler):
 @pytest.fixture
 def receiver() -> Iterator[tuple[str, type[Receiver]]]:
     handler = type("R", (Receiver,), {"statuses": [], "seen": []})
-    server = ThreadingHTTPServer(("127.0.0.1", _port()), handler)
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler

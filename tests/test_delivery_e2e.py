@@ -22,25 +22,18 @@ from monogram.delivery.channels.smtp import SMTPChannel
 from monogram.learning.outcomes import campaign_outcomes
 from monogram.store.tables import decisions
 from monogram.workspace import Workspace
-from tests.test_channels import Inbox, _port
+from tests.smtp import free_port, smtp_inbox
 
 
 def test_campaign_to_smtp_then_open_click_convert_unsubscribe(
     sqlite_workspace: Workspace, tmp_path: Path
 ) -> None:
-    from aiosmtpd.controller import Controller
-
     ws = sqlite_workspace
     demo.load_samples(ws, demo.write_samples(ws, customers=60))
     ws.use_model(FakeModel(lambda m, o: "Fresh running and hiking gear picked for your next trail"))
-    inbox, port = Inbox(), _port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_inbox() as (port, inbox):
         spec = Campaign(name="e2e", placement="email", audience="demo_audience", holdout=0.0)
         summary = run_campaign(ws, spec, SMTPChannel("127.0.0.1", port, sender="news@shop.example"))
-    finally:
-        controller.stop()
     assert summary.outcomes["sent"] == len(inbox.messages) > 0
     received = email.message_from_bytes(inbox.messages[0][2], policy=email.policy.default)
     html = next(p for p in received.walk() if p.get_content_type() == "text/html").get_content()
@@ -92,7 +85,7 @@ def test_campaign_to_smtp_then_open_click_convert_unsubscribe(
     run_campaign(
         ws,
         Campaign(name="e2e-2", placement="email", audience="demo_audience", holdout=0.0),
-        SMTPChannel("127.0.0.1", _port(), sender="news@shop.example", timeout_s=1),
+        SMTPChannel("127.0.0.1", free_port(), sender="news@shop.example", timeout_s=1),
     )
     with ws.store.read() as conn:
         from monogram.store.tables import outbox

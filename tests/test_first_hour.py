@@ -18,7 +18,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from tests.test_channels import Inbox, smtp_server  # noqa: F401
+from tests.smtp import Inbox
 from tests.test_cli import as_json, run
 
 BRAND = "Bean & Leaf"
@@ -102,7 +102,7 @@ def _assert_a_real_email(raw: bytes) -> None:
 def test_first_hour_from_an_empty_folder(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    smtp_server: tuple[int, Inbox],  # noqa: F811
+    smtp_server: tuple[int, Inbox],
 ) -> None:
     port, inbox = smtp_server
     home = tmp_path / "bean-and-leaf"

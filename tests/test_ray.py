@@ -29,6 +29,7 @@ from tests.executors_common import fake_workspace, forget, per_customer
 
 pytest.importorskip("ray")
 
+
 @pytest.fixture
 def pg_url(pg_server_url: str | None) -> Iterator[str]:
     if pg_server_url is None:

@@ -29,26 +29,19 @@ from monogram.learning.update import update_policies
 from monogram.quality import sentiment
 from monogram.store.tables import decisions, events
 from tests.conftest import Api, basic
-from tests.test_channels import Inbox, _port
+from tests.smtp import smtp_inbox
 
 DATA = Path(__file__).parent / "data"
 
 
 def _sent_campaign(api: Api, customers: int = 30) -> list[EmailMessage]:
-    from aiosmtpd.controller import Controller
-
     ws = api.ws
     ws.config.replies.address = "replies@shop.example"
     demo.load_samples(ws, demo.write_samples(ws, customers=customers))
     ws.use_model(FakeModel(lambda m, o: "Fresh running and hiking gear picked for your next trail"))
-    inbox, port = Inbox(), _port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_inbox() as (port, inbox):
         spec = Campaign(name="replies", placement="email", audience="demo_audience", holdout=0.0)
         run_campaign(ws, spec, SMTPChannel("127.0.0.1", port, sender="news@shop.example"))
-    finally:
-        controller.stop()
     assert inbox.messages
     return [
         email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[misc]
