@@ -56,6 +56,16 @@ def database_url(
     _drop_pg_database(pg_server_url, name)
 
 
+@pytest.fixture
+def pg_url(pg_server_url: str | None) -> Iterator[str]:
+    """A fresh database on the test PostgreSQL server (tests that need PostgreSQL itself)."""
+    if pg_server_url is None:
+        pytest.skip("no PostgreSQL server: install postgresql or set MONOGRAM_TEST_POSTGRES_URL")
+    name, url = _fresh_pg_database(pg_server_url)
+    yield url
+    _drop_pg_database(pg_server_url, name)
+
+
 def _open(home: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     monkeypatch.setenv("MONOGRAM_HOME", str(home))
     monkeypatch.setenv("MONOGRAM_DATABASE_URL", url)

@@ -7,7 +7,6 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +23,9 @@ from monogram.core.errors import ConfigError
 from monogram.delivery.channels.file import FileChannel
 from monogram.store.tables import messages, outbox
 from monogram.workspace import Workspace
-from tests.conftest import _drop_pg_database, _fresh_pg_database
 from tests.executors_common import fake_workspace, forget, per_customer
 
 pytest.importorskip("ray")
-
-
-@pytest.fixture
-def pg_url(pg_server_url: str | None) -> Iterator[str]:
-    if pg_server_url is None:
-        pytest.skip("no PostgreSQL server: install postgresql or set MONOGRAM_TEST_POSTGRES_URL")
-    name, url = _fresh_pg_database(pg_server_url)
-    yield url
-    _drop_pg_database(pg_server_url, name)
 
 
 def test_ray_gives_the_outcomes_local_gives(
