@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,20 @@ def fresh_workspace(url: str | None = None) -> Workspace:
     return open_workspace(
         Settings(home=home, database_url=url or os.environ.get("BENCH_DATABASE_URL"))
     )
+
+
+def postgres_url(stack: ExitStack, *, required: bool = True) -> str | None:
+    """BENCH_DATABASE_URL, else a throwaway local server (as the tests start one) that lives as
+    long as ``stack``; without either, exit with a clear message (or None if not required)."""
+    url = os.environ.get("BENCH_DATABASE_URL")
+    if url is None:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from tests.pg import postgres_server
+
+        url = stack.enter_context(postgres_server())
+    if url is None and required:
+        raise SystemExit("no PostgreSQL: set BENCH_DATABASE_URL or install postgresql")
+    return url
 
 
 def synthetic_people(people: int, seed: int = 1) -> Iterator[dict[str, Any]]:

@@ -18,13 +18,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
-from _common import Recording, fresh_workspace, machine
+from _common import Recording, fresh_workspace, machine, postgres_url
 from fastapi.testclient import TestClient
 
 from monogram import demo
@@ -113,7 +111,7 @@ def fake_postgres(customers: int) -> None:
     from monogram.campaigns.ray_executor import RayExecutor
 
     with ExitStack() as stack:
-        url = os.environ.get("BENCH_DATABASE_URL") or stack.enter_context(_throwaway_postgres())
+        url = postgres_url(stack, required=False)
         if url is None:
             print("PostgreSQL: none available (set BENCH_DATABASE_URL); Ray figures skipped")
             return
@@ -140,13 +138,6 @@ def fake_postgres(customers: int) -> None:
                 overhead = 1000 * (seconds - local) / count
                 print(f"  Ray overhead per customer (one actor vs local): {overhead:.1f} ms")
         ws.close()
-
-
-def _throwaway_postgres() -> Any:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from tests.pg import postgres_server
-
-    return postgres_server()
 
 
 def bundled(customers: int) -> None:

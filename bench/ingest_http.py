@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 import orjson
-from _common import machine
+from _common import machine, postgres_url
 
 from monogram import samples
 from monogram.core.settings import Settings
@@ -128,10 +128,5 @@ if __name__ == "__main__":
     with ExitStack() as stack:
         database = None
         if args.postgres:
-            database = os.environ.get("BENCH_DATABASE_URL")
-            if database is None:
-                sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-                from tests.pg import postgres_server
-
-                database = stack.enter_context(postgres_server())
+            database = postgres_url(stack)
         main(args.customers, args.clients, args.per_request, database, args.workers)

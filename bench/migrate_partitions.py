@@ -10,14 +10,11 @@ PostgreSQL comes from BENCH_DATABASE_URL (an empty database), else a throwaway l
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 from contextlib import ExitStack
 from datetime import UTC, datetime
-from pathlib import Path
 
-from _common import machine
+from _common import machine, postgres_url
 from alembic import command
 from sqlalchemy import text
 
@@ -60,12 +57,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     args = parser.parse_args()
     with ExitStack() as stack:
-        url = os.environ.get("BENCH_DATABASE_URL")
-        if url is None:
-            sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-            from tests.pg import postgres_server
-
-            url = stack.enter_context(postgres_server())
+        url = postgres_url(stack)
+        assert url is not None
         store = Store(url)
         config = alembic_config()
         with store.write() as conn:

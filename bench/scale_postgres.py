@@ -32,7 +32,7 @@ from typing import Any
 
 import httpx2 as httpx
 import orjson
-from _common import machine
+from _common import machine, postgres_url
 from ingest_http import _port, _wait
 
 from monogram import samples
@@ -92,14 +92,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     with ExitStack() as stack:
-        url = os.environ.get("BENCH_DATABASE_URL")
-        if url is None:
-            sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-            from tests.pg import postgres_server
-
-            url = stack.enter_context(postgres_server())
-        if url is None:
-            raise SystemExit("no PostgreSQL: set BENCH_DATABASE_URL or install postgresql")
+        url = postgres_url(stack)
+        assert url is not None
         run(url, args.profiles, args.calls, args.workers)
 
 

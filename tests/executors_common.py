@@ -3,6 +3,9 @@ campaign, and a way to run a campaign again from nothing."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +13,10 @@ import orjson
 import pytest
 from sqlalchemy import delete, select
 
+from monogram.campaigns import Campaign
+from monogram.campaigns.executors import Executor
+from monogram.campaigns.run import Summary, run_campaign
+from monogram.delivery.channels.file import FileChannel
 from monogram.store.tables import decisions, messages, outbox, reviews
 from monogram.workspace import Workspace, open_workspace
 
@@ -60,3 +67,46 @@ def forget(ws: Workspace, campaign: str) -> None:
         conn.execute(delete(messages))
         conn.execute(delete(decisions).where(decisions.c.campaign == campaign))
         conn.execute(delete(outbox).where(outbox.c.campaign == campaign))
+
+
+def kill_a_worker_mid_run(
+    ws: Workspace, spec: Campaign, out: Path, executor: Executor, kill: Callable[[], None]
+) -> Summary:
+    """Run the campaign in a thread, call ``kill`` once ten messages are out, and return the
+    run's summary: the run itself must finish, whatever happened to the worker."""
+    result: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            result["summary"] = run_campaign(ws, spec, FileChannel(out), executor=executor)
+        except Exception as exc:  # the assertion below reports it
+            result["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and thread.is_alive():
+        if out.exists() and len(out.read_text().splitlines()) >= 10:
+            break
+        time.sleep(0.05)
+    assert thread.is_alive(), "the run finished before a worker could be killed"
+    kill()
+    thread.join(300)
+    assert not thread.is_alive()
+    assert "error" not in result, result.get("error")
+    summary: Summary = result["summary"]
+    return summary
+
+
+def assert_each_sent_once(ws: Workspace, out: Path, campaign: str) -> None:
+    """Every message in the file once, to a different person; every row finished; one stored
+    message per customer."""
+    sent = [orjson.loads(line) for line in out.read_text().splitlines()]
+    assert len({m["message_id"] for m in sent}) == len(sent)
+    assert len({m["recipient"] for m in sent}) == len(sent)
+    with ws.store.read() as conn:
+        rows = list(conn.execute(select(outbox).where(outbox.c.campaign == campaign)))
+        stored = list(conn.execute(select(messages.c.id, messages.c.profile_id)))
+    assert {r.state for r in rows} <= {"sent", "held_out", "suppressed", "review"}
+    assert sum(r.state == "sent" for r in rows) == len(sent)
+    assert len({m.profile_id for m in stored}) == len(stored)

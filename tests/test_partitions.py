@@ -38,7 +38,9 @@ def test_events_land_in_their_month_and_strays_get_a_partition(pg_url: str) -> N
     far = partitions.month_start(20)  # beyond the months kept ready
     batch = [
         ev("track", _iso(now()), userId="u1", event="Product Viewed", messageId="now"),
-        ev("track", _iso(this_month + timedelta(days=40)), userId="u1", event="A", messageId="next"),
+        ev(
+            "track", _iso(this_month + timedelta(days=40)), userId="u1", event="A", messageId="next"
+        ),
         ev("track", _iso(far + timedelta(days=3)), userId="u1", event="B", messageId="far"),
         ev("track", "2019-05-01T10:00:00Z", userId="u1", event="C", messageId="old"),
     ]

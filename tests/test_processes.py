@@ -6,22 +6,22 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
-import time
 from pathlib import Path
-from typing import Any
 
-import orjson
 import pytest
-from sqlalchemy import select
 
 from monogram import demo
 from monogram.campaigns import Campaign
 from monogram.campaigns.executors import ProcessExecutor, make_executor
 from monogram.campaigns.run import run_campaign
 from monogram.delivery.channels.file import FileChannel
-from monogram.store.tables import messages, outbox
-from tests.executors_common import fake_workspace, forget, per_customer
+from tests.executors_common import (
+    assert_each_sent_once,
+    fake_workspace,
+    forget,
+    kill_a_worker_mid_run,
+    per_customer,
+)
 
 
 def _workers_of(parent: int) -> list[int]:
@@ -72,40 +72,16 @@ def test_a_worker_killed_mid_run_leaves_no_duplicate(
     spec = Campaign(name="kill", placement="email", audience="demo_audience", holdout=0.1)
     out = tmp_path / "out.jsonl"
     executor = ProcessExecutor(workers=2, batch_size=4)
-    result: dict[str, Any] = {}
 
-    def run() -> None:
-        try:
-            result["summary"] = run_campaign(ws, spec, FileChannel(out), executor=executor)
-        except Exception as exc:  # the assertion below reports it
-            result["error"] = exc
+    def kill() -> None:
+        workers = _workers_of(os.getpid())
+        assert len(workers) == 2, workers
+        os.kill(workers[0], signal.SIGKILL)
 
-    thread = threading.Thread(target=run)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and thread.is_alive():
-        if out.exists() and len(out.read_text().splitlines()) >= 10:
-            break
-        time.sleep(0.05)
-    assert thread.is_alive(), "the run finished before a worker could be killed"
-    workers = _workers_of(os.getpid())
-    assert len(workers) == 2, workers
-    os.kill(workers[0], signal.SIGKILL)
-    thread.join(300)
-    assert not thread.is_alive()
-    assert "error" not in result, result.get("error")  # the run itself finished
-    first = result["summary"]
+    first = kill_a_worker_mid_run(ws, spec, out, executor, kill)
     # The dead worker's batch and everything after it are this run's errors, left planned.
     assert sum(first.errors.values()) > 0
     again = run_campaign(ws, spec, FileChannel(out), executor=make_executor("processes"))
     assert not again.errors
-    sent = [orjson.loads(line) for line in out.read_text().splitlines()]
-    assert len({m["message_id"] for m in sent}) == len(sent)
-    assert len({m["recipient"] for m in sent}) == len(sent)
-    with ws.store.read() as conn:
-        rows = list(conn.execute(select(outbox).where(outbox.c.campaign == "kill")))
-        stored = list(conn.execute(select(messages.c.id, messages.c.profile_id)))
-    assert {r.state for r in rows} <= {"sent", "held_out", "suppressed", "review"}
-    assert sum(r.state == "sent" for r in rows) == len(sent)
-    assert len({m.profile_id for m in stored}) == len(stored)  # one message per customer
+    assert_each_sent_once(ws, out, "kill")
     ws.close()

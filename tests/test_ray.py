@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
-import time
 from pathlib import Path
-from typing import Any
 
-import orjson
 import pytest
 from sqlalchemy import select
 
@@ -21,9 +17,15 @@ from monogram.campaigns.ray_executor import RayExecutor
 from monogram.campaigns.run import run_campaign
 from monogram.core.errors import ConfigError
 from monogram.delivery.channels.file import FileChannel
-from monogram.store.tables import messages, outbox
+from monogram.store.tables import outbox
 from monogram.workspace import Workspace
-from tests.executors_common import fake_workspace, forget, per_customer
+from tests.executors_common import (
+    assert_each_sent_once,
+    fake_workspace,
+    forget,
+    kill_a_worker_mid_run,
+    per_customer,
+)
 
 pytest.importorskip("ray")
 
@@ -60,41 +62,15 @@ def test_a_worker_killed_mid_run_leaves_no_duplicate(
     spec = Campaign(name="kill", placement="email", audience="demo_audience", holdout=0.1)
     out = tmp_path / "out.jsonl"
     executor = RayExecutor(workers=2, num_cpus=2, batch_size=4)
-    result: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            result["summary"] = run_campaign(ws, spec, FileChannel(out), executor=executor)
-        except Exception as exc:  # the assertion below reports it
-            result["error"] = exc
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and thread.is_alive():
-        if out.exists() and len(out.read_text().splitlines()) >= 10:
-            break
-        time.sleep(0.05)
-    assert thread.is_alive(), "the run finished before a worker could be killed"
-    victim = executor.worker_pids()[0]
-    os.kill(victim, signal.SIGKILL)
-    thread.join(300)
-    assert not thread.is_alive()
-    assert "error" not in result, result.get("error")  # the run itself finished
-    print("first run:", result["summary"].as_dict())
+    first = kill_a_worker_mid_run(
+        ws, spec, out, executor, lambda: os.kill(executor.worker_pids()[0], signal.SIGKILL)
+    )
+    print("first run:", first.as_dict())
     # Ray restarts the actor and retries its batch, or the batch is recorded as errors: either
     # way a rerun completes the campaign.
     again = run_campaign(ws, spec, FileChannel(out), executor=make_executor("local"))
     assert not again.errors
-    sent = [orjson.loads(line) for line in out.read_text().splitlines()]
-    assert len({m["message_id"] for m in sent}) == len(sent)
-    assert len({m["recipient"] for m in sent}) == len(sent)
-    with ws.store.read() as conn:
-        rows = list(conn.execute(select(outbox).where(outbox.c.campaign == "kill")))
-        stored = list(conn.execute(select(messages.c.id, messages.c.profile_id)))
-    assert {r.state for r in rows} <= {"sent", "held_out", "suppressed", "review"}
-    assert sum(r.state == "sent" for r in rows) == len(sent)
-    assert len({m.profile_id for m in stored}) == len(stored)  # one message per customer
+    assert_each_sent_once(ws, out, "kill")
     ws.close()
 
 

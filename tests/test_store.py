@@ -20,8 +20,9 @@ def test_migrations_create_exactly_the_tables(database_url: str) -> None:
         # The event log's partitions (PostgreSQL) are tables of their own, not of the metadata.
         options = {
             "compare_type": False,
-            "include_name": lambda name, kind, _parent: kind != "table"
-            or not partitions.is_partition(str(name)),
+            "include_name": lambda name, kind, _parent: (
+                kind != "table" or not partitions.is_partition(str(name))
+            ),
         }
         context = MigrationContext.configure(conn, opts=options)
         assert compare_metadata(context, metadata) == []

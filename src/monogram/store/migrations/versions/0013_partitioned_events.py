@@ -4,7 +4,7 @@ PostgreSQL: the event log becomes a table partitioned by month of ``ts``. The ex
 is not copied: it is renamed ``events_history`` and attached as the partition of everything
 before this month (a check constraint, validated first, spares PostgreSQL the scan), so the
 migration's time is that of building two indexes on it and of copying its messageIds into
-``event_ids`` (about 10 s per million events on a 2-core machine). Monthly partitions from
+``event_ids`` (3.0 s for a million events on a 2-core machine: `bench/migrate_partitions.py`). Monthly partitions from
 this month on, and a default one, are made by ``store.partitions.ensure``.
 
 SQLite: ``event_ids`` is filled from the log and the log's unique constraint on message_id
