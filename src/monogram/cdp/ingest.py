@@ -18,7 +18,7 @@ from monogram.cdp.events import Event, parse_event
 from monogram.core.clock import now, parse_timestamp
 from monogram.core.errors import FieldError, ValidationError
 from monogram.store.engine import bulk_insert
-from monogram.store.tables import event_ids, events, quarantine
+from monogram.store.tables import events, quarantine
 
 CHUNK = 400
 
@@ -130,7 +130,7 @@ def fresh_events(conn: Connection, batch: Iterable[Event]) -> tuple[list[Event],
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         for (message_id,) in conn.execute(
-            select(event_ids.c.message_id).where(event_ids.c.message_id.in_(chunk))
+            select(events.c.message_id).where(events.c.message_id.in_(chunk))
         ):
             unique.pop(message_id, None)
             duplicates += 1
@@ -140,11 +140,9 @@ def fresh_events(conn: Connection, batch: Iterable[Event]) -> tuple[list[Event],
 def append(
     conn: Connection, batch: Sequence[Event], profile_ids: Sequence[str], source: str
 ) -> None:
-    """Append events to the log, each attributed to its profile (and their messageIds to the
-    ones deduplication looks up: a second copy fails the transaction on its primary key)."""
+    """Append events to the log, each attributed to its profile."""
     if not batch:
         return
-    bulk_insert(conn, event_ids, [{"message_id": e.message_id} for e in batch])
     bulk_insert(
         conn,
         events,

@@ -18,7 +18,6 @@ from monogram.core.settings import ProjectConfig
 from monogram.store import Store
 from monogram.store.engine import exclusive
 from monogram.store.tables import (
-    event_ids,
     events,
     identifiers,
     identity_merges,
@@ -80,14 +79,6 @@ def erase(store: Store, ref: str) -> dict[str, int]:
         exclusive(conn, unify.IDENTITY_LOCK)
         profile_id = context.resolve(conn, ref)
         keys = _keys(conn, profile_id)
-        # Their messageIds leave the dedupe index with the events (a resent copy is new data).
-        conn.execute(
-            delete(event_ids).where(
-                event_ids.c.message_id.in_(
-                    select(events.c.message_id).where(events.c.profile_id == profile_id)
-                )
-            )
-        )
         counts = {
             "events": conn.execute(
                 delete(events).where(events.c.profile_id == profile_id)

@@ -40,7 +40,9 @@ def run(
     ray_address: str = typer.Option(
         None, "--ray-address", help="ray: the cluster, e.g. ray://head:10001 (default: a local Ray)"
     ),
-    workers: int = typer.Option(None, "--workers", min=1, help="processes/ray: workers (default: the CPUs)"),
+    workers: int = typer.Option(
+        None, "--workers", min=1, help="processes/ray: workers (default: the CPUs)"
+    ),
     channel: str = typer.Option(
         None, "--channel", help="smtp://host:port, file:///out.jsonl, https://..."
     ),

@@ -17,8 +17,6 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.engine import make_url
 
-from monogram.store import partitions
-
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: SQLite's busy handler alone
@@ -200,7 +198,6 @@ def migrate(store: Store) -> None:
         exclusive(connection, "migrations")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
-        partitions.ensure(connection)  # PostgreSQL: this month's and the next ones' events
 
 
 def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -72,14 +72,11 @@ api_keys = Table(
     Column("revoked_at", Ts),
 )
 
-# The event log. On PostgreSQL it is partitioned by month of ``ts`` (``store.partitions``):
-# its primary key is (seq, ts) there, since a partitioned table's unique keys must hold the
-# partition key, and deduplication by messageId lives in ``event_ids``.
 events = Table(
     "events",
     metadata,
     Column("seq", Seq, primary_key=True, autoincrement=True),
-    Column("message_id", String(255), nullable=False),
+    Column("message_id", String(255), nullable=False, unique=True),
     Column("type", String(16), nullable=False),
     Column("name", String(255)),
     Column("user_id", String(512)),
@@ -92,13 +89,6 @@ events = Table(
     Index("ix_events_profile_ts", "profile_id", "ts"),
     # Segments with event rules read one window of one event name across the whole base.
     Index("ix_events_name_ts", "name", "ts", "profile_id"),
-)
-
-# Every messageId in the log, once: what deduplication looks up (on both stores).
-event_ids = Table(
-    "event_ids",
-    metadata,
-    Column("message_id", String(255), primary_key=True),
 )
 
 quarantine = Table(
