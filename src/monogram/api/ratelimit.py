@@ -7,8 +7,10 @@ limit once, not once per worker. Each take holds an exclusive lock on the file f
 microseconds; the clock is the machine's monotonic clock, which every process shares.
 
 Several machines behind a load balancer each keep their own file: a key gets its limit per
-machine. Where the file cannot be made (a read-only workspace), the buckets are this
-process's alone, and the server says so once in its log.
+machine. The file must stay on the machine's own disk (monotonic clocks of different machines
+do not compare); after a reboot a key may see one early 429 until its bucket refills. Where
+the file cannot be made (a read-only workspace), the buckets are this process's alone, and the
+server says so once in its log.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class RateLimiter:
             if self._table is not None:
                 return
             size = SLOTS * SLOT.size
+            fd = None
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -61,6 +64,8 @@ class RateLimiter:
                     os.ftruncate(fd, size)
                 self._table, self._fd = mmap.mmap(fd, size), fd
             except OSError as exc:
+                if fd is not None:
+                    os.close(fd)
                 log.warning("rate limits are per worker process: cannot use %s (%s)", path, exc)
                 self._table = mmap.mmap(-1, size)
 

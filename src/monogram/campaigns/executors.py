@@ -223,9 +223,8 @@ class ProcessExecutor:
                     broken = True
                     yield from _failed(batch, "a worker process died")
             if not pending:
-                if broken:  # the rest of the audience stays planned for a rerun
-                    for request in source:
-                        yield from _failed([request], "a worker process died")
+                # After a worker died the rest of the audience is left for a rerun: customers
+                # not planned yet are planned then, those in flight were recorded as errors.
                 return
             future, sent = pending.popleft()
             try:
@@ -233,6 +232,9 @@ class ProcessExecutor:
             except BrokenProcessPool:
                 broken = True
                 yield from _failed(sent, "a worker process died")
+                continue
+            except Exception as exc:  # the batch could not cross the process boundary
+                yield from _failed(sent, f"{type(exc).__name__}: {exc}")
                 continue
             for result in results:
                 yield Outcome.model_validate(result)

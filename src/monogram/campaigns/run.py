@@ -245,6 +245,8 @@ def finish(
     profile_id = outcome.profile_id or outcome.customer.removeprefix("profile_id:")
     with ws.store.write() as conn:
         row = outbox.get(conn, outbox.key(spec.name, profile_id, spec.placement))
+        if row.state in outbox.TERMINAL or row.state == "sending":
+            return str(row.state)  # another run of this campaign got there first
         if outcome.error:
             outbox.move(conn, row.id, "planned", reason=f"step error: {outcome.error}"[:500])
             return "error"

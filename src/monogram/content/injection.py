@@ -27,10 +27,13 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import hashlib
 import json
 import re
+import threading
 import unicodedata
 import urllib.parse
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -103,22 +106,33 @@ class Detection:
 
 
 # The same texts come back again and again (a footer rendered for every customer, one
-# support message checked for each candidate answer): short ones are scored once.
+# support message checked for each candidate answer). Short texts found harmless are
+# remembered by a hash of the text, not the text: no customer's words stay in memory (an
+# erased person's name included), and an attempt is always scored afresh.
 CACHED_CHARS = 2_000
+BENIGN_REMEMBERED = 8_192
+_benign: OrderedDict[bytes, None] = OrderedDict()
+_benign_lock = threading.Lock()
 
 
 def detect(text: str) -> Detection:
     """Score one customer text (see the module docstring)."""
     if not isinstance(text, str) or not text:
         return Detection(0.0)
-    if len(text) <= CACHED_CHARS:
-        return _detect_cached(text)
-    return _detect(text)
-
-
-@lru_cache(maxsize=8192)
-def _detect_cached(text: str) -> Detection:
-    return _detect(text)
+    if len(text) > CACHED_CHARS:
+        return _detect(text)
+    key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    with _benign_lock:
+        if key in _benign:
+            _benign.move_to_end(key)
+            return Detection(0.0)
+    found = _detect(text)
+    if not found.hits:
+        with _benign_lock:
+            _benign[key] = None
+            if len(_benign) > BENIGN_REMEMBERED:
+                _benign.popitem(last=False)
+    return found
 
 
 def _detect(text: str) -> Detection:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -16,6 +18,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 try:
     import fcntl
@@ -23,6 +26,9 @@ except ImportError:  # pragma: no cover - Windows: SQLite's busy handler alone
     fcntl = None  # type: ignore[assignment]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# How long a SQLite writer waits for another process's write to end (SQLite's busy timeout).
+WRITER_WAIT_S = 30.0
+log = logging.getLogger("monogram.store")
 
 
 class Store:
@@ -78,17 +84,49 @@ class Store:
 
     @contextmanager
     def _other_processes(self) -> Iterator[None]:
-        """Hold the database's writer file lock (where the platform has one)."""
-        if fcntl is None or self._lock_file is None:
+        """Hold the database's writer file lock (where the platform has one and the file can
+        be opened), waiting at most as long as SQLite's own busy timeout."""
+        fd = self._lock_descriptor()
+        if fd is None:
             yield
             return
-        if self._lock_fd is None:
-            self._lock_fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        waited, pause = 0.0, 0.0005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if waited >= WRITER_WAIT_S:
+                    raise OperationalError(
+                        "waiting for the database's writer lock",
+                        None,
+                        TimeoutError(
+                            f"another process held {self._lock_file} for {WRITER_WAIT_S:.0f} s"
+                        ),
+                    ) from None
+                time.sleep(pause)
+                waited += pause
+                pause = min(pause * 2, 0.005)
         try:
             yield
         finally:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _lock_descriptor(self) -> int | None:
+        if fcntl is None or self._lock_file is None:
+            return None
+        if self._lock_fd is None:
+            try:
+                self._lock_fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as exc:  # made by another user, say: SQLite's busy handler alone
+                log.warning(
+                    "writers queue on SQLite's busy handler: cannot open %s (%s)",
+                    self._lock_file,
+                    exc,
+                )
+                self._lock_file = None
+                return None
+        return self._lock_fd
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

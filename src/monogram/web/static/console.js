@@ -62,7 +62,8 @@
       const bar = progress.querySelector(".bar > span");
       if (state.total) { bar.style.width = Math.round(100 * state.done / state.total) + "%"; }
       if (state.state === "running" || state.state === "starting") { setTimeout(poll, 700); }
-      else { window.location = progress.dataset.results; }
+      // replace(): Back from the results leads to the campaign, not to this watching page.
+      else { window.location.replace(progress.dataset.results); }
     };
     poll();
   }
