@@ -176,8 +176,9 @@ def _worker_pid(_index: int) -> int:
 class ProcessExecutor:
     """Steps in worker processes on this machine (``--workers``, default one per core), in
     small batches with at most two in flight per worker (backpressure). Outcomes come back to
-    the run's process, the only outbox writer. A worker that dies costs its batch: those
-    customers are recorded as errors and stay planned, so a rerun picks them up."""
+    the run's process, the only outbox writer. When a worker dies the pool is broken: the
+    customers in flight are recorded as errors and stay planned, no more are taken, and a
+    rerun does them all."""
 
     name = "processes"
 
