@@ -19,9 +19,10 @@ from monogram import demo, samples
 from monogram.campaigns import Campaign
 from monogram.campaigns.run import run_campaign
 from monogram.content.llm.fake import FakeModel
+from monogram.delivery import outbox as outboxes
 from monogram.delivery.channels.file import FileChannel
 from monogram.quality import review
-from monogram.store.tables import decisions, outbox
+from monogram.store.tables import decisions, identifiers, outbox
 from monogram.workspace import Workspace
 from tests.smtp import Inbox
 
@@ -112,6 +113,40 @@ def test_frequency_cap_and_consent(shop: Workspace, tmp_path: Path) -> None:
     suppressed = [r.reason for r in rows if r.state == "suppressed"]
     assert everyone.outcomes["suppressed"] == len(suppressed)
     assert any(r.startswith("no consent") for r in suppressed)
+
+
+def test_who_unsubscribes_while_the_message_is_written_is_not_sent_it(
+    shop: Workspace, tmp_path: Path
+) -> None:
+    """Eligibility is checked when customers are planned and again right before the send: an
+    email put on the suppression list while the step writes (here: every customer's, at the
+    first model call) stops the messages already planned."""
+    emails = {}
+
+    def unsubscribe_everyone() -> None:
+        with shop.store.write() as conn:
+            for kind, value in conn.execute(select(identifiers.c.type, identifiers.c.value)):
+                if kind == "email":
+                    outboxes.add_suppression(conn, kind, value, "unsubscribed mid-run")
+                    emails[value] = True
+
+    def write(_messages: object, _options: object) -> str:
+        if not emails:
+            unsubscribe_everyone()
+        return GOOD_COPY
+
+    shop.use_model(FakeModel(write))
+    spec = Campaign(name="gap", placement="email", audience="demo_audience", holdout=0.0)
+    summary = run_campaign(shop, spec, FileChannel(tmp_path / "out.jsonl"))
+    assert emails and summary.audience > 0
+    assert lines(tmp_path / "out.jsonl") == []
+    assert summary.outcomes["sent"] == 0
+    with shop.store.read() as conn:
+        rows = list(conn.execute(select(outbox).where(outbox.c.campaign == "gap")))
+    # Some were written and stopped at the send, the rest stopped when they were planned.
+    stopped = [r for r in rows if r.state == "suppressed" and r.message_id is not None]
+    assert stopped and all(r.reason == "suppression list" for r in stopped)
+    assert {r.state for r in rows} <= {"suppressed", "review"}
 
 
 def test_kill_9_mid_run_then_rerun_sends_each_message_once(

@@ -23,7 +23,7 @@ from typing import Any
 
 from monogram.campaigns import Campaign
 from monogram.campaigns.executors import Executor, LocalExecutor
-from monogram.cdp import context, profiles, segments
+from monogram.cdp import profiles, segments
 from monogram.content.placements import Placement, get_placement
 from monogram.core.clock import now
 from monogram.delivery import outbox, replies, tracking
@@ -271,9 +271,9 @@ def finish(
             return state
         # Approved and sent at once: straight to ``sending`` in this transaction.
         sending = _start_sending(
-            conn, channel, row, profile_id, outcome.decision_id, outcome.message_id
+            ws, conn, spec, channel, row, profile_id, outcome.decision_id, outcome.message_id
         )
-    return _deliver(ws, channel, sending)
+    return sending if isinstance(sending, str) else _deliver(ws, channel, sending)
 
 
 def _lacking(state: Any, needs: list[str]) -> list[str]:
@@ -331,22 +331,42 @@ def _send(ws: Workspace, spec: Campaign, channel: Channel, row_id: int, profile_
         row = outbox.get_by_id(conn, row_id)
         if row.state != "approved":
             return "approved"
-        sending = _start_sending(conn, channel, row, profile_id, row.decision_id, row.message_id)
-    return _deliver(ws, channel, sending)
+        sending = _start_sending(
+            ws, conn, spec, channel, row, profile_id, row.decision_id, row.message_id
+        )
+    return sending if isinstance(sending, str) else _deliver(ws, channel, sending)
 
 
 def _start_sending(
+    ws: Workspace,
     conn: Any,
+    spec: Campaign,
     channel: Channel,
     row: Any,
     profile_id: str,
     decision_id: str | None,
     message_id: str,
-) -> _Sending:
+) -> _Sending | str:
     """Move an approved row to ``sending`` (in the caller's transaction): from here a crash
-    leaves it failed, never sent twice."""
+    leaves it failed, never sent twice. Consent and the suppression list are checked again
+    first: a customer who unsubscribed while the message was being written is not sent it
+    (the row ends ``suppressed``, and that is returned instead)."""
+    state = profiles.load_states(conn, [profile_id]).get(profile_id)
+    needs = ws.config.purposes[get_placement(ws.placements(), spec.placement).purpose].consent
+    why = None
+    if state is None:
+        why = "profile gone (erased or merged)"
+    elif missing := _lacking(state, needs):
+        why = f"no consent: {missing[0]}"
+    elif outbox.suppressed_among(conn, [profile_id]):
+        why = "suppression list"
+    if why is not None:
+        outbox.move(
+            conn, row.id, "suppressed", reason=why, decision_id=decision_id, message_id=message_id
+        )
+        return "suppressed"
+    assert state is not None
     message = review.explain(conn, message_id)
-    state = context.load_state(conn, profile_id)
     recipient = (state["traits"].get("email") or [""])[0]
     outbox.move(
         conn,
