@@ -110,3 +110,23 @@ def assert_each_sent_once(ws: Workspace, out: Path, campaign: str) -> None:
     assert {r.state for r in rows} <= {"sent", "held_out", "suppressed", "review"}
     assert sum(r.state == "sent" for r in rows) == len(sent)
     assert len({m.profile_id for m in stored}) == len(stored)
+
+
+def assert_same_as_local(
+    ws: Workspace, tmp_path: Path, executor: Executor, *, audience_over: int, sent_over: int
+) -> Summary:
+    """Run a campaign with the local executor, forget it, run it again with ``executor``:
+    the same outcomes, the same per-customer states, strategies and texts, and the same
+    number of messages out. The second run's summary."""
+    spec = Campaign(name="spring", placement="email", audience="demo_audience", holdout=0.2)
+    local = run_campaign(ws, spec, FileChannel(tmp_path / "local.jsonl"))
+    assert local.audience > audience_over and local.outcomes["sent"] > sent_over
+    expected = per_customer(ws, "spring")
+    forget(ws, "spring")
+    other = tmp_path / f"{executor.name}.jsonl"
+    run = run_campaign(ws, spec, FileChannel(other), executor=executor)
+    assert run.executor == executor.name and not run.errors
+    assert run.outcomes == local.outcomes
+    assert per_customer(ws, "spring") == expected
+    assert len(other.read_text().splitlines()) == local.outcomes["sent"]
+    return run

@@ -17,10 +17,9 @@ from monogram.campaigns.run import run_campaign
 from monogram.delivery.channels.file import FileChannel
 from tests.executors_common import (
     assert_each_sent_once,
+    assert_same_as_local,
     fake_workspace,
-    forget,
     kill_a_worker_mid_run,
-    per_customer,
 )
 
 
@@ -47,19 +46,9 @@ def test_processes_give_the_outcomes_local_gives(
 ) -> None:
     ws = fake_workspace(tmp_path / "home", None, monkeypatch)
     demo.load_samples(ws, demo.write_samples(ws, customers=160))
-    spec = Campaign(name="spring", placement="email", audience="demo_audience", holdout=0.2)
-    local = run_campaign(ws, spec, FileChannel(tmp_path / "local.jsonl"))
-    assert local.audience > 60 and local.outcomes["sent"] > 30
-    expected = per_customer(ws, "spring")
-    forget(ws, "spring")
     executor = make_executor("processes", workers=2)
     assert isinstance(executor, ProcessExecutor)
-    run = run_campaign(ws, spec, FileChannel(tmp_path / "processes.jsonl"), executor=executor)
-    assert run.executor == "processes" and not run.errors
-    assert run.outcomes == local.outcomes
-    assert per_customer(ws, "spring") == expected
-    sent = (tmp_path / "processes.jsonl").read_text().splitlines()
-    assert len(sent) == local.outcomes["sent"]
+    assert_same_as_local(ws, tmp_path, executor, audience_over=60, sent_over=30)
     assert executor.pool is None  # the run closed its workers
     ws.close()
 

@@ -21,10 +21,9 @@ from monogram.store.tables import outbox
 from monogram.workspace import Workspace
 from tests.executors_common import (
     assert_each_sent_once,
+    assert_same_as_local,
     fake_workspace,
-    forget,
     kill_a_worker_mid_run,
-    per_customer,
 )
 
 pytest.importorskip("ray")
@@ -35,22 +34,8 @@ def test_ray_gives_the_outcomes_local_gives(
 ) -> None:
     ws = fake_workspace(tmp_path / "home", pg_url, monkeypatch)
     demo.load_samples(ws, demo.write_samples(ws, customers=240))
-    spec = Campaign(name="spring", placement="email", audience="demo_audience", holdout=0.2)
-    local = run_campaign(ws, spec, FileChannel(tmp_path / "local.jsonl"))
-    assert local.audience > 100 and local.outcomes["sent"] > 50
-    expected = per_customer(ws, "spring")
-    forget(ws, "spring")
-    ray_run = run_campaign(
-        ws,
-        spec,
-        FileChannel(tmp_path / "ray.jsonl"),
-        executor=RayExecutor(workers=2, num_cpus=2, batch_size=8),
-    )
-    assert ray_run.executor == "ray" and not ray_run.errors
-    assert ray_run.outcomes == local.outcomes
-    assert per_customer(ws, "spring") == expected
-    sent = (tmp_path / "ray.jsonl").read_text().splitlines()
-    assert len(sent) == local.outcomes["sent"]
+    executor = RayExecutor(workers=2, num_cpus=2, batch_size=8)
+    assert_same_as_local(ws, tmp_path, executor, audience_over=100, sent_over=50)
     ws.close()
 
 

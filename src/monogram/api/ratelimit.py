@@ -39,6 +39,7 @@ log = logging.getLogger("monogram.api")
 SLOTS = 4096
 PROBE = 32  # slots looked at for a key before the stalest of them is reused
 SLOT = struct.Struct("<Qdd")  # key hash (0: free), tokens, last refill (monotonic seconds)
+TABLE_BYTES = SLOTS * SLOT.size
 
 
 class RateLimiter:
@@ -55,24 +56,23 @@ class RateLimiter:
         with self._lock:
             if self._table is not None:
                 return
-            size = SLOTS * SLOT.size
             fd = None
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-                if os.fstat(fd).st_size < size:
-                    os.ftruncate(fd, size)
-                self._table, self._fd = mmap.mmap(fd, size), fd
+                if os.fstat(fd).st_size < TABLE_BYTES:
+                    os.ftruncate(fd, TABLE_BYTES)
+                self._table, self._fd = mmap.mmap(fd, TABLE_BYTES), fd
             except OSError as exc:
                 if fd is not None:
                     os.close(fd)
                 log.warning("rate limits are per worker process: cannot use %s (%s)", path, exc)
-                self._table = mmap.mmap(-1, size)
+                self._table = mmap.mmap(-1, TABLE_BYTES)
 
     def take(self, key_id: str, per_minute: int) -> None:
         """Spend one request of ``key_id``'s budget, or raise ``RateLimited`` with the wait."""
         if self._table is None:
-            self._table = mmap.mmap(-1, SLOTS * SLOT.size)  # never opened: this process's own
+            self._table = mmap.mmap(-1, TABLE_BYTES)  # never opened: this process's own
         table = self._table
         digest = int.from_bytes(hashlib.blake2b(key_id.encode(), digest_size=8).digest(), "big")
         digest = digest or 1  # 0 marks a free slot

@@ -287,12 +287,19 @@ def _lacking(state: Any, needs: list[str]) -> list[str]:
 
 
 def _eligibility(
-    ws: Workspace, conn: Any, spec: Campaign, purpose: str, profile_ids: list[str]
+    ws: Workspace,
+    conn: Any,
+    spec: Campaign,
+    purpose: str,
+    profile_ids: list[str],
+    states: dict[str, Any] | None = None,
 ) -> dict[str, str]:
-    """Why each of these customers may not be sent to now (those who may are left out)."""
+    """Why each of these customers may not be sent to now (those who may are left out);
+    ``states`` when the caller has loaded them already."""
     if not profile_ids:
         return {}
-    states = profiles.load_states(conn, profile_ids)
+    if states is None:
+        states = profiles.load_states(conn, profile_ids)
     suppressed = outbox.suppressed_among(conn, profile_ids)
     since = now() - timedelta(days=spec.frequency_cap.days)
     sent = outbox.sent_counts(conn, profile_ids, since)
@@ -348,24 +355,18 @@ def _start_sending(
     message_id: str,
 ) -> _Sending | str:
     """Move an approved row to ``sending`` (in the caller's transaction): from here a crash
-    leaves it failed, never sent twice. Consent and the suppression list are checked again
-    first: a customer who unsubscribed while the message was being written is not sent it
-    (the row ends ``suppressed``, and that is returned instead)."""
-    state = profiles.load_states(conn, [profile_id]).get(profile_id)
-    needs = ws.config.purposes[get_placement(ws.placements(), spec.placement).purpose].consent
-    why = None
-    if state is None:
-        why = "profile gone (erased or merged)"
-    elif missing := _lacking(state, needs):
-        why = f"no consent: {missing[0]}"
-    elif outbox.suppressed_among(conn, [profile_id]):
-        why = "suppression list"
+    leaves it failed, never sent twice. Eligibility is checked again first, by the same rules
+    as at planning: a customer who unsubscribed while the message was being written is not
+    sent it (the row ends ``suppressed``, and that is returned instead)."""
+    states = profiles.load_states(conn, [profile_id])
+    purpose = get_placement(ws.placements(), spec.placement).purpose
+    why = _eligibility(ws, conn, spec, purpose, [profile_id], states).get(profile_id)
     if why is not None:
         outbox.move(
             conn, row.id, "suppressed", reason=why, decision_id=decision_id, message_id=message_id
         )
         return "suppressed"
-    assert state is not None
+    state = states[profile_id]
     message = review.explain(conn, message_id)
     recipient = (state["traits"].get("email") or [""])[0]
     outbox.move(
