@@ -105,6 +105,16 @@ def leaves(value: Any) -> Iterator[Any]:
         yield value
 
 
+def value_words(value: Any) -> set[str]:
+    """The words of every value in a nested structure (not its keys)."""
+    return {
+        word
+        for leaf in leaves(value)
+        if leaf is not None
+        for word in re.findall(r"[a-z0-9]+", str(leaf).lower())
+    }
+
+
 def find_all(pattern: re.Pattern[str], text: str, message: str) -> list[Reason]:
     return [Reason(message, m.group(0), m.start()) for m in pattern.finditer(text)]
 

@@ -13,7 +13,6 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from monogram.content.intents import answers, intents
 from monogram.content.placements import GeneratedElement
 from monogram.content.prompts import LABELS, greeted_before
 from monogram.content.shape import greeting, placeholder
@@ -22,10 +21,13 @@ from monogram.quality.checks import (
     CheckResult,
     Reason,
     find_all,
-    leaves,
+    kinds,
     remembered,
+    replies,
     result,
+    value_words,
 )
+from monogram.quality.checks.claims import hype, unsupported_claims
 
 AI_SELF = re.compile(
     r"\bas an? (?:ai|a\.i\.|language model|assistant|chatbot|virtual assistant|bot)\b"
@@ -69,15 +71,6 @@ DANGLING = re.compile(
     re.I,
 )
 SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)]*\s*$")
-# A reply that raises one of these problems when the customer did not is answering someone else.
-OTHER_PROBLEM: dict[str, str] = {
-    "where": r"\bdelay(?:ed|s)?\b|\brunning late\b|\btaking longer\b",
-    "damaged": r"\bdamaged\b|\bbroken\b|\bfaulty\b",
-    "return": r"\brefund",
-    "cancel": r"\bcancel",
-    "size": r"\bsize\b",
-}
-_other = {name: re.compile(p, re.I) for name, p in OTHER_PROBLEM.items()}
 
 
 def _is_marketing(item: CheckInput) -> bool:
@@ -106,6 +99,7 @@ class TaskCheck:
             reasons += find_all(
                 FIRST_PERSON, text, "first person in brand copy (the brand is 'we')"
             )
+            reasons += hype(item)
         reasons += self._echo(item)
         reasons += self._repeats(item)
         reasons += self._word_list(item)
@@ -117,7 +111,7 @@ class TaskCheck:
         reasons += self._product_name(item)
         reasons += self._complete(item)
         if not _is_marketing(item):
-            reasons += self._answers(item)
+            reasons += replies.check(item)
         reasons += self._product_facts(item)
         seen: set[tuple[int, str]] = set()
         unique = []
@@ -173,7 +167,7 @@ class TaskCheck:
         sources = (
             COMMON,
             remembered(item, "task.vocabulary", lambda: _vocabulary(brand)),
-            remembered(item, "task.context", lambda: _value_words(item.context)),
+            remembered(item, "task.context", lambda: value_words(item.context)),
             remembered(item, f"task.element:{element.name}", lambda: set(_words(" ".join(texts)))),
         )
 
@@ -202,16 +196,16 @@ class TaskCheck:
         ours = remembered(
             item,
             "task.ours",
-            lambda: _value_words(
+            lambda: value_words(
                 [context.get("product"), context.get("order"), context.get("input")]
             ),
         )
-        kinds = remembered(item, "task.kinds", lambda: _kinds(item.facts.product_names))
+        sold = remembered(item, "task.kinds", lambda: kinds.sold(item.facts.product_names))
         out = []
         for found in re.finditer(r"[a-z]+", item.text.lower()):
             word = found.group(0)
-            kind = word[:-1] if word.endswith("s") and word[:-1] in kinds else word
-            if kind in kinds and kind not in ours:
+            kind = word[:-1] if word.endswith("s") and word[:-1] in sold else word
+            if kind in sold and kind not in ours and not kinds.SAME.get(kind, set()) & ours:
                 out.append(
                     Reason(
                         "names a kind of product this customer's data does not", word, found.start()
@@ -228,7 +222,7 @@ class TaskCheck:
         theirs = remembered(
             item,
             "task.interests",
-            lambda: _value_words(
+            lambda: value_words(
                 [
                     (context.get("computed") or {}).get("favorite_categories"),
                     (context.get("zero_party") or {}).get("interests"),
@@ -341,31 +335,6 @@ class TaskCheck:
             return [Reason("an unclosed bracket or quotation")]
         return []
 
-    def _answers(self, item: CheckInput) -> list[Reason]:
-        """A support reply answers what the customer asked, not a problem they do not have."""
-        message = str((item.context.get("input") or {}).get("message") or "")
-        if not message:
-            return []
-        asked = intents(message)
-        out = []
-        for found in PROMISE.finditer(item.text):
-            out.append(Reason("promises a time the brand does not", found.group(0), found.start()))
-        if asked and not any(answers(item.text, name) for name in asked):
-            out.append(Reason(f"does not answer the customer's question ({', '.join(asked)})"))
-        for name, pattern in _other.items():
-            if name in asked or (name == "return" and "damaged" in asked):
-                continue
-            match = pattern.search(item.text)
-            if match and not pattern.search(message):
-                out.append(
-                    Reason(
-                        f"answers a problem the customer did not raise ({name})",
-                        match.group(0),
-                        match.start(),
-                    )
-                )
-        return out
-
     def _product_facts(self, item: CheckInput) -> list[Reason]:
         """Copy written about a product states its real attributes and none it lacks."""
         if not _about_product(item.element):
@@ -400,7 +369,7 @@ class TaskCheck:
                         )
                     )
         out += _copied_from_examples(item, lowered)
-        out += _unsupported_claims(item, product)
+        out += unsupported_claims(item, product)
         mentions = _facts_mentioned(product, attributes, lowered)
         if item.element.max_chars and item.element.max_chars > 140 and not mentions:
             out.append(Reason("states none of the product's real attributes"))
@@ -412,11 +381,11 @@ def _copied_from_examples(item: CheckInput, lowered: str) -> list[Reason]:
     for a product that comes in slate): five words in a row from an example that name one
     of the example's own facts which this product's data does not have."""
     kit = item.brand.exemplars.get(item.element.exemplars or item.element.name, [])
-    ours = _value_words(item.context.get("product"))
+    ours = value_words(item.context.get("product"))
     words = _words(lowered)
     grams = {" ".join(words[i : i + 5]) for i in range(len(words) - 4)}
     for example in kit:
-        details = _value_words(example.data) - ours - STOPWORDS
+        details = value_words(example.data) - ours - STOPWORDS
         theirs = _words(example.text)
         for i in range(len(theirs) - 4):
             gram = theirs[i : i + 5]
@@ -425,12 +394,6 @@ def _copied_from_examples(item: CheckInput, lowered: str) -> list[Reason]:
                     Reason("copies a detail from an example about another product", " ".join(gram))
                 ]
     return []
-
-
-def _kinds(product_names: set[str]) -> set[str]:
-    """The kinds of product the catalogue sells: the last word of each name."""
-    kinds = {name.split()[-1].lower() for name in product_names if name.split()}
-    return kinds - AMBIGUOUS_KINDS
 
 
 def _vocabulary(brand: Any) -> frozenset[str]:
@@ -445,38 +408,6 @@ def _letters_words(text: str) -> frozenset[str]:
     return frozenset(re.findall(r"[a-z]+", text))
 
 
-def _value_words(value: Any) -> set[str]:
-    """The words of every value in a nested structure (not its keys)."""
-    return {
-        word
-        for leaf in leaves(value)
-        if leaf is not None
-        for word in re.findall(r"[a-z0-9]+", str(leaf).lower())
-    }
-
-
-# Claims about a product that only its data can support: (pattern, what supports it).
-CLAIMS: tuple[tuple[str, str], ...] = (
-    (r"\blight(?:weight|er|est)?\b|\bfeather[\s-]?light\b|\bultra[\s-]?light\b", "light"),
-    (r"\bwater[\s-]?(?:proof|resistant|repellent)\b|\bkeeps? (?:you )?dry\b", "waterproof"),
-    (r"\bdurable\b|\bbuilt to last\b|\blong[\s-]lasting\b|\btough\b|\brugged\b", "durable"),
-    (
-        r"\beco[\s-]?friendly\b|\bsustainabl[ey]\b|\benvironmentally\b|\bgreen(?:er)? choice\b",
-        "eco",
-    ),
-    (r"\bbreathable\b|\bwarm(?:th|est)?\b|\binsulat\w+\b|\bquick[\s-]dry\w*\b", "feel"),
-    (
-        r"\bluxur\w+\b|\bpremium\b|\bhigh[\s-]end\b|\btop[\s-]of[\s-]the[\s-]line\b"
-        r"|\btop[\s-]rated\b|\bbest[\s-]sell\w+\b|\baward[\s-]winning\b|\blimited edition\b",
-        "status",
-    ),
-    (
-        r"\bfoldable\b|\bpackable\b|\badjustable\b|\bnon[\s-]slip\b|\bgrippy\b|\breflective\b"
-        r"|\bhandmade\b|\bvegan\b|\blifetime\b",
-        "feature",
-    ),
-)
-LIGHT_GRAMS = 600
 # Activities beyond the catalogue's categories that copy may wrongly attribute to a customer.
 # Copy up to this long is one line (a subject, a headline, a hero): a repeated word shows.
 SHORT_COPY = 140
@@ -487,14 +418,6 @@ ACTIVITIES = frozenset(
     fishing cooking surfing skiing snowboarding golf tennis football basketball sailing
     kayaking paddling skating dancing gardening hunting
     """.split()  # noqa: SIM905
-)
-# Product kinds that are also everyday words ("a bike light", "a set of", "light").
-AMBIGUOUS_KINDS = {"light", "set", "pad", "cap", "top", "kit", "pack"}
-# Times a reply may not promise (the brand's standard is "within one working day").
-PROMISE = re.compile(
-    r"\bwithin (?:the next )?(?:\d+|two|three|24|48) (?:hours?|days?|minutes?)\b"
-    r"|\bin (?:\d+|two|three) (?:hours?|days?)\b|\b(?:today|tomorrow|tonight|right away|immediately)\b",
-    re.I,
 )
 # Words any copy may use: function words and the plainest verbs, nouns and adjectives. Every
 # other word must come from what the model was given (the customer's data, the brand kit and
@@ -518,51 +441,6 @@ BEFORE_A_NAME = COMMON | {"meet", "discover", "try"}
 # Off unless a placement sets gate.thresholds.new_words: tuned for the bundled 135M model,
 # whose inventions are mostly words nobody gave it; a larger model writes good copy in words of
 # its own, and this check would refuse it.
-
-
-def _supports(kind: str, match: str, product: dict[str, Any], words: set[str]) -> bool:
-    """Whether the product's data supports a claim of this kind."""
-    attributes = product.get("attributes") or {}
-    if match.lower().replace("-", " ") in " ".join(sorted(words)):
-        return True
-    if kind == "light":
-        weight = attributes.get("weight_g")
-        return (isinstance(weight, int | float) and weight <= LIGHT_GRAMS) or bool(
-            re.search(r"\b(?:lite|light)\b", str(product.get("name", "")), re.I)
-        )
-    if kind == "waterproof":
-        return attributes.get("waterproof") is True
-    if kind == "durable":
-        tags = attributes.get("tags") or []
-        return "durable" in tags or (attributes.get("warranty_years") or 0) >= 3
-    if kind == "eco":
-        return bool(re.search(r"recycled|organic", str(attributes.get("material", "")), re.I))
-    return False
-
-
-def _unsupported_claims(item: CheckInput, product: dict[str, Any]) -> list[Reason]:
-    """ "Lightweight", "waterproof", "luxury", "eco-friendly" ... said of a product whose data
-    does not say so: a small model's favourite inventions."""
-    text = item.text
-    for name in (
-        product.get("name"),
-        *(p.get("name") for p in item.context.get("recommended_products") or []),
-    ):
-        if name:
-            text = re.sub(re.escape(str(name)), lambda m: " " * len(m.group(0)), text, flags=re.I)
-    words = _value_words(product)
-    out = []
-    for pattern, kind in CLAIMS:
-        for found in re.finditer(pattern, text, re.I):
-            if not _supports(kind, found.group(0), product, words):
-                out.append(
-                    Reason(
-                        "a claim the product's data does not support",
-                        found.group(0),
-                        found.start(),
-                    )
-                )
-    return out
 
 
 NUMBERS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "ten": "10"}
