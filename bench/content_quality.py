@@ -10,6 +10,7 @@ unusable, and the share of texts rated 2 that the gate passes.
     python bench/content_quality.py                      # the bundled model
     python bench/content_quality.py --gguf path/to.gguf  # another GGUF model
     python bench/content_quality.py --out outputs.jsonl  # keep every output (for labelling)
+    python bench/content_quality.py --from outputs.jsonl # score a kept run again (new labels)
 """
 
 from __future__ import annotations
@@ -34,7 +35,16 @@ def main() -> None:
     parser.add_argument("--chat-format", help="for a GGUF without a chat template (e.g. gemma)")
     parser.add_argument("--out", type=Path, help="write every output as JSON lines")
     parser.add_argument("--labels", type=Path, default=LABELS)
+    parser.add_argument(
+        "--from", dest="saved", type=Path, help="score a run kept with --out (no model)"
+    )
     args = parser.parse_args()
+    if args.saved:
+        outputs = evaluate.read_outputs(args.saved)
+        labels = evaluate.read_labels(args.labels) if args.labels.exists() else {}
+        print(f"{len(outputs)} generated elements from {args.saved}")
+        print(evaluate.format_report(evaluate.report(outputs, labels)))
+        return
 
     ws = fresh_workspace()
     data = demo.write_samples(ws)

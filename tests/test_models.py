@@ -14,13 +14,16 @@ from collections.abc import Iterator
 import httpx2 as httpx
 import pytest
 
+from monogram.content.generate import options_for
 from monogram.content.llm import GenerationOptions
 from monogram.content.llm.llamacpp import LlamaCppModel, bundled_model_path
 from monogram.content.llm.openai import OpenAIModel
+from monogram.content.placements import Strategy
 from monogram.core.errors import ModelError, ModelUnavailable
 from monogram.core.settings import LLMConfig
 from monogram.pipeline import draft_for
 from monogram.workspace import Workspace
+from tests.test_content_quality import element as element_spec
 from tests.test_generation import seed_customers
 
 MESSAGES = [
@@ -43,6 +46,19 @@ def test_bundled_model_generates_for_real(bundled: LlamaCppModel) -> None:
     again = bundled.complete(MESSAGES, options)
     assert [c.text for c in again] == [c.text for c in first]  # same seed, same text
     assert bundled.model_id == bundled_model_path().name
+
+
+def test_the_first_candidate_is_the_likely_answer(bundled: LlamaCppModel) -> None:
+    ladder = {"temperature": 1.2, "first_temperature": 0.0, "max_tokens": 16, "n": 2}
+    one = bundled.complete(MESSAGES, GenerationOptions(seed=1, stop=("\n",), **ladder))
+    two = bundled.complete(MESSAGES, GenerationOptions(seed=2, stop=("\n",), **ladder))
+    # The first candidate at temperature 0 is the same whatever the seed; the others vary.
+    assert one[0].text == two[0].text
+    assert one[1].text != two[1].text
+    defaults = options_for(element_spec(max_chars=60), Strategy(name="s", kind="generative"), 5)
+    assert (defaults.n, defaults.temperature, defaults.first_temperature) == (3, 0.7, 0.21)
+    set_first = element_spec(max_chars=60, options={"temperature": 0.9, "first_temperature": 0.5})
+    assert options_for(set_first, Strategy(name="s", kind="generative"), 5).temperature_of(0) == 0.5
 
 
 def test_pipeline_with_the_bundled_model(

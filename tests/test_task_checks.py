@@ -140,3 +140,24 @@ def test_reply_speaks_of_the_item_asked_about(shop: Workspace) -> None:
     same = other.replace("Alder & Ash Crash Pad", "Kestrel Hiking Boot")
     ok, why = reply(shop, same, message)
     assert ok, why
+
+
+def test_wording_a_marketer_would_not_send(shop: Workspace) -> None:
+    cases = {
+        "A wetsuit for her next swim": "speaks of the customer in the third person",
+        "Your wetsuit, your wetsuit": "says the same thing twice",
+        "Your wetsuit, your apparel": "names a category label, not the product",
+    }
+    for text, reason in cases.items():
+        ok, why = verdict(shop, text, "ad", "headline")
+        assert not ok and reason in why, (text, why)
+    ok, why = verdict(shop, "Your wetsuit, your swim", "ad", "headline")
+    assert ok, why
+
+
+def test_a_brand_written_nearly_right(shop: Workspace) -> None:
+    for text in ("The Lumens Wetsuit, ready for your next swim.", "The Lemon Wetsuit, ready."):
+        ok, why = verdict(shop, text, "ad", "ad_description")
+        assert not ok and "a brand name written wrong" in why, (text, why)
+    ok, why = verdict(shop, "Summer is the time for the Lumen Wetsuit.", "ad", "ad_description")
+    assert ok, why

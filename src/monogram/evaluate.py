@@ -199,6 +199,11 @@ def write_outputs(outputs: list[Output], path: Path) -> None:
             handle.write(orjson.dumps(asdict(output)) + b"\n")
 
 
+def read_outputs(path: Path) -> list[Output]:
+    """Outputs kept by ``write_outputs``."""
+    return [Output(**orjson.loads(line)) for line in path.read_text().splitlines() if line.strip()]
+
+
 def read_labels(path: Path) -> dict[tuple[str, str, str, str], dict[str, Any]]:
     """Labels by (placement, element, customer, text): {"label": 0|1|2, "reason": ...}."""
     out = {}

@@ -157,6 +157,12 @@ def unusable(text: str, element: GeneratedElement, *, cut_off: bool = False) -> 
     return None
 
 
+# The first candidate's share of the element's temperature. A small model's most likely answer
+# is its safest (closest to the worked examples); the content benchmark passed 69% of elements
+# with it against 60% with every candidate at the full temperature (docs/generation.md).
+FIRST_CANDIDATE = 0.3
+
+
 def default_seed(*parts: str) -> int:
     """A stable seed per (customer, placement, element, strategy): reproducible, cacheable."""
     return int.from_bytes(hashlib.sha256("|".join(parts).encode()).digest()[:4], "big") >> 1
@@ -165,8 +171,10 @@ def default_seed(*parts: str) -> int:
 def options_for(element: GeneratedElement, strategy: Strategy, seed: int) -> GenerationOptions:
     opts = element.options
     temperature = strategy.temperature if strategy.temperature is not None else opts.temperature
+    first = opts.first_temperature
     return GenerationOptions(
         temperature=temperature,
+        first_temperature=round(temperature * FIRST_CANDIDATE, 3) if first is None else first,
         max_tokens=element.max_tokens(),
         stop=tuple(element.stop()),
         seed=seed,

@@ -56,6 +56,14 @@ class Variant(_Strict):
 
 class Options(_Strict):
     temperature: float = Field(default=0.7, ge=0, le=2)
+    first_temperature: float | None = Field(
+        default=None,
+        ge=0,
+        le=2,
+        description="the first candidate's temperature (default: 0.3 x temperature): the "
+        "model's most likely answer first, then varied ones at temperature for the gate to "
+        "choose from",
+    )
     max_tokens: int | None = Field(
         default=None, ge=1, le=1024, description="default: a budget that fits max_chars"
     )

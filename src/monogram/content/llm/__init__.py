@@ -28,10 +28,20 @@ class GenerationOptions:
     n: int = 1
     json_schema: dict[str, Any] | None = None
     max_sentences: int | None = None  # stop after this many sentences (where the backend can)
+    # The first candidate's temperature (None: ``temperature``), the others' ``temperature``.
+    first_temperature: float | None = None
+
+    def temperature_of(self, index: int) -> float:
+        """Candidate ``index``'s temperature: the model's most likely answer first, then
+        varied ones for the gate to choose from."""
+        if index == 0 and self.first_temperature is not None:
+            return self.first_temperature
+        return self.temperature
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "temperature": self.temperature,
+            "first_temperature": self.first_temperature,
             "max_tokens": self.max_tokens,
             "stop": list(self.stop),
             "seed": self.seed,

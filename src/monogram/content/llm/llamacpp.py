@@ -211,16 +211,20 @@ class LlamaCppModel:
             self._prefixes.restore(key)
             for index in range(options.n):
                 seed = None if options.seed is None else options.seed + index
-                out.append(self._one(messages, options, seed))
+                out.append(self._one(messages, options, seed, options.temperature_of(index)))
             self._prefixes.remember(key)
         return out
 
     def _one(
-        self, messages: list[Message], options: GenerationOptions, seed: int | None
+        self,
+        messages: list[Message],
+        options: GenerationOptions,
+        seed: int | None,
+        temperature: float,
     ) -> Completion:
         kwargs: dict[str, Any] = {
             "messages": messages,
-            "temperature": options.temperature,
+            "temperature": temperature,
             "max_tokens": options.max_tokens,
             "stop": list(options.stop) or None,
         }

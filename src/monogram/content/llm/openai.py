@@ -130,7 +130,12 @@ class OpenAIModel:
         # Candidates are separate requests: many servers ignore ``n``.
         seeds = [None if options.seed is None else options.seed + i for i in range(options.n)]
         return list(
-            await asyncio.gather(*(self._one(session, messages, options, s) for s in seeds))
+            await asyncio.gather(
+                *(
+                    self._one(session, messages, options, s, options.temperature_of(i))
+                    for i, s in enumerate(seeds)
+                )
+            )
         )
 
     async def _one(
@@ -139,13 +144,14 @@ class OpenAIModel:
         messages: list[Message],
         options: GenerationOptions,
         seed: int | None,
+        temperature: float,
     ) -> Completion:
         client, semaphore = session
         self.breaker.check()
         kwargs: dict[str, Any] = {
             "model": self.model_id,
             "messages": messages,
-            "temperature": options.temperature,
+            "temperature": temperature,
             "max_tokens": options.max_tokens,
         }
         if options.stop:

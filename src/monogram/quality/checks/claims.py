@@ -87,7 +87,8 @@ HYPE = re.compile(
     r"|\blegendary\b|\bfamous\b|\brenowned\b|\bcertified\b|\bawesome\b|\bthrilling\b"
     r"|\bstylish\b|\bsuper\b|\bunbeatable\b|\bunmatched\b|\bunrivall?ed\b"
     r"|\b(?:great|good|best|excellent) value\b|\bon a budget\b|\bbudget[\s-]friendly\b"
-    r"|\baffordable\b|\bbargain\b|\b(?:most )?popular\b"
+    r"|\baffordable\b|\bbargain\b|\b(?:most )?popular\b|\bsafe\b|\breliable\b"
+    r"|\b(?:top|high)[\s-]quality\b"
     r"|\b(?:a|the|our|every(?:one|body)'s|customer|fan|crowd) (?:new )?favou?rite\b"
     r"|\bfavou?rite (?:among|with|of (?:many|all|every))\b",
     re.I,

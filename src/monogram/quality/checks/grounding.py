@@ -148,6 +148,16 @@ def _words_in(texts: tuple[str, ...]) -> frozenset[str]:
     return frozenset(w.lower() for t in texts for w in re.findall(r"[\w'&-]+", t))
 
 
+def _distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions)."""
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (x != y))
+    return row[-1]
+
+
 def _number(text: str) -> float:
     return float(text.replace(",", "."))
 
@@ -210,7 +220,27 @@ class GroundingCheck:
                 reasons.append(Reason("a link that is not the brand's", url, match.start()))
         reasons += self._products(item)
         reasons += self._invented(item)
+        reasons += self._misspelt_brands(item)
         return result(self.name, reasons)
+
+    def _misspelt_brands(self, item: CheckInput) -> list[Reason]:
+        """A brand written nearly right ("Lumens" or "Lemon and Ash" for Lumen and Alder &
+        Ash): a capitalised word within two letters of a brand's word that names something
+        (the next word is capitalised, or it is no English word)."""
+        brand_words = remembered(
+            item,
+            "grounding.brand_words",
+            lambda: {w.lower() for b in item.facts.brands for w in re.findall(r"[A-Za-z]{5,}", b)},
+        )
+        for found in re.finditer(r"\b([A-Z][a-z]{3,})\b((?:\s+(?:and|&))?\s+[A-Z])?", item.text):
+            word = found.group(1).lower()
+            if word in brand_words or word in item.facts.vocabulary:
+                continue
+            if not found.group(2) and english(found.group(1)):
+                continue
+            if any(0 < _distance(word, brand) <= 2 for brand in brand_words):
+                return [Reason("a brand name written wrong", found.group(1), found.start())]
+        return []
 
     def _invented(self, item: CheckInput) -> list[Reason]:
         """Names of products, brands or people that nothing the model was given contains.

@@ -23,9 +23,11 @@ OTHER_PROBLEM: dict[str, str] = {
     "size": r"\bsize\b",
 }
 _other = {name: re.compile(p, re.I) for name, p in OTHER_PROBLEM.items()}
-# Times a reply may not promise (the brand's standard is "within one working day").
+# Times a generated reply may not promise: a service level is the brand's to set, in approved
+# copy ("reply within one working day" in a fallback), not the model's to make up.
 PROMISE = re.compile(
-    r"\bwithin (?:the next )?(?:\d+|two|three|24|48) (?:hours?|days?|minutes?)\b"
+    r"\bwithin (?:the next )?(?:\d+|one|two|three|a|24|48) (?:working |business )?"
+    r"(?:hours?|days?|minutes?|weeks?)\b"
     r"|\bin (?:\d+|two|three) (?:hours?|days?)\b|\b(?:today|tomorrow|tonight|right away|immediately)\b",
     re.I,
 )
