@@ -146,7 +146,7 @@ def test_wording_a_marketer_would_not_send(shop: Workspace) -> None:
     cases = {
         "A wetsuit for her next swim": "speaks of the customer in the third person",
         "Your wetsuit, your wetsuit": "says the same thing twice",
-        "Your wetsuit, your apparel": "names a category label, not the product",
+        "Your wetsuit, your apparel": "restates a data label instead of writing copy",
     }
     for text, reason in cases.items():
         ok, why = verdict(shop, text, "ad", "headline")

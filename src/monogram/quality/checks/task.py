@@ -281,7 +281,9 @@ class TaskCheck:
         if thanks and stage in ("at_risk", "lapsed", "churned"):
             return [Reason("thanks a customer for an order they placed long ago", thanks.group(0))]
         away = re.search(
-            r"\b(?:it has been|it's been) a while\b|\bmissed you\b|\bwelcome back\b", text
+            r"\b(?:it has been|it's been) (?:a while|a few months|months|ages|so long)\b"
+            r"|\bmissed you\b|\bwelcome back\b",
+            text,
         )
         if away and stage in ("new", "active"):
             return [

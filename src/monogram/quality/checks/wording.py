@@ -1,7 +1,8 @@
 """Wording a marketer would not send, though every fact in it is right: the customer spoken of
 in the third person ("for her next run"), a headline that says one thing twice ("Your mat,
-your yoga mat"), a category label where the product belongs ("your apparel"), a sentence that
-says nothing ("Here's a few more."). Marketing copy only; a support reply has its own checks.
+your yoga mat"), a data label where copy belongs ("your apparel", "are your favourite
+choices"), a sentence that says nothing ("Here's a few more."). Marketing copy only; a support
+reply has its own checks.
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ from monogram.quality.checks import CheckInput, Reason
 
 THIRD_PERSON = re.compile(r"\b(?:he|she|him|his|her|hers|he's|she's|himself|herself)\b", re.I)
 TWICE = re.compile(r"^your ([\w' -]+?),\s*your ([\w' -]+?)[.!]?$", re.I)
-LABEL_NOUN = re.compile(r"\byour (?:apparel|equipment|products?|items?|category)\b", re.I)
+LABEL_NOUN = re.compile(
+    r"\byour (?:apparel|equipment|products?|items?|category)\b"
+    r"|\b(?:are|is) your (?:favou?rite|top) (?:choices?|activities|activity|categories)\b",
+    re.I,
+)
 SAYS_NOTHING = re.compile(
     r"(?:^|[.!?]\s+)(here(?:'s| is| are) (?:a few|some)(?: more)?(?: new)?"
     r"(?: ones| of them| things)?)\s*[.!]",
@@ -35,7 +40,9 @@ def check(item: CheckInput) -> list[Reason]:
             out.append(Reason("says the same thing twice", text))
     label = LABEL_NOUN.search(text)
     if label:
-        out.append(Reason("names a category label, not the product", label.group(0), label.start()))
+        out.append(
+            Reason("restates a data label instead of writing copy", label.group(0), label.start())
+        )
     empty = SAYS_NOTHING.search(text)
     if empty:
         out.append(Reason("a sentence that says nothing", empty.group(1), empty.start(1)))
