@@ -285,7 +285,9 @@ class TaskCheck:
             r"|\bmissed you\b|\bwelcome back\b",
             text,
         )
-        if away and stage in ("new", "active"):
+        days = (item.context.get("computed") or {}).get("days_since_last_order")
+        recent = days < RECENT_DAYS if isinstance(days, int | float) else stage in ("new", "active")
+        if away and recent:
             return [
                 Reason("speaks of a long absence to a customer who ordered recently", away.group(0))
             ]
@@ -447,6 +449,8 @@ COMMON = STOPWORDS | frozenset(
     if way ways things thing order orders ordered
     """.split()  # noqa: SIM905
 )
+# An order this many days ago or fewer is recent: "it has been a few months" is wrong for it.
+RECENT_DAYS = 60
 # Words that may stand before a product's name ("The", "Your", "New", "Meet").
 BEFORE_A_NAME = COMMON | {"meet", "discover", "try"}
 # Off unless a placement sets gate.thresholds.new_words: tuned for the bundled 135M model,
