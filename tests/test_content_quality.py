@@ -250,3 +250,15 @@ def test_placements_check_and_models_eval_from_the_cli(cli: CliRunner, tmp_path:
     assert refused.exit_code != 0 and "allows every purpose" in refused.output
     bad = run(cli, "models", "eval", "--with", "nonsense", ok=False)
     assert bad.exit_code != 0 and "llamacpp:PATH.gguf" in bad.output
+
+
+def test_approved_copy_takes_no_second_full_stop_after_a_name_that_has_one() -> None:
+    from monogram.content.prompts import render_locked
+
+    template = "Thanks for being part of {{ brand }}. More soon..."
+    assert render_locked(template, {"brand": "Trailhead & Co."}, origin="t") == (
+        "Thanks for being part of Trailhead & Co. More soon..."
+    )
+    assert render_locked(template, {"brand": "Trailhead"}, origin="t") == (
+        "Thanks for being part of Trailhead. More soon..."
+    )

@@ -349,6 +349,9 @@ def safe_name(value: Any) -> str | None:
     return cleaned
 
 
+DOUBLED_STOP = re.compile(r"(?<=\w\.)\.(?!\.)")
+
+
 def render_locked(template: str, source: dict[str, Any], *, origin: str) -> str:
     """Fill an approved template (locked element or fallback) with cleaned profile values.
 
@@ -361,9 +364,9 @@ def render_locked(template: str, source: dict[str, Any], *, origin: str) -> str:
         "product": source.get("product"),
         "unsubscribe_url": source.get("unsubscribe_url", "{{unsubscribe_url}}"),
     }
-    return render(
-        template, {k: v for k, v in variables.items() if v is not None}, origin=origin
-    ).strip()
+    text = render(template, {k: v for k, v in variables.items() if v is not None}, origin=origin)
+    # A value that ends a sentence with its own full stop ("Trailhead & Co.") takes no second.
+    return DOUBLED_STOP.sub("", text).strip()
 
 
 def limit_warnings(brand: BrandKit, placement: Placement) -> list[str]:
