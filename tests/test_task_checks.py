@@ -147,6 +147,7 @@ def test_wording_a_marketer_would_not_send(shop: Workspace) -> None:
         "A wetsuit for her next swim": "speaks of the customer in the third person",
         "Your wetsuit, your wetsuit": "says the same thing twice",
         "Your wetsuit, your apparel": "restates a data label instead of writing copy",
+        "An adventure planned for you": "speaks of plans the data does not hold",
     }
     for text, reason in cases.items():
         ok, why = verdict(shop, text, "ad", "headline")
@@ -156,8 +157,24 @@ def test_wording_a_marketer_would_not_send(shop: Workspace) -> None:
 
 
 def test_a_brand_written_nearly_right(shop: Workspace) -> None:
-    for text in ("The Lumens Wetsuit, ready for your next swim.", "The Lemon Wetsuit, ready."):
+    for text in (
+        "The Lumens Wetsuit, ready for your next swim.",
+        "The Lemon Wetsuit, ready.",
+        "Lumens wetsuit, ready for your next swim.",
+    ):
         ok, why = verdict(shop, text, "ad", "ad_description")
         assert not ok and "a brand name written wrong" in why, (text, why)
     ok, why = verdict(shop, "Summer is the time for the Lumen Wetsuit.", "ad", "ad_description")
+    assert ok, why
+
+
+def test_reply_assumes_no_problem_the_customer_did_not_raise(shop: Workspace) -> None:
+    message = "Do you have the Kestrel Hiking Boot from my last order in a bigger size?"
+    assumes = (
+        "Thank you for your message, and I am sorry the Kestrel Hiking Boot is too small. "
+        "Please reply with the size you need."
+    )
+    ok, why = reply(shop, assumes, message)
+    assert not ok and "answers a problem the customer did not raise (fit)" in why
+    ok, why = reply(shop, assumes, "The Kestrel Hiking Boot from my last order is too small.")
     assert ok, why

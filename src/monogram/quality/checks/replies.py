@@ -21,6 +21,7 @@ OTHER_PROBLEM: dict[str, str] = {
     "return": r"\brefund",
     "cancel": r"\bcancel",
     "size": r"\bsize\b",
+    "fit": r"\btoo (?:small|big|large|tight|loose)\b",  # "sorry it is too small", unasked
 }
 _other = {name: re.compile(p, re.I) for name, p in OTHER_PROBLEM.items()}
 # Times a generated reply may not promise: a service level is the brand's to set, in approved

@@ -15,7 +15,14 @@ THIRD_PERSON = re.compile(r"\b(?:he|she|him|his|her|hers|he's|she's|himself|hers
 TWICE = re.compile(r"^your ([\w' -]+?),\s*your ([\w' -]+?)[.!]?$", re.I)
 LABEL_NOUN = re.compile(
     r"\byour (?:apparel|equipment|products?|items?|category)\b"
-    r"|\b(?:are|is) your (?:favou?rite|top) (?:choices?|activities|activity|categories)\b",
+    r"|\b(?:are|is) your (?:favou?rite|top) (?:choices?|activities|activity|categories)\b"
+    r"|^favou?rite \w+(?:,| and)",
+    re.I,
+)
+# The brand speaking of plans and doings of its own that nothing says exist.
+OWN_DOINGS = re.compile(
+    r"\b(?:adventure|trip|event|class)s? planned for you\b|\bon our team\b"
+    r"|\bwe(?:'ve| have) been (?:doing|running|having)\b",
     re.I,
 )
 SAYS_NOTHING = re.compile(
@@ -43,6 +50,12 @@ def check(item: CheckInput) -> list[Reason]:
         out.append(
             Reason("restates a data label instead of writing copy", label.group(0), label.start())
         )
+    own = OWN_DOINGS.search(text)
+    if own:
+        out.append(Reason("speaks of plans the data does not hold", own.group(0), own.start()))
+    name = str((item.context.get("profile") or {}).get("first_name") or "")
+    if name and len(re.findall(rf"\b{re.escape(name)}\b", text)) >= 2:
+        out.append(Reason("names the customer twice", name))
     empty = SAYS_NOTHING.search(text)
     if empty:
         out.append(Reason("a sentence that says nothing", empty.group(1), empty.start(1)))
