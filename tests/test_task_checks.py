@@ -178,3 +178,19 @@ def test_reply_assumes_no_problem_the_customer_did_not_raise(shop: Workspace) ->
     assert not ok and "answers a problem the customer did not raise (fit)" in why
     ok, why = reply(shop, assumes, "The Kestrel Hiking Boot from my last order is too small.")
     assert ok, why
+
+
+def test_reply_wording_a_support_lead_would_strike(shop: Workspace) -> None:
+    message = f"Hi, my order {ORDER} has not arrived yet. Can you tell me where it is?"
+    good = (
+        "Thank you for your message, and I am sorry your order has not arrived yet. I have "
+        "asked our delivery team to check where it is, and we will email you an update."
+    )
+    ok, why = reply(shop, good, message)
+    assert ok, why
+    ok, why = reply(
+        shop, good.replace("sorry your order has not arrived yet", "sorry for your loss"), message
+    )
+    assert not ok and "wording a support lead would strike ('sorry for your loss')" in why
+    ok, why = reply(shop, good.replace("an update", "a return label"), message)
+    assert not ok and "answers a problem the customer did not raise (label)" in why

@@ -22,7 +22,18 @@ OTHER_PROBLEM: dict[str, str] = {
     "cancel": r"\bcancel",
     "size": r"\bsize\b",
     "fit": r"\btoo (?:small|big|large|tight|loose)\b",  # "sorry it is too small", unasked
+    "label": r"\blabel\b",  # a return label, for a parcel that never came
 }
+# Intents that make a problem in OTHER_PROBLEM part of the answer, beyond its own name.
+EXCUSED_BY: dict[str, set[str]] = {"return": {"damaged"}, "label": {"return", "size", "damaged"}}
+# Words a support lead would strike: a condolence, an assurance nothing backs, the customer
+# asked to do what the team does, the team giving the customer an address.
+WRONG_WORDS = re.compile(
+    r"\bsorry for your loss\b|\bcondolences\b|\bI have no doubt\b|\brest assured\b"
+    r"|\bI can assure you\b|\bI have asked you to\b"
+    r"|\b(?:provide|send|give) you (?:with )?(?:a|the|your) new address\b",
+    re.I,
+)
 _other = {name: re.compile(p, re.I) for name, p in OTHER_PROBLEM.items()}
 # Times a generated reply may not promise: a service level is the brand's to set, in approved
 # copy ("reply within one working day" in a fallback), not the model's to make up.
@@ -70,7 +81,7 @@ def check(item: CheckInput) -> list[Reason]:
     if asked and not any(answers(text, name) for name in asked):
         out.append(Reason(f"does not answer the customer's question ({', '.join(asked)})"))
     for name, pattern in _other.items():
-        if name in asked or (name == "return" and "damaged" in asked):
+        if name in asked or EXCUSED_BY.get(name, set()) & set(asked):
             continue
         match = pattern.search(text)
         if match and not pattern.search(message):
@@ -81,6 +92,10 @@ def check(item: CheckInput) -> list[Reason]:
                     match.start(),
                 )
             )
+    out += [
+        Reason("wording a support lead would strike", m.group(0), m.start())
+        for m in WRONG_WORDS.finditer(text)
+    ][:1]
     out += _order_ids(item)
     acts = ACTS_ON_ADDRESS.search(text)
     if (
