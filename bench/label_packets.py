@@ -109,6 +109,7 @@ def merge(folder: Path, round_name: str, labels: Path) -> None:
         row["id"]: row
         for row in map(orjson.loads, (folder / "index.jsonl").read_text().splitlines())
     }
+    known = evaluate.read_labels(labels) if labels.exists() else {}
     added: list[dict[str, Any]] = []
     for path in sorted(folder.glob("ratings-*.jsonl")):
         rater = f"{round_name}-r{path.stem.split('-')[-1]}"
@@ -121,6 +122,10 @@ def merge(folder: Path, round_name: str, labels: Path) -> None:
             if rating.get("label") not in (0, 1, 2) or not str(rating.get("reason", "")).strip():
                 raise SystemExit(f"{path}:{number}: label must be 0, 1 or 2 with a reason")
             row = index.pop(rating["id"])
+            key = (row["placement"], row["element"], row["customer"], row["text"])
+            if key in known:
+                continue  # merged before (a second merge of the same folder adds nothing)
+            known[key] = rating
             added.append(
                 {
                     "placement": row["placement"],
@@ -135,7 +140,7 @@ def merge(folder: Path, round_name: str, labels: Path) -> None:
                     "split": split_of(row["text"]),
                     "context": {
                         **{k: v for k, v in row["context"].items() if k in CONTEXT_KEYS},
-                        "input": row.get("inputs") or {},
+                        "input": row.get("inputs") or row["context"].get("input") or {},
                     },
                 }
             )

@@ -85,11 +85,12 @@ HYPE = re.compile(
     r"\bone[\s-]of[\s-]a[\s-]kind\b|\btop[\s-]notch\b|\bmasterpiece\b|\bgame[\s-]changer\b"
     r"|\bworld[\s-]class\b|\bstate[\s-]of[\s-]the[\s-]art\b|\bcutting[\s-]edge\b|\biconic\b"
     r"|\blegendary\b|\bfamous\b|\brenowned\b|\bcertified\b|\bawesome\b|\bthrilling\b"
-    r"|\bstylish\b|\bsuper\b|\bunbeatable\b|\bunmatched\b|\bunrivall?ed\b"
+    r"|\bstylish\b|\bsuper (?:fun|cool|stylish|comfy|comfortable)\b|\bunbeatable\b|\bunmatched\b|\bunrivall?ed\b"
     r"|\b(?:great|good|best|excellent) value\b|\bon a budget\b|\bbudget[\s-]friendly\b"
-    r"|\baffordable\b|\bbargain\b|\b(?:most )?popular\b|\bsafe\b|\breliable\b"
+    r"|\baffordable\b|\bbargain\b|\bmost popular\b|\bpopular (?:with|among)\b"
+    r"|\b(?:safe|reliable) (?:for|on|in)\b|\b(?:100% |completely |totally )safe\b|\bmost reliable\b"
     r"|\b(?:top|high)[\s-]quality\b"
-    r"|\b(?:a|the|our|every(?:one|body)'s|customer|fan|crowd) (?:new )?favou?rite\b"
+    r"|\b(?:a|our|every(?:one|body)'s|customer|fan|crowd) (?:new )?favou?rite\b"
     r"|\bfavou?rite (?:among|with|of (?:many|all|every))\b",
     re.I,
 )

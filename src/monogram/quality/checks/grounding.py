@@ -225,8 +225,8 @@ class GroundingCheck:
 
     def _misspelt_brands(self, item: CheckInput) -> list[Reason]:
         """A brand written nearly right ("Lumens" or "Lemon and Ash" for Lumen and Alder &
-        Ash): a capitalised word one letter off a brand's word, or two letters off when it
-        names something (the next word is capitalised, or it is no English word)."""
+        Ash): a capitalised word within two letters of a brand's word that names something
+        (the next word is capitalised, or it is no English word)."""
         brand_words = remembered(
             item,
             "grounding.brand_words",
@@ -236,8 +236,8 @@ class GroundingCheck:
             word = found.group(1).lower()
             if word in brand_words or word in item.facts.vocabulary:
                 continue
-            # One letter off a brand is a misspelling; two only when it names something.
-            close = 1 if not found.group(2) and english(found.group(1)) else 2
+            # An English word that names nothing ("Strive for more") is no brand.
+            close = 0 if not found.group(2) and english(found.group(1)) else 2
             if any(0 < _distance(word, brand) <= close for brand in brand_words):
                 return [Reason("a brand name written wrong", found.group(1), found.start())]
         return []

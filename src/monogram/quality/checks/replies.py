@@ -25,7 +25,11 @@ OTHER_PROBLEM: dict[str, str] = {
     "label": r"\blabel\b",  # a return label, for a parcel that never came
 }
 # Intents that make a problem in OTHER_PROBLEM part of the answer, beyond its own name.
-EXCUSED_BY: dict[str, set[str]] = {"return": {"damaged"}, "label": {"return", "size", "damaged"}}
+EXCUSED_BY: dict[str, set[str]] = {
+    "return": {"damaged"},
+    "size": {"return"},  # "Can I exchange it?": the size is part of the answer
+    "label": {"return", "size", "damaged"},
+}
 # Words a support lead would strike: a condolence, an assurance nothing backs, the customer
 # asked to do what the team does, the team giving the customer an address.
 WRONG_WORDS = re.compile(
