@@ -72,8 +72,9 @@ def packets(outputs: Path, folder: Path, size: int, labels: Path) -> None:
     brand, specs = ws.brand(), ws.placements()
     folder.mkdir(parents=True, exist_ok=True)
     index = []
+    rules = protocol()
     for number, start in enumerate(range(0, len(todo), size), 1):
-        lines = [protocol(), "", "# Texts to rate", ""]
+        lines = [rules, "", "# Texts to rate", ""]
         lines += [
             f"Answer with one JSON line per text in ratings-{number:02d}.jsonl: "
             '{"id": "...", "label": 0, 1 or 2, "reason": "a few words"}.',

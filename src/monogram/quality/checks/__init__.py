@@ -93,6 +93,13 @@ def remembered(item: CheckInput, key: str, build: Callable[[], T]) -> T:
     return found
 
 
+def product_names(item: CheckInput) -> frozenset[str]:
+    """The catalogue's product names in lower case, once per customer."""
+    return remembered(
+        item, "product_names", lambda: frozenset(n.lower() for n in item.facts.product_names)
+    )
+
+
 def leaves(value: Any) -> Iterator[Any]:
     """Every scalar in a nested structure of dicts and lists (values, not keys)."""
     if isinstance(value, dict):

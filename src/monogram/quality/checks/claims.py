@@ -85,10 +85,12 @@ HYPE = re.compile(
     r"\bone[\s-]of[\s-]a[\s-]kind\b|\btop[\s-]notch\b|\bmasterpiece\b|\bgame[\s-]changer\b"
     r"|\bworld[\s-]class\b|\bstate[\s-]of[\s-]the[\s-]art\b|\bcutting[\s-]edge\b|\biconic\b"
     r"|\blegendary\b|\bfamous\b|\brenowned\b|\bcertified\b|\bawesome\b|\bthrilling\b"
-    r"|\bstylish\b|\bsuper (?:fun|cool|stylish|comfy|comfortable)\b|\bunbeatable\b|\bunmatched\b|\bunrivall?ed\b"
+    r"|\bstylish\b|\bsuper (?:fun|cool|stylish|comfy|comfortable)\b|\bunbeatable\b"
+    r"|\bunmatched\b|\bunrivall?ed\b"
     r"|\b(?:great|good|best|excellent) value\b|\bon a budget\b|\bbudget[\s-]friendly\b"
     r"|\baffordable\b|\bbargain\b|\bmost popular\b|\bpopular (?:with|among)\b"
-    r"|\b(?:safe|reliable) (?:for|on|in)\b|\b(?:100% |completely |totally )safe\b|\bmost reliable\b"
+    r"|\b(?:safe|reliable) (?:for|on|in)\b|\b(?:100% |completely |totally )safe\b"
+    r"|\bmost reliable\b"
     r"|\b(?:top|high)[\s-]quality\b"
     r"|\b(?:a|our|every(?:one|body)'s|customer|fan|crowd) (?:new )?favou?rite\b"
     r"|\bfavou?rite (?:among|with|of (?:many|all|every))\b",
@@ -102,5 +104,5 @@ def hype(item: CheckInput) -> list[Reason]:
     return [
         Reason("praise no data supports", found.group(0), found.start())
         for found in HYPE.finditer(item.text)
-        if not set(re.findall(r"[a-z0-9]+", found.group(0).lower())) <= words
+        if not value_words(found.group(0)) <= words
     ][:1]

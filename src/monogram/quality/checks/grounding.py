@@ -7,7 +7,15 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from monogram.quality.checks import CheckInput, CheckResult, Reason, leaves, remembered, result
+from monogram.quality.checks import (
+    CheckInput,
+    CheckResult,
+    Reason,
+    leaves,
+    product_names,
+    remembered,
+    result,
+)
 
 PRICE = re.compile(
     r"(?:[$€£]|\bUSD\s?|\bEUR\s?)\s?(\d{1,5}(?:[.,]\d{1,2})?)|\b(\d{1,5}(?:\.\d{2})?)\s?(?:dollars|bucks|USD|EUR)\b",
@@ -283,7 +291,7 @@ class GroundingCheck:
     def _products(self, item: CheckInput) -> list[Reason]:
         """A brand name followed by capitalised words must name a real product."""
         out = []
-        names = {n.lower() for n in item.facts.product_names}
+        names = product_names(item)
         for brand in item.facts.brands:
             pattern = re.compile(
                 rf"\b{re.escape(brand)}((?:\s+(?:Pro|Lite|[A-Z][a-z]+)){{1,4}})", re.UNICODE

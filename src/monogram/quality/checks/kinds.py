@@ -5,6 +5,8 @@ swaps one product for another and a support reply about another item than the on
 
 from __future__ import annotations
 
+from monogram.quality.checks import CheckInput, remembered
+
 # Gear and clothing beyond a catalogue's own kinds that a small model calls a product by
 # ("a yoga shirt" for leggings, "your massage pillow" for a cushion, "a surfboard").
 OTHER_GEAR = frozenset(
@@ -46,3 +48,13 @@ def sold(product_names: set[str]) -> set[str]:
     its own."""
     kinds = {name.split()[-1].lower() for name in product_names if name.split()}
     return (kinds | OTHER_GEAR) - AMBIGUOUS
+
+
+def sold_in(item: CheckInput) -> set[str]:
+    """``sold`` for the item's catalogue, once per customer."""
+    return remembered(item, "kinds.sold", lambda: sold(item.facts.product_names))
+
+
+def singular(word: str, sold: set[str]) -> str:
+    """A kind's plural ("tents") read as the kind; any other word as it is."""
+    return word[:-1] if word.endswith("s") and word[:-1] in sold else word

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from monogram.content.intents import answers, intents
-from monogram.quality.checks import CheckInput, Reason, kinds, leaves
+from monogram.quality.checks import CheckInput, Reason, find_all, kinds, leaves, product_names
 
 # A reply that raises one of these problems when the customer did not is answering someone else.
 OTHER_PROBLEM: dict[str, str] = {
@@ -78,10 +78,7 @@ def check(item: CheckInput) -> list[Reason]:
         return []
     text = item.text
     asked = intents(message)
-    out = [
-        Reason("promises a time the brand does not", found.group(0), found.start())
-        for found in PROMISE.finditer(text)
-    ]
+    out = find_all(PROMISE, text, "promises a time the brand does not")
     if asked and not any(answers(text, name) for name in asked):
         out.append(Reason(f"does not answer the customer's question ({', '.join(asked)})"))
     for name, pattern in _other.items():
@@ -96,10 +93,7 @@ def check(item: CheckInput) -> list[Reason]:
                     match.start(),
                 )
             )
-    out += [
-        Reason("wording a support lead would strike", m.group(0), m.start())
-        for m in WRONG_WORDS.finditer(text)
-    ][:1]
+    out += find_all(WRONG_WORDS, text, "wording a support lead would strike")[:1]
     out += _order_ids(item)
     acts = ACTS_ON_ADDRESS.search(text)
     if (
@@ -143,14 +137,12 @@ def _other_item(item: CheckInput, message: str) -> list[Reason]:
     """The customer asks about "the shoes"; the reply speaks of a crash pad from the same
     order. Any product the reply names must be of a kind the message names (when it names
     one) and, when the message names a product, be that product."""
-    sold = kinds.sold(item.facts.product_names)
+    sold = kinds.sold_in(item)
     lowered = message.lower()
-    asked_kinds = {
-        w[:-1] if w.endswith("s") and w[:-1] in sold else w for w in re.findall(r"[a-z]+", lowered)
-    } & sold
+    asked_kinds = {kinds.singular(w, sold) for w in re.findall(r"[a-z]+", lowered)} & sold
     if not asked_kinds:
         return []
-    asked_names = {n.lower() for n in item.facts.product_names if n.lower() in lowered}
+    asked_names = {n for n in product_names(item) if n in lowered}
     text = item.text.lower()
     for name in sorted(item.facts.product_names, key=len, reverse=True):
         found = text.find(name.lower())

@@ -22,6 +22,7 @@ from monogram.quality.checks import (
     Reason,
     find_all,
     kinds,
+    product_names,
     remembered,
     replies,
     result,
@@ -202,11 +203,11 @@ class TaskCheck:
                 [context.get("product"), context.get("order"), context.get("input")]
             ),
         )
-        sold = remembered(item, "task.kinds", lambda: kinds.sold(item.facts.product_names))
+        sold = kinds.sold_in(item)
         out = []
         for found in re.finditer(r"[a-z]+", item.text.lower()):
             word = found.group(0)
-            kind = word[:-1] if word.endswith("s") and word[:-1] in sold else word
+            kind = kinds.singular(word, sold)
             if kind in sold and kind not in ours and not kinds.SAME.get(kind, set()) & ours:
                 out.append(
                     Reason(
@@ -256,9 +257,8 @@ class TaskCheck:
             while len(words) > 1 and words[0].lower() in BEFORE_A_NAME:
                 words = words[1:]  # "The", "Your", "New" before the name
             said = " ".join(words).replace(" and ", " & ")
-            real = said.lower() in remembered(
-                item, "task.names", lambda: {n.lower() for n in item.facts.product_names}
-            )  # another catalogue product: the check for swapped products judges that
+            # another catalogue product: the check for swapped products judges that
+            real = said.lower() in product_names(item)
             if (
                 not real
                 and said.lower() != name.lower()

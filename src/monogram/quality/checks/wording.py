@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from monogram.quality.checks import CheckInput, Reason
+from monogram.quality.checks import CheckInput, Reason, find_all
 
 THIRD_PERSON = re.compile(r"\b(?:he|she|him|his|her|hers|he's|she's|himself|herself)\b", re.I)
 TWICE = re.compile(r"^your ([\w' -]+?),\s*your ([\w' -]+?)[.!]?$", re.I)
@@ -34,25 +34,14 @@ SAYS_NOTHING = re.compile(
 
 def check(item: CheckInput) -> list[Reason]:
     text = item.text.strip()
-    out = []
-    found = THIRD_PERSON.search(text)
-    if found:
-        out.append(
-            Reason("speaks of the customer in the third person", found.group(0), found.start())
-        )
+    out = find_all(THIRD_PERSON, text, "speaks of the customer in the third person")[:1]
     twice = TWICE.match(text)
     if twice:
         first, second = twice.group(1).lower(), twice.group(2).lower()
         if first.endswith(second) or second.endswith(first):
             out.append(Reason("says the same thing twice", text))
-    label = LABEL_NOUN.search(text)
-    if label:
-        out.append(
-            Reason("restates a data label instead of writing copy", label.group(0), label.start())
-        )
-    own = OWN_DOINGS.search(text)
-    if own:
-        out.append(Reason("speaks of plans the data does not hold", own.group(0), own.start()))
+    out += find_all(LABEL_NOUN, text, "restates a data label instead of writing copy")[:1]
+    out += find_all(OWN_DOINGS, text, "speaks of plans the data does not hold")[:1]
     name = str((item.context.get("profile") or {}).get("first_name") or "")
     if name and len(re.findall(rf"\b{re.escape(name)}\b", text)) >= 2:
         out.append(Reason("names the customer twice", name))
