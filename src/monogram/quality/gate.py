@@ -297,6 +297,7 @@ def _catalogue_facts(catalog: dict[str, Any]) -> Facts:
         facts.product_names.add(product.name)
         facts.vocabulary |= _catalogue_words(product)
         facts.categories.add(product.category.lower())
+        facts.category_of[product.name.lower()] = product.category.lower()
         for key, value in (product.attributes or {}).items():
             if key in DESCRIPTIVE:
                 values = value if isinstance(value, list) else [value]

@@ -62,6 +62,7 @@ class Facts:
     # every value the catalogue gives each descriptive attribute (material: {"merino wool", ...})
     attribute_values: dict[str, set[str]] = field(default_factory=dict)
     categories: set[str] = field(default_factory=set)  # the catalogue's categories, lower case
+    category_of: dict[str, str] = field(default_factory=dict)  # lower-case name -> category
     # What checks derive from this customer's context once and reuse for every candidate text
     # and element (see ``remembered``); a fresh one per customer.
     memo: dict[str, Any] = field(default_factory=dict)

@@ -5,7 +5,9 @@ swaps one product for another and a support reply about another item than the on
 
 from __future__ import annotations
 
-from monogram.quality.checks import CheckInput, remembered
+import re
+
+from monogram.quality.checks import CheckInput, Reason, remembered
 
 # Gear and clothing beyond a catalogue's own kinds that a small model calls a product by
 # ("a yoga shirt" for leggings, "your massage pillow" for a cushion, "a surfboard").
@@ -58,3 +60,101 @@ def sold_in(item: CheckInput) -> set[str]:
 def singular(word: str, sold: set[str]) -> str:
     """A kind's plural ("tents") read as the kind; any other word as it is."""
     return word[:-1] if word.endswith("s") and word[:-1] in sold else word
+
+
+# What a text calls a range of products: "running gear", "more cycling essentials".
+RANGE = re.compile(r"\b(?:gear|essentials?|apparel|outfits?|equipment|kit|clothing|wear)\b", re.I)
+ALIASES = {"bike": "cycling", "biking": "cycling", "bikes": "cycling"}
+
+
+def _category_named(word: str, categories: set[str]) -> str | None:
+    """The category a word names ("swim" and "swimmers" name swimming, "hike" hiking)."""
+    if word in ALIASES and ALIASES[word] in categories:
+        return ALIASES[word]
+    stem = word[:-1] if word.endswith(("e", "s")) else word
+    if len(stem) < 3:
+        return None
+    for category in categories:
+        if category == word or category.startswith(stem):
+            return category
+    return None
+
+
+def _named_categories(item: CheckInput) -> set[str]:
+    """The categories of the catalogue products the text names."""
+    lowered = item.text.lower()
+    return {cat for name, cat in item.facts.category_of.items() if name in lowered}
+
+
+def other_range(item: CheckInput) -> list[Reason]:
+    """A product put in another activity's range: "the Pull Buoy and more yoga gear", "a
+    Climbing Shoe and more swimming essentials". Products of every activity (apparel) may be
+    put in any range."""
+    if not item.facts.category_of:
+        return []
+    named = _named_categories(item)
+    if not named or "apparel" in named:
+        return []
+    categories = item.facts.categories - {"apparel"}
+    for found in RANGE.finditer(item.text):
+        before = re.findall(r"[A-Za-z]+|,", item.text[: found.start()])
+        said: set[str] = set()
+        for word in reversed(before):
+            lowered = word.lower()
+            if lowered in {",", "and", "or"}:
+                continue
+            category = _category_named(lowered, categories)
+            if category is None:
+                break
+            said.add(category)
+        if said and not said & named:
+            phrase = f"{' '.join(sorted(said))} {found.group(0)}"
+            return [Reason("puts the product in another activity's range", phrase, found.start())]
+    return []
+
+
+def _name_tree(
+    category_of: dict[str, str],
+) -> tuple[dict[str, list[tuple[str, ...]]], set[tuple[str, ...]]]:
+    """The catalogue's names as word tuples by first word, and every start of three words or
+    more of a name that is not itself a name."""
+    names = {tuple(name.split()) for name in category_of}
+    by_first: dict[str, list[tuple[str, ...]]] = {}
+    for words in names:
+        by_first.setdefault(words[0], []).append(words)
+    prefixes = {words[:n] for words in names for n in range(3, len(words))} - names
+    return by_first, prefixes
+
+
+def _same_word(said: str, named: str) -> bool:
+    said = said.removesuffix("'s")
+    return said in (named, f"{named}s", f"{named}es")
+
+
+def cut_name(item: CheckInput) -> list[Reason]:
+    """A product's name with its end cut off or changed: "the Ridgeline Pro Mat" for the
+    Ridgeline Pro Mat Towel, "Lumen Lite Softshell" for the Lumen Lite Softshell Pant. Three
+    words or more of a name that no product has."""
+    by_first, prefixes = remembered(item, "kinds.names", lambda: _name_tree(item.facts.category_of))
+    if not prefixes:
+        return []
+    tokens = list(re.finditer(r"[A-Za-z0-9'&-]+", item.text))
+    words = [t.group(0).lower() for t in tokens]
+    for i, word in enumerate(words):
+        if word not in by_first or not tokens[i].group(0)[0].isupper():
+            continue
+        longest: tuple[str, ...] = ()
+        for n in range(3, min(len(words) - i, 8) + 1):
+            run = tuple(words[i : i + n])
+            if any(
+                len(name) == n and all(_same_word(a, b) for a, b in zip(run, name, strict=True))
+                for name in by_first[word]
+            ):
+                longest = ()
+                break
+            if run in prefixes:
+                longest = run
+        if longest:
+            span = " ".join(t.group(0) for t in tokens[i : i + len(longest)])
+            return [Reason("cuts or changes a product's name", span, tokens[i].start())]
+    return []

@@ -103,6 +103,7 @@ class TaskCheck:
             )
             reasons += hype(item)
             reasons += wording.check(item)
+            reasons += kinds.other_range(item)
         reasons += self._echo(item)
         reasons += self._repeats(item)
         reasons += self._word_list(item)
@@ -112,6 +113,7 @@ class TaskCheck:
         reasons += self._stage(item)
         reasons += self._interests(item)
         reasons += self._product_name(item)
+        reasons += kinds.cut_name(item)
         reasons += self._complete(item)
         if not _is_marketing(item):
             reasons += replies.check(item)
@@ -286,6 +288,9 @@ class TaskCheck:
             text,
         )
         days = (item.context.get("computed") or {}).get("days_since_last_order")
+        lately = LATELY.search(text)
+        if lately and not (isinstance(days, int | float) and days <= LATELY_DAYS):
+            return [Reason("speaks of a recent order the customer did not place", lately.group(0))]
         recent = days < RECENT_DAYS if isinstance(days, int | float) else stage in ("new", "active")
         if away and recent:
             return [
@@ -451,6 +456,12 @@ COMMON = STOPWORDS | frozenset(
 )
 # An order this many days ago or fewer is recent: "it has been a few months" is wrong for it.
 RECENT_DAYS = 60
+# "This month", "the other day": only for an order this many days ago or fewer.
+LATELY = re.compile(
+    r"\b(?:this (?:month|week)|last week|lately|the other day|yesterday"
+    r"|(?:you )?just (?:bought|ordered|picked up))\b"
+)
+LATELY_DAYS = 30
 # Words that may stand before a product's name ("The", "Your", "New", "Meet").
 BEFORE_A_NAME = COMMON | {"meet", "discover", "try"}
 # Off unless a placement sets gate.thresholds.new_words: tuned for the bundled 135M model,

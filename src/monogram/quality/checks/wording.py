@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from monogram.quality.checks import CheckInput, Reason, find_all
+from monogram.quality.checks import CheckInput, Reason, find_all, remembered
 
 THIRD_PERSON = re.compile(r"\b(?:he|she|him|his|her|hers|he's|she's|himself|herself)\b", re.I)
 TWICE = re.compile(r"^your ([\w' -]+?),\s*your ([\w' -]+?)[.!]?$", re.I)
@@ -24,6 +24,13 @@ OWN_DOINGS = re.compile(
     r"\b(?:adventure|trip|event|class)s? planned for you\b|\bon our team\b"
     r"|\bwe(?:'ve| have) been (?:doing|running|having)\b",
     re.I,
+)
+# A lone word before a comma that opens the text: the customer's name, a greeting, an activity
+# or a brand may; anything else is a small model's noise ("Lemons, you're running",
+# "Blessedly, new running gear").
+LEAD_WORD = re.compile(r"^([A-Za-z'-]+),")
+GREETINGS = frozenset(
+    "hi hello hey welcome thanks yes good great ready new now sorry dear".split()  # noqa: SIM905
 )
 SAYS_NOTHING = re.compile(
     r"(?:^|[.!?]\s+)(here(?:'s| is| are) (?:a few|some)(?: more)?(?: new)?"
@@ -45,7 +52,48 @@ def check(item: CheckInput) -> list[Reason]:
     name = str((item.context.get("profile") or {}).get("first_name") or "")
     if name and len(re.findall(rf"\b{re.escape(name)}\b", text)) >= 2:
         out.append(Reason("names the customer twice", name))
+    out += _stray_lead(item, text, name)
+    out += _activity_as_thing(item, text)
     empty = SAYS_NOTHING.search(text)
     if empty:
         out.append(Reason("a sentence that says nothing", empty.group(1), empty.start(1)))
     return out
+
+
+def _stray_lead(item: CheckInput, text: str, name: str) -> list[Reason]:
+    lead = LEAD_WORD.match(text)
+    if not lead:
+        return []
+    word = lead.group(1).lower()
+    stem = word[:-1] if word.endswith(("e", "s")) else word
+    if (
+        word == name.lower()
+        or word in GREETINGS
+        or any(c.startswith(stem[:4]) for c in item.facts.categories if len(stem) >= 3)
+        or word in {b.lower() for b in item.facts.brands}
+        or word in item.brand.name.lower().split()
+    ):
+        return []
+    return [Reason("opens with a stray word", lead.group(1))]
+
+
+def _activity_as_thing(item: CheckInput, text: str) -> list[Reason]:
+    """An activity written where a product or a plan belongs: "amazing swimming, and new
+    running.", "Favourite yoga for your next adventure", "Yoga in your belly"."""
+    pattern = remembered(item, "wording.activity", lambda: _activity_pattern(item.facts.categories))
+    found = pattern.search(text) if pattern else None
+    if found:
+        return [Reason("uses an activity as a thing", found.group(0).strip(" .,!;"))]
+    return []
+
+
+def _activity_pattern(categories: set[str]) -> re.Pattern[str] | None:
+    names = sorted(c for c in categories if c != "apparel" and c.isalpha())
+    if not names:
+        return None
+    activity = "(?:" + "|".join(names) + ")"
+    return re.compile(
+        rf"\b(?:new|amazing|favou?rite|lighter|great|best|top|fun|perfect)\s+{activity}"
+        rf"\s*(?:[.,!;]|$)|^(?:favou?rite\s+)?{activity}\s+(?:for|in|at|with)\b",
+        re.I,
+    )
