@@ -62,13 +62,11 @@ def singular(word: str, sold: set[str]) -> str:
     return word[:-1] if word.endswith("s") and word[:-1] in sold else word
 
 
-# What a text calls a range of products: "running gear", "more cycling essentials".
-RANGE = re.compile(r"\b(?:gear|essentials?|apparel|outfits?|equipment|kit|clothing|wear)\b", re.I)
 ALIASES = {"bike": "cycling", "biking": "cycling", "bikes": "cycling"}
 
 
 def _category_named(word: str, categories: set[str]) -> str | None:
-    """The category a word names ("swim" and "swimmers" name swimming, "hike" hiking)."""
+    """The category a word names ("swim" and "swims" name swimming, "hike" hiking)."""
     if word in ALIASES and ALIASES[word] in categories:
         return ALIASES[word]
     stem = word[:-1] if word.endswith(("e", "s")) else word
@@ -80,36 +78,25 @@ def _category_named(word: str, categories: set[str]) -> str | None:
     return None
 
 
-def _named_categories(item: CheckInput) -> set[str]:
-    """The categories of the catalogue products the text names."""
+def other_activity(item: CheckInput) -> list[Reason]:
+    """Products pitched for an activity that is none of theirs: "the Pull Buoy and more yoga
+    gear", "the Climbing Shoe, a great choice for swimming". Apparel suits every activity."""
     lowered = item.text.lower()
-    return {cat for name, cat in item.facts.category_of.items() if name in lowered}
-
-
-def other_range(item: CheckInput) -> list[Reason]:
-    """A product put in another activity's range: "the Pull Buoy and more yoga gear", "a
-    Climbing Shoe and more swimming essentials". Products of every activity (apparel) may be
-    put in any range."""
-    if not item.facts.category_of:
+    named = [name for name in item.facts.category_of if name in lowered]
+    ours = {item.facts.category_of[name] for name in named}
+    if not ours or "apparel" in ours:
         return []
-    named = _named_categories(item)
-    if not named or "apparel" in named:
-        return []
+    for name in named:
+        lowered = lowered.replace(name, " " * len(name))
     categories = item.facts.categories - {"apparel"}
-    for found in RANGE.finditer(item.text):
-        before = re.findall(r"[A-Za-z]+|,", item.text[: found.start()])
-        said: set[str] = set()
-        for word in reversed(before):
-            lowered = word.lower()
-            if lowered in {",", "and", "or"}:
-                continue
-            category = _category_named(lowered, categories)
-            if category is None:
-                break
-            said.add(category)
-        if said and not said & named:
-            phrase = f"{' '.join(sorted(said))} {found.group(0)}"
-            return [Reason("puts the product in another activity's range", phrase, found.start())]
+    said = {}
+    for found in re.finditer(r"[a-z]+", lowered):
+        category = _category_named(found.group(0), categories)
+        if category is not None:
+            said.setdefault(category, found)
+    if said and not said.keys() & ours:
+        first = min(said.values(), key=lambda m: m.start())
+        return [Reason("pitches the product for another activity", first.group(0), first.start())]
     return []
 
 

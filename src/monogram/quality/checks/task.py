@@ -103,7 +103,7 @@ class TaskCheck:
             )
             reasons += hype(item)
             reasons += wording.check(item)
-            reasons += kinds.other_range(item)
+            reasons += kinds.other_activity(item)
         reasons += self._echo(item)
         reasons += self._repeats(item)
         reasons += self._word_list(item)

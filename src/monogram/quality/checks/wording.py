@@ -22,7 +22,8 @@ LABEL_NOUN = re.compile(
 # The brand speaking of plans and doings of its own that nothing says exist.
 OWN_DOINGS = re.compile(
     r"\b(?:adventure|trip|event|class)s? planned for you\b|\bon our team\b"
-    r"|\bwe(?:'ve| have) been (?:doing|running|having)\b",
+    r"|\bwe(?:'ve| have) been (?:doing|running|having)\b"
+    r"|\bwe(?:'ve| have) had (?:a few|a lot of|some|many|lots of)\b",
     re.I,
 )
 # A lone word before a comma that opens the text: the customer's name, a greeting, an activity
@@ -34,9 +35,12 @@ GREETINGS = frozenset(
 )
 SAYS_NOTHING = re.compile(
     r"(?:^|[.!?]\s+)(here(?:'s| is| are) (?:a few|some)(?: more)?(?: new)?"
-    r"(?: ones| of them| things)?)\s*[.!]",
+    r"(?: ones| of them| things)?)\s*[.!]"
+    r"|\b(?:for|of) the (?:new )?ones\b",
     re.I,
 )
+# "Here's a few": a grammar slip a reader notices in the first line.
+HERES_A_FEW = re.compile(r"\bhere's (?:a few|several|many)\b", re.I)
 
 
 def check(item: CheckInput) -> list[Reason]:
@@ -56,7 +60,9 @@ def check(item: CheckInput) -> list[Reason]:
     out += _activity_as_thing(item, text)
     empty = SAYS_NOTHING.search(text)
     if empty:
-        out.append(Reason("a sentence that says nothing", empty.group(1), empty.start(1)))
+        said = empty.group(1) or empty.group(0)
+        out.append(Reason("a sentence that says nothing", said, empty.start()))
+    out += find_all(HERES_A_FEW, text, "'here's' before a plural")[:1]
     return out
 
 
