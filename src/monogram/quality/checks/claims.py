@@ -19,7 +19,11 @@ CLAIMS: tuple[tuple[str, str], ...] = (
         r"\beco[\s-]?friendly\b|\bsustainabl[ey]\b|\benvironmentally\b|\bgreen(?:er)? choice\b",
         "eco",
     ),
-    (r"\bbreathable\b|\bwarm(?:th|est)?\b|\binsulat\w+\b|\bquick[\s-]dry\w*\b", "feel"),
+    (
+        r"\bbreathable\b|\bwarm(?:th|est)?\b|\binsulat\w+\b|\bquick[\s-]dry\w*\b"
+        r"|\bcomfort(?:able|ably)?\b|\bcomfy\b|\bco[sz]y\b|\bsoft\b",
+        "feel",
+    ),
     (
         r"\bluxur\w+\b|\bpremium\b|\bhigh[\s-]end\b|\btop[\s-]of[\s-]the[\s-]line\b"
         r"|\btop[\s-]rated\b|\bbest[\s-]sell\w+\b|\baward[\s-]winning\b|\blimited edition\b",

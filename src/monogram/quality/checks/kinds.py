@@ -84,6 +84,16 @@ def other_activity(item: CheckInput) -> list[Reason]:
     lowered = item.text.lower()
     named = [name for name in item.facts.category_of if name in lowered]
     ours = {item.facts.category_of[name] for name in named}
+    product = item.context.get("product") or {}
+    words = str(product.get("name") or "").lower().split()
+    if (  # no name, but the product's kind: "a new harness and more cycling gear"
+        not named
+        and words
+        and product.get("category")
+        and len(words[-1]) >= 3
+        and re.search(rf"\b{re.escape(words[-1])}s?\b", lowered)
+    ):
+        ours = {str(product["category"]).lower()}
     if not ours or "apparel" in ours:
         return []
     for name in named:

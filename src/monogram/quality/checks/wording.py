@@ -30,6 +30,8 @@ OWN_DOINGS = re.compile(
 # or a brand may; anything else is a small model's noise ("Lemons, you're running",
 # "Blessedly, new running gear").
 LEAD_WORD = re.compile(r"^([A-Za-z'-]+),")
+# "Light, packable and warm", "Shoes, packs and layers": the first word of a list.
+LIST_GOES_ON = re.compile(r"\s*[a-z]+(?:,| and | or )")
 GREETINGS = frozenset(
     "hi hello hey welcome thanks yes good great ready new now sorry dear".split()  # noqa: SIM905
 )
@@ -73,7 +75,10 @@ def _stray_lead(item: CheckInput, text: str, name: str) -> list[Reason]:
     word = lead.group(1).lower()
     stem = word[:-1] if word.endswith(("e", "s")) else word
     if (
-        word == name.lower()
+        LIST_GOES_ON.match(text, lead.end())
+        or word in item.facts.vocabulary
+        or word.removesuffix("s") in item.facts.vocabulary
+        or word == name.lower()
         or word in GREETINGS
         or any(c.startswith(stem[:4]) for c in item.facts.categories if len(stem) >= 3)
         or word in {b.lower() for b in item.facts.brands}
