@@ -190,7 +190,7 @@ LABELS = Path(__file__).resolve().parent / "data" / "content_labels.jsonl"
 # texts rated "send as is", at least this share passed. These are regression floors a little
 # below today's figures, not the targets: the issue asks for at most 10% passed-but-unusable,
 # which rule checks on the bundled 135M model do not reach (see the docs).
-MAX_PASSED_UNUSABLE = 0.30
+MAX_PASSED_UNUSABLE = 0.23
 MIN_RATED_TWO_PASSED = 0.95
 
 

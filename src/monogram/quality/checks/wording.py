@@ -14,7 +14,8 @@ from monogram.quality.checks import CheckInput, Reason, find_all, remembered
 THIRD_PERSON = re.compile(r"\b(?:he|she|him|his|her|hers|he's|she's|himself|herself)\b", re.I)
 TWICE = re.compile(r"^your ([\w' -]+?),\s*your ([\w' -]+?)[.!]?$", re.I)
 LABEL_NOUN = re.compile(
-    r"\byour (?:apparel|equipment|products?|items?|category)\b"
+    r"\byour (?:(?:great|new|best|favou?rite|perfect) )?"
+    r"(?:apparel|equipment|products?|items?|category)\b"
     r"|\b(?:are|is) your (?:favou?rite|top) (?:choices?|activities|activity|categories)\b"
     r"|^favou?rite \w+(?:,| and)",
     re.I,
@@ -41,6 +42,13 @@ SAYS_NOTHING = re.compile(
     r"|\b(?:for|of) the (?:new )?ones\b",
     re.I,
 )
+# "A new cycling gear", "a climbing equipment": an article before a mass noun.
+A_GEAR = re.compile(
+    r"\ban? (?!(?:few|lot|selection|range|list|wide|bit|piece|set|line|collection)\b)"
+    r"(?:[a-z-]+(?:,? and |, | )){0,3}(?:gear|equipment|clothing)\b"
+    r"(?! (?:picks?|items?|and|bags?|brand|line|product)\b)",
+    re.I,
+)
 # "Here's a few": a grammar slip a reader notices in the first line.
 HERES_A_FEW = re.compile(r"\bhere's (?:a few|several|many)\b", re.I)
 
@@ -65,6 +73,7 @@ def check(item: CheckInput) -> list[Reason]:
         said = empty.group(1) or empty.group(0)
         out.append(Reason("a sentence that says nothing", said, empty.start()))
     out += find_all(HERES_A_FEW, text, "'here's' before a plural")[:1]
+    out += find_all(A_GEAR, text, "'a' before a mass noun ('a new gear')")[:1]
     return out
 
 
