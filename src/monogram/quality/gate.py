@@ -17,7 +17,7 @@ from monogram.content.brand import BrandKit
 from monogram.content.placements import GeneratedElement, Placement
 from monogram.core.plugins import Registry
 from monogram.quality import embed
-from monogram.quality.checks import CheckInput, CheckResult, Facts, Reason, toxicity
+from monogram.quality.checks import CheckInput, CheckResult, Facts, Reason, kinds, toxicity
 from monogram.quality.checks.brand_voice import BrandVoiceCheck
 from monogram.quality.checks.compliance import ComplianceCheck
 from monogram.quality.checks.format import FormatCheck
@@ -292,12 +292,12 @@ def load_facts(conn: Connection, context: dict[str, Any], profile_id: str) -> Fa
 def _catalogue_facts(catalog: dict[str, Any]) -> Facts:
     """What the whole catalogue makes true: built once per catalogue version."""
     facts = Facts()
+    facts.names = kinds.build_index({p.name: p.category for p in catalog.values()})
     for product in catalog.values():
         facts.prices.add(round(product.price, 2))
         facts.product_names.add(product.name)
         facts.vocabulary |= _catalogue_words(product)
         facts.categories.add(product.category.lower())
-        facts.category_of[product.name.lower()] = product.category.lower()
         for key, value in (product.attributes or {}).items():
             if key in DESCRIPTIVE:
                 values = value if isinstance(value, list) else [value]

@@ -11,10 +11,13 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from monogram.content.brand import BrandKit
 from monogram.content.placements import GeneratedElement, Placement
+
+if TYPE_CHECKING:
+    from monogram.quality.checks.kinds import NameIndex
 
 T = TypeVar("T")
 
@@ -62,7 +65,7 @@ class Facts:
     # every value the catalogue gives each descriptive attribute (material: {"merino wool", ...})
     attribute_values: dict[str, set[str]] = field(default_factory=dict)
     categories: set[str] = field(default_factory=set)  # the catalogue's categories, lower case
-    category_of: dict[str, str] = field(default_factory=dict)  # lower-case name -> category
+    names: NameIndex | None = None  # the catalogue's names by words (``kinds.build_index``)
     # What checks derive from this customer's context once and reuse for every candidate text
     # and element (see ``remembered``); a fresh one per customer.
     memo: dict[str, Any] = field(default_factory=dict)

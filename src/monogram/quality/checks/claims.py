@@ -21,7 +21,8 @@ CLAIMS: tuple[tuple[str, str], ...] = (
     ),
     (
         r"\bbreathable\b|\bwarm(?:th|est)?\b|\binsulat\w+\b|\bquick[\s-]dry\w*\b"
-        r"|\bcomfort(?:able|ably)?\b|\bcomfy\b|\bco[sz]y\b|\bsoft\b",
+        r"|\bcomfortabl[ey]\b|\bcomfy\b|\bco[sz]y\b"
+        r"|\bsoft(?=[\s-]+(?:feel|touch|fabric|lining|material|fleece|and|to))|\bsoft-like\b",
         "feel",
     ),
     (
@@ -41,7 +42,7 @@ LIGHT_GRAMS = 600
 def supports(kind: str, match: str, product: dict[str, Any], words: set[str]) -> bool:
     """Whether the product's data supports a claim of this kind."""
     attributes = product.get("attributes") or {}
-    if match.lower().replace("-", " ") in " ".join(sorted(words)):
+    if set(re.findall(r"[a-z0-9]+", match.lower())) <= words:  # the data says it, word for word
         return True
     if kind == "light":
         weight = attributes.get("weight_g")

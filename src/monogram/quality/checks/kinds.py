@@ -1,11 +1,14 @@
-"""Kinds of product: the words a catalogue's names end in ("tent", "wetsuit") and the gear a
-small model calls a product instead ("a yoga shirt" for leggings). Used to catch copy that
-swaps one product for another and a support reply about another item than the one asked about.
+"""Kinds of product and the catalogue's names: the words names end in ("tent", "wetsuit"), the
+gear a small model calls a product instead ("a yoga shirt" for leggings), the products a text
+names (by whole words) and the activities their categories are. Used to catch copy that swaps
+one product for another, pitches it for another activity or cuts its name into another
+product's, and a support reply about another item than the one asked about.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from monogram.quality.checks import CheckInput, Reason, remembered
 
@@ -62,96 +65,202 @@ def singular(word: str, sold: set[str]) -> str:
     return word[:-1] if word.endswith("s") and word[:-1] in sold else word
 
 
-ALIASES = {"bike": "cycling", "biking": "cycling", "bikes": "cycling"}
+# Categories whose products suit every activity: a jacket "for your next run" is no swap.
+EVERY_ACTIVITY = frozenset({"apparel", "clothing", "accessories", "gifts", "sale"})
+# Activity categories that do not end in -ing, and -ing words that name goods, not activities.
+ACTIVITY_WORDS = frozenset(
+    "yoga pilates golf tennis ski surf football basketball soccer fitness dance".split()  # noqa: SIM905
+)
+GOODS = frozenset(
+    """
+    clothing bedding lighting flooring roofing packaging seating shelving housing plumbing
+    decking tubing tiling wiring
+    """.split()  # noqa: SIM905
+)
+# Other words for an activity, used when the catalogue has that category.
+ALIASES = {"bike": "cycling", "bikes": "cycling", "biking": "cycling"}
+# What a text calls a range of products ("yoga gear", "more swimming essentials").
+RANGE = r"gear|essentials?|kit|equipment|accessories|apparel|clothing|outfits?|favou?rites|picks"
+TOKEN = re.compile(r"[a-z0-9]+(?:['\u2019][a-z]+)?")
+# Where a name's variant starts: "Talon 22 Daypack, Black", "Tee - Long Sleeve", "Pant (Women's)"
+VARIANT = re.compile(r",|\s[-\u2013\u2014|/]\s|\s?\(")
 
 
-def _category_named(word: str, categories: set[str]) -> str | None:
-    """The category a word names ("swim" and "swims" name swimming, "hike" hiking)."""
-    if word in ALIASES and ALIASES[word] in categories:
-        return ALIASES[word]
-    stem = word[:-1] if word.endswith(("e", "s")) else word
-    if len(stem) < 3:
+@dataclass(frozen=True)
+class NameIndex:
+    """The catalogue's names as word tuples, for finding them in a text by whole words (a
+    one-word "Pan" is not in "expand"), and the words that name each activity category.
+    Built once per catalogue version (``gate._catalogue_facts``)."""
+
+    category: dict[tuple[str, ...], str]  # a name's words -> its category
+    longest: dict[str, int]  # a name's first word -> the most words a name starting so has
+    starts: frozenset[tuple[str, ...]]  # every start of two words or more of a name
+    misleading: frozenset[tuple[str, ...]]  # starts of names that read as another product
+    activity: dict[str, str]  # "swim", "swimming", "swims" -> "swimming"
+    # An activity before a range ("yoga gear") or after "for" ("a great choice for swimming")
+    pitched: re.Pattern[str] | None
+
+
+def words(text: str) -> list[str]:
+    """A name's or a text's words, lower case, punctuation dropped ("Pant (Women's)"), "and"
+    too, as "&" is ("Alder and Ash" is "Alder & Ash")."""
+    return [m.group(0) for m in _tokens(text)]
+
+
+def _tokens(text: str) -> list[re.Match[str]]:
+    return [m for m in TOKEN.finditer(text.lower()) if m.group(0) != "and"]
+
+
+def build_index(names: dict[str, str]) -> NameIndex:
+    """``names``: each product name with its category."""
+    category: dict[tuple[str, ...], str] = {}
+    cores: dict[tuple[str, ...], tuple[str, ...]] = {}  # a core's words -> its full name's
+    for name, cat in sorted(names.items()):
+        full = tuple(words(name))
+        core = tuple(words(VARIANT.split(name, maxsplit=1)[0]))
+        for key in (full, core):
+            if key:
+                category.setdefault(key, cat.lower())
+        if core:
+            cores.setdefault(core, full)
+    longest: dict[str, int] = {}
+    for key in category:
+        longest[key[0]] = max(longest.get(key[0], 0), len(key))
+    kinds = {_kind(core) for core in cores} - {""}
+    # "Ridgeline Pro Mat" of the Ridgeline Pro Mat Towel: three words or more of a name's core
+    # (the name before a variant: ", Black", " - Long Sleeve", " (Women's)") that stop before
+    # its kind of product, so the rest reads as another product or none. A start that ends in
+    # a model number ("Osprey Talon 22") is a fair short name.
+    misleading = frozenset(
+        core[:n]
+        for core in cores
+        for n in range(3, len(core))
+        if not core[n - 1].isdigit()
+        and any(w in kinds for w in core[n:])
+        and core[:n] not in category
+    )
+    activity: dict[str, str] = {}
+    for cat in sorted(c for c in set(category.values()) if is_activity(c)):
+        for form in _forms(cat):
+            activity.setdefault(form, cat)
+    for alias, cat in ALIASES.items():
+        if cat in activity.values():
+            activity.setdefault(alias, cat)
+    starts = frozenset(key[:n] for key in category for n in range(2, len(key) + 1))
+    return NameIndex(category, longest, starts, misleading, activity, _pitched(activity))
+
+
+def is_activity(category: str) -> bool:
+    """Whether a category is something people do ("running", "yoga"), not a kind of goods
+    ("cookware", "clothing", "lighting"): only activities are checked for swaps."""
+    if category in EVERY_ACTIVITY or not category.isalpha():
+        return False
+    return category in ACTIVITY_WORDS or (category.endswith("ing") and category not in GOODS)
+
+
+def _kind(core: tuple[str, ...]) -> str:
+    """The kind of product a name's core ends in: its last word of three letters or more
+    that is no number ("mug" in "Travel Mug 16 oz")."""
+    return next((w for w in reversed(core) if len(w) >= 3 and w.isalpha()), "")
+
+
+def _forms(category: str) -> set[str]:
+    """The words that name a category: itself, its plural and, for an activity in -ing, its
+    verb and who does it ("running": run, runs, runner; "hiking": hike, hiker; "cycling":
+    cyclist)."""
+    forms = {category, f"{category}s"}
+    if category.endswith("ing") and len(category) > 5:
+        base = doubled = category[:-3]
+        if base[-1] == base[-2]:
+            base = base[:-1]
+        forms |= {base, f"{base}s", f"{base}e", f"{base}es", f"{doubled}er", f"{doubled}ers"}
+        forms |= {f"{base}r", f"{base}rs", f"{base}ist", f"{base}ists"}
+    return forms
+
+
+def _pitched(activity: dict[str, str]) -> re.Pattern[str] | None:
+    if not activity:
         return None
-    for category in categories:
-        if category == word or category.startswith(stem):
-            return category
-    return None
+    form = "(?:" + "|".join(sorted(map(re.escape, activity), key=len, reverse=True)) + ")"
+    listed = rf"{form}(?:(?:,\s*|\s+)(?:(?:and|or|&)\s+)?{form})*"
+    after_for = r"(?:your\s+(?:next\s+)?|the\s+next\s+|a\s+)?"
+    return re.compile(
+        rf"\b({listed})\s+(?:{RANGE})\b"
+        rf"|\bfor\s+{after_for}({form})(?=\s*(?:[.,!;:]|$|and\b|or\b))",
+        re.I,
+    )
+
+
+def named(item: CheckInput) -> list[tuple[int, int, str]]:
+    """The catalogue products a text names, by whole words (a plural last word too): (first
+    token, token count, category) for each, the longest name at each place."""
+    index = item.facts.names
+    if index is None:
+        return []
+    tokens = words(item.text)
+    found = []
+    i = 0
+    while i < len(tokens):
+        for n in range(min(index.longest.get(tokens[i], 0), len(tokens) - i), 0, -1):
+            run = tuple(tokens[i : i + n])
+            cat = index.category.get(run) or index.category.get((*run[:-1], run[-1][:-1]))
+            if cat is not None and (run in index.category or run[-1].endswith("s")):
+                found.append((i, n, cat))
+                i += n
+                break
+        else:
+            i += 1
+    return found
 
 
 def other_activity(item: CheckInput) -> list[Reason]:
-    """Products pitched for an activity that is none of theirs: "the Pull Buoy and more yoga
-    gear", "the Climbing Shoe, a great choice for swimming". Apparel suits every activity."""
-    lowered = item.text.lower()
-    named = [name for name in item.facts.category_of if name in lowered]
-    ours = {item.facts.category_of[name] for name in named}
+    """Products put in another activity's range or pitched for it: "the Pull Buoy and more
+    yoga gear", "the Climbing Shoe, a great choice for swimming", "a new harness and more
+    cycling gear". Products of a category that suits every activity (``EVERY_ACTIVITY``) may
+    be; and a category that is no activity ("cookware") is never said here."""
+    index = item.facts.names
+    if index is None or index.pitched is None:
+        return []
+    ours = {cat for _, _, cat in named(item)}
     product = item.context.get("product") or {}
-    words = str(product.get("name") or "").lower().split()
+    kind = words(str(product.get("name") or ""))[-1:]
     if (  # no name, but the product's kind: "a new harness and more cycling gear"
-        not named
-        and words
+        not ours
+        and kind
         and product.get("category")
-        and len(words[-1]) >= 3
-        and re.search(rf"\b{re.escape(words[-1])}s?\b", lowered)
+        and re.search(rf"\b{re.escape(kind[0])}(?:e?s)?\b", item.text, re.I)
     ):
         ours = {str(product["category"]).lower()}
-    if not ours or "apparel" in ours:
+    if not ours or ours & EVERY_ACTIVITY:
         return []
-    for name in named:
-        lowered = lowered.replace(name, " " * len(name))
-    categories = item.facts.categories - {"apparel"}
-    said = {}
-    for found in re.finditer(r"[a-z]+", lowered):
-        category = _category_named(found.group(0), categories)
-        if category is not None:
-            said.setdefault(category, found)
-    if said and not said.keys() & ours:
-        first = min(said.values(), key=lambda m: m.start())
-        return [Reason("pitches the product for another activity", first.group(0), first.start())]
+    for found in index.pitched.finditer(item.text):
+        group = 1 if found.group(1) else 2
+        phrase = found.group(group)
+        cats = {index.activity[w] for w in words(phrase) if w in index.activity}
+        if cats and not cats & ours:
+            return [Reason("pitches the product for another activity", phrase, found.start(group))]
     return []
 
 
-def _name_tree(
-    category_of: dict[str, str],
-) -> tuple[dict[str, list[tuple[str, ...]]], set[tuple[str, ...]]]:
-    """The catalogue's names as word tuples by first word, and every start of three words or
-    more of a name that is not itself a name."""
-    names = {tuple(name.split()) for name in category_of}
-    by_first: dict[str, list[tuple[str, ...]]] = {}
-    for words in names:
-        by_first.setdefault(words[0], []).append(words)
-    prefixes = {words[:n] for words in names for n in range(3, len(words))} - names
-    return by_first, prefixes
-
-
-def _same_word(said: str, named: str) -> bool:
-    said = said.removesuffix("'s")
-    return said in (named, f"{named}s", f"{named}es")
-
-
 def cut_name(item: CheckInput) -> list[Reason]:
-    """A product's name with its end cut off or changed: "the Ridgeline Pro Mat" for the
-    Ridgeline Pro Mat Towel, "Lumen Lite Softshell" for the Lumen Lite Softshell Pant. Three
-    words or more of a name that no product has."""
-    by_first, prefixes = remembered(item, "kinds.names", lambda: _name_tree(item.facts.category_of))
-    if not prefixes:
+    """A product's name cut so it reads as another product: "the Ridgeline Pro Mat" for the
+    Ridgeline Pro Mat Towel. (``task._product_name`` catches a name written wrong.)"""
+    index = item.facts.names
+    if index is None or not index.misleading:
         return []
-    tokens = list(re.finditer(r"[A-Za-z0-9'&-]+", item.text))
-    words = [t.group(0).lower() for t in tokens]
-    for i, word in enumerate(words):
-        if word not in by_first or not tokens[i].group(0)[0].isupper():
+    spans = _tokens(item.text)
+    tokens = [m.group(0) for m in spans]
+    inside = {i + k for i, size, _ in named(item) for k in range(size)}
+    for i, token in enumerate(tokens):
+        if i in inside or not item.text[spans[i].start()].isupper():
             continue
-        longest: tuple[str, ...] = ()
-        for n in range(3, min(len(words) - i, 8) + 1):
-            run = tuple(words[i : i + n])
-            if any(
-                len(name) == n and all(_same_word(a, b) for a, b in zip(run, name, strict=True))
-                for name in by_first[word]
-            ):
-                longest = ()
-                break
-            if run in prefixes:
-                longest = run
-        if longest:
-            span = " ".join(t.group(0) for t in tokens[i : i + len(longest)])
-            return [Reason("cuts or changes a product's name", span, tokens[i].start())]
+        # the longest run of the text that starts a name: cut there, or not cut at all
+        longest = max(
+            (n for n in range(2, min(index.longest.get(token, 0), len(tokens) - i) + 1)
+             if tuple(tokens[i : i + n]) in index.starts),
+            default=0,
+        )  # fmt: skip
+        if longest and tuple(tokens[i : i + longest]) in index.misleading:
+            said = item.text[spans[i].start() : spans[i + longest - 1].end()]
+            return [Reason("cuts a product's name short", said, spans[i].start())]
     return []

@@ -104,6 +104,7 @@ class TaskCheck:
             reasons += hype(item)
             reasons += wording.check(item)
             reasons += kinds.other_activity(item)
+            reasons += kinds.cut_name(item)
         reasons += self._echo(item)
         reasons += self._repeats(item)
         reasons += self._word_list(item)
@@ -113,7 +114,6 @@ class TaskCheck:
         reasons += self._stage(item)
         reasons += self._interests(item)
         reasons += self._product_name(item)
-        reasons += kinds.cut_name(item)
         reasons += self._complete(item)
         if not _is_marketing(item):
             reasons += replies.check(item)
@@ -289,8 +289,17 @@ class TaskCheck:
         )
         days = (item.context.get("computed") or {}).get("days_since_last_order")
         lately = LATELY.search(text)
-        if lately and not (isinstance(days, int | float) and days <= LATELY_DAYS):
-            return [Reason("speaks of a recent order the customer did not place", lately.group(0))]
+        if lately:
+            when = lately.group("when") or lately.group("when2")
+            limit = next(d for phrase, d in LATELY_DAYS if phrase in when)
+            if days > limit if isinstance(days, int | float) else stage not in ("new", "active"):
+                return [
+                    Reason(
+                        "speaks of a recent order the customer did not place",
+                        lately.group(0),
+                        lately.start(),
+                    )
+                ]
         recent = days < RECENT_DAYS if isinstance(days, int | float) else stage in ("new", "active")
         if away and recent:
             return [
@@ -456,12 +465,22 @@ COMMON = STOPWORDS | frozenset(
 )
 # An order this many days ago or fewer is recent: "it has been a few months" is wrong for it.
 RECENT_DAYS = 60
-# "This month", "the other day": only for an order this many days ago or fewer.
+# An order or a visit said to be recent ("thanks for running with us this month", "the order
+# you placed yesterday", "you just ordered"): true only within so many days of the last order.
+_WHEN = r"this (?:month|week)|last week|lately|the other day|yesterday|just"
 LATELY = re.compile(
-    r"\b(?:this (?:month|week)|last week|lately|the other day|yesterday"
-    r"|(?:you )?just (?:bought|ordered|picked up))\b"
+    rf"\b(?:thanks?(?: you)?|your (?:order|purchase)|ordered|bought|with us)\b[^.!?]{{0,40}}?"
+    rf"\b(?P<when>{_WHEN})\b"
+    rf"|\b(?:you )?(?P<when2>just) (?:bought|ordered|picked up)\b"
 )
-LATELY_DAYS = 30
+LATELY_DAYS = (
+    ("yesterday", 2),
+    ("just", 14),
+    ("week", 14),
+    ("other day", 14),
+    ("month", 31),
+    ("lately", 31),
+)
 # Words that may stand before a product's name ("The", "Your", "New", "Meet").
 BEFORE_A_NAME = COMMON | {"meet", "discover", "try"}
 # Off unless a placement sets gate.thresholds.new_words: tuned for the bundled 135M model,

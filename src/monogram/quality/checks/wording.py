@@ -8,14 +8,14 @@ reply has its own checks.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-from monogram.quality.checks import CheckInput, Reason, find_all, remembered
+from monogram.quality.checks import CheckInput, Reason, find_all
 
 THIRD_PERSON = re.compile(r"\b(?:he|she|him|his|her|hers|he's|she's|himself|herself)\b", re.I)
 TWICE = re.compile(r"^your ([\w' -]+?),\s*your ([\w' -]+?)[.!]?$", re.I)
 LABEL_NOUN = re.compile(
-    r"\byour (?:(?:great|new|best|favou?rite|perfect) )?"
-    r"(?:apparel|equipment|products?|items?|category)\b"
+    r"\byour (?:apparel|equipment|products?|items?|category)\b"
     r"|\b(?:are|is) your (?:favou?rite|top) (?:choices?|activities|activity|categories)\b"
     r"|^favou?rite \w+(?:,| and)",
     re.I,
@@ -27,34 +27,42 @@ OWN_DOINGS = re.compile(
     r"|\bwe(?:'ve| have) had (?:a few|a lot of|some|many|lots of)\b",
     re.I,
 )
-# A lone word before a comma that opens the text: the customer's name, a greeting, an activity
-# or a brand may; anything else is a small model's noise ("Lemons, you're running",
-# "Blessedly, new running gear").
+# A lone word before a comma that opens the text: the customer's name, a greeting or other
+# word that opens a sentence, a season, an activity, a brand or a word of the catalogue may;
+# anything else is a small model's noise ("Lemons, you're running", "Blessedly, new gear").
 LEAD_WORD = re.compile(r"^([A-Za-z'-]+),")
 # "Light, packable and warm", "Shoes, packs and layers": the first word of a list.
 LIST_GOES_ON = re.compile(r"\s*[a-z]+(?:,| and | or )")
-GREETINGS = frozenset(
-    "hi hello hey welcome thanks yes good great ready new now sorry dear".split()  # noqa: SIM905
+OPENERS = frozenset(
+    """
+    hi hello hey welcome thanks thank yes yep good great ready new now sorry dear finally
+    congratulations congrats psst today tonight tomorrow remember oops cheers ok okay surprise
+    hooray hurray wow well so look listen quick heads note reminder update also plus first
+    next then meanwhile sure absolutely of course spring summer autumn fall winter weekend
+    friday saturday sunday monday tuesday wednesday thursday morning evening
+    """.split()  # noqa: SIM905
 )
 SAYS_NOTHING = re.compile(
     r"(?:^|[.!?]\s+)(here(?:'s| is| are) (?:a few|some)(?: more)?(?: new)?"
     r"(?: ones| of them| things)?)\s*[.!]"
-    r"|\b(?:for|of) the (?:new )?ones\b",
+    r"|\b(?:picks|arrivals|options|ones) for the (?:new )?ones\b",
     re.I,
 )
-# "A new cycling gear", "a climbing equipment": an article before a mass noun.
-A_GEAR = re.compile(
-    r"\ban? (?!(?:few|lot|selection|range|list|wide|bit|piece|set|line|collection)\b)"
-    r"(?:[a-z-]+(?:,? and |, | )){0,3}(?:gear|equipment|clothing)\b"
-    r"(?! (?:picks?|items?|and|bags?|brand|line|product)\b)",
-    re.I,
+# "A new cycling gear", "a top-quality hiking gear": an article before a mass noun, with only
+# describing words between (an activity or one of these); "a look at our gear", "a tent and
+# gear" and "a gear bag" are fine.
+DESCRIBING = (
+    r"new|great|good|top|top-quality|high-quality|quality|lightweight|light|stylish|high-tech"
+    r"|top-of-the-line|durable|versatile|perfect|fantastic|amazing|comfortable|premium"
+    r"|essential|outdoor|refreshing|fresh|reliable|practical"
 )
+MASS_NOUNS = r"gear|equipment|clothing"
 # "Here's a few": a grammar slip a reader notices in the first line.
 HERES_A_FEW = re.compile(r"\bhere's (?:a few|several|many)\b", re.I)
 
 
 def check(item: CheckInput) -> list[Reason]:
-    text = item.text.strip()
+    text = item.text.strip().replace("\u2019", "'")  # one character for one: spans hold
     out = find_all(THIRD_PERSON, text, "speaks of the customer in the third person")[:1]
     twice = TWICE.match(text)
     if twice:
@@ -67,14 +75,31 @@ def check(item: CheckInput) -> list[Reason]:
     if name and len(re.findall(rf"\b{re.escape(name)}\b", text)) >= 2:
         out.append(Reason("names the customer twice", name))
     out += _stray_lead(item, text, name)
-    out += _activity_as_thing(item, text)
     empty = SAYS_NOTHING.search(text)
     if empty:
         said = empty.group(1) or empty.group(0)
-        out.append(Reason("a sentence that says nothing", said, empty.start()))
+        out.append(
+            Reason("a sentence that says nothing", said, empty.start(1 if empty.group(1) else 0))
+        )
     out += find_all(HERES_A_FEW, text, "'here's' before a plural")[:1]
-    out += find_all(A_GEAR, text, "'a' before a mass noun ('a new gear')")[:1]
+    out += find_all(_a_gear(item), text, "'a' before a mass noun ('a new gear')")[:1]
     return out
+
+
+def _a_gear(item: CheckInput) -> re.Pattern[str]:
+    index = item.facts.names
+    return _a_gear_pattern("|".join(sorted(map(re.escape, index.activity))) if index else "")
+
+
+@lru_cache(maxsize=16)
+def _a_gear_pattern(activities: str) -> re.Pattern[str]:
+    word = f"(?:{DESCRIBING}{'|' + activities if activities else ''})"
+    return re.compile(
+        rf"\ban? {word}(?:(?:,? and |, | ){word}){{0,2}} (?:{MASS_NOUNS})\b"
+        rf"(?=\s*(?:[.,!;:]|$|(?:for|from|in|to|that|with|made|designed|built|and|or|by)\b))"
+        rf"|\ban? (?:{MASS_NOUNS})(?=\s*(?:[.,!;:]|$|for\b))",
+        re.I,
+    )
 
 
 def _stray_lead(item: CheckInput, text: str, name: str) -> list[Reason]:
@@ -82,38 +107,16 @@ def _stray_lead(item: CheckInput, text: str, name: str) -> list[Reason]:
     if not lead:
         return []
     word = lead.group(1).lower()
-    stem = word[:-1] if word.endswith(("e", "s")) else word
+    index = item.facts.names
     if (
         LIST_GOES_ON.match(text, lead.end())
+        or word in OPENERS
+        or word == name.lower()
         or word in item.facts.vocabulary
         or word.removesuffix("s") in item.facts.vocabulary
-        or word == name.lower()
-        or word in GREETINGS
-        or any(c.startswith(stem[:4]) for c in item.facts.categories if len(stem) >= 3)
+        or (index is not None and word in index.activity)
         or word in {b.lower() for b in item.facts.brands}
         or word in item.brand.name.lower().split()
     ):
         return []
-    return [Reason("opens with a stray word", lead.group(1))]
-
-
-def _activity_as_thing(item: CheckInput, text: str) -> list[Reason]:
-    """An activity written where a product or a plan belongs: "amazing swimming, and new
-    running.", "Favourite yoga for your next adventure", "Yoga in your belly"."""
-    pattern = remembered(item, "wording.activity", lambda: _activity_pattern(item.facts.categories))
-    found = pattern.search(text) if pattern else None
-    if found:
-        return [Reason("uses an activity as a thing", found.group(0).strip(" .,!;"))]
-    return []
-
-
-def _activity_pattern(categories: set[str]) -> re.Pattern[str] | None:
-    names = sorted(c for c in categories if c != "apparel" and c.isalpha())
-    if not names:
-        return None
-    activity = "(?:" + "|".join(names) + ")"
-    return re.compile(
-        rf"\b(?:new|amazing|favou?rite|lighter|great|best|top|fun|perfect)\s+{activity}"
-        rf"\s*(?:[.,!;]|$)|^(?:favou?rite\s+)?{activity}\s+(?:for|in|at|with)\b",
-        re.I,
-    )
+    return [Reason("opens with a stray word", lead.group(1), 0)]

@@ -1,0 +1,147 @@
+"""The gate's rules that read the catalogue's names and categories (a product pitched for
+another activity, a name cut into another product's, a stray opening word, "a new gear", an
+order said to be recent), each on the failures the raters found and on good copy that must
+pass: from the outdoor demo shop and from shops whose categories are goods, not activities."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monogram import samples
+from monogram.content.placements import get_placement
+from monogram.core.settings import Settings
+from monogram.quality.checks import CheckInput, Facts, kinds, wording
+from monogram.quality.checks.task import TaskCheck
+from monogram.workspace import Workspace, open_workspace
+
+OUTDOOR = {p["name"]: p["category"] for p in samples.catalog()}
+HOME = {
+    "Copper Saute Pan": "cookware",
+    "Oak Desk Lamp": "lighting",
+    "Linen Duvet Cover": "bedding",
+    "Merino 150 Tee \u2013 Long Sleeve": "clothing",
+    "Osprey Talon 22 Daypack, Black": "bags",
+    "Stanley Classic Trigger-Action Travel Mug 16 oz": "kitchen",
+    "Lumen Lite Softshell Pant (Women's)": "clothing",
+    "Pan": "cookware",
+}
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    home: Path = tmp_path_factory.mktemp("rules") / "home"
+    return open_workspace(Settings(home=home))
+
+
+def item(
+    ws: Workspace,
+    text: str,
+    names: dict[str, str] = OUTDOOR,
+    *,
+    element: str = "preheader",
+    context: dict[str, Any] | None = None,
+) -> CheckInput:
+    spec = get_placement(ws.placements(), "email")
+    generated = next(e for e in spec.generated() if e.name == element)
+    facts = Facts(names=kinds.build_index(names), categories={c.lower() for c in names.values()})
+    return CheckInput(text, generated, spec, ws.brand(), context or {}, facts)
+
+
+def test_a_product_pitched_for_another_activity(ws: Workspace) -> None:
+    for text in (
+        "The Stride Pull Buoy and more yoga gear, picked for you.",
+        "The Stride Lite Climbing Shoe, a great choice for swimming.",
+        "The Stride Lite Climbing Shoe, made for your next swim!",
+        "Alder and Ash Lite Swim Goggles and more cycling essentials, picked for you.",
+    ):
+        reasons = kinds.other_activity(item(ws, text))
+        assert [r.message for r in reasons] == ["pitches the product for another activity"], text
+    harness = {"product": {"name": "Kestrel Pro Harness", "category": "climbing"}}
+    found = kinds.other_activity(item(ws, "A new harness and more cycling gear.", context=harness))
+    assert found and found[0].span == "cycling" and found[0].start == 23
+    for text in (
+        "The Stride Pull Buoy and more swimming gear, picked for you.",
+        "The Stride Pro Trail Shoe and more running, hiking and climbing gear.",
+        "You came to the right place: the Northfold Yoga Mat.",  # "came" is no camping
+        "The Northfold Pro Rain Jacket, ready for your next hike.",  # apparel suits them all
+    ):
+        assert kinds.other_activity(item(ws, text)) == [], text
+
+
+def test_goods_categories_are_no_activities(ws: Workspace) -> None:
+    for text in (
+        "Cook more with the Copper Saute Pan, made for home chefs.",
+        "Expand your cooking: the Copper Saute Pan and more kitchen essentials.",
+        "A great gift for your kitchen.",
+        "The Oak Desk Lamp and more bedding essentials.",
+    ):
+        assert kinds.other_activity(item(ws, text, HOME)) == [], text
+    assert kinds.named(item(ws, "Expand your yoga practice.", HOME)) == []  # not "Pan"
+
+
+def test_a_name_cut_into_another_product(ws: Workspace) -> None:
+    for text, span in (
+        ("The Ridgeline Pro Mat in merino wool, for your yoga.", "Ridgeline Pro Mat"),
+        ("Lumen Lite Softshell and more camping essentials.", "Lumen Lite Softshell"),
+    ):
+        found = kinds.cut_name(item(ws, text))
+        assert found and found[0].span == span, text
+    for text in (
+        "The Ridgeline Pro Mat Towel in merino wool.",
+        "Two Ridgeline Pro Mat Towels for the studio.",
+        "Meet the Northfold Yoga Mat.",
+    ):
+        assert kinds.cut_name(item(ws, text)) == [], text
+    for text in (
+        "Meet the Merino 150 Tee \u2013 Long Sleeve.",
+        "Meet the Merino 150 Tee.",
+        "Your Osprey Talon 22 Daypack, Black, is waiting.",
+        "The Osprey Talon 22 is back.",
+        "The Lumen Lite Softshell Pant (Women's) is back.",
+        "The Stanley Classic Trigger-Action Travel Mug, for the road.",
+    ):
+        assert kinds.cut_name(item(ws, text, HOME)) == [], text
+
+
+def test_wording_that_reads_the_catalogue(ws: Workspace) -> None:
+    def reasons(text: str) -> list[str]:
+        return [r.message for r in wording.check(item(ws, text))]
+
+    assert "opens with a stray word" in reasons("Lemons, you're running")
+    assert "'a' before a mass noun ('a new gear')" in reasons("A new cycling gear, for you.")
+    assert "'a' before a mass noun ('a new gear')" in reasons("A top-quality hiking gear.")
+    assert "'here's' before a plural" in reasons("Here\u2019s a few more picks for you.")
+    assert "a sentence that says nothing" in reasons("Here are a few picks for the ones you love.")
+    for good in (
+        "Finally, the Northfold Yoga Mat is back.",
+        "Psst, new arrivals for your next run.",
+        "Light, packable and warm: a jacket for every trail.",
+        "Swimmers, your wetsuit is here.",
+        "Take a look at our gear.",
+        "Pack a tent and gear for two.",
+        "A chance to gear up for spring.",
+        "Shop a clothing store that knows the trail.",
+        "Gifts for the ones you love.",
+    ):
+        assert reasons(good) == [], good
+
+
+def test_an_order_said_to_be_recent(ws: Workspace) -> None:
+    def stage(text: str, days: int | None, lifecycle: str = "active") -> list[str]:
+        context: dict[str, Any] = {"lifecycle_stage": lifecycle, "computed": {}}
+        if days is not None:
+            context["computed"]["days_since_last_order"] = days
+        found = TaskCheck()(item(ws, text, element="opening", context=context))
+        return [r.message for r in found.reasons]
+
+    claim = "speaks of a recent order the customer did not place"
+    assert claim in stage("Thanks for running with us this month. New picks below.", 88)
+    assert claim not in stage("Thanks for running with us this month. New picks below.", 20)
+    assert claim in stage("Thanks for the order yesterday. New picks below.", 20)
+    assert claim in stage("You just ordered the mat. New picks below.", None, "at_risk")
+    assert claim not in stage("You just ordered the mat. New picks below.", None, "new")
+    for text in ("New arrivals this week, just for you.", "Save on every lamp this month."):
+        assert claim not in stage(text, 45), text
