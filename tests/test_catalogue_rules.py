@@ -143,5 +143,9 @@ def test_an_order_said_to_be_recent(ws: Workspace) -> None:
     assert claim in stage("Thanks for the order yesterday. New picks below.", 20)
     assert claim in stage("You just ordered the mat. New picks below.", None, "at_risk")
     assert claim not in stage("You just ordered the mat. New picks below.", None, "new")
-    for text in ("New arrivals this week, just for you.", "Save on every lamp this month."):
+    for text in (
+        "New arrivals this week, just for you.",
+        "Save on every lamp this month.",
+        "Thanks for waiting. Your order ships this week.",
+    ):
         assert claim not in stage(text, 45), text

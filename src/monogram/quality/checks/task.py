@@ -469,7 +469,8 @@ RECENT_DAYS = 60
 # you placed yesterday", "you just ordered"): true only within so many days of the last order.
 _WHEN = r"this (?:month|week)|last week|lately|the other day|yesterday|just"
 LATELY = re.compile(
-    rf"\b(?:thanks?(?: you)?|your (?:order|purchase)|ordered|bought|with us)\b[^.!?]{{0,40}}?"
+    rf"\b(?:thanks?(?: you)?|your (?:order|purchase) from|ordered|bought|placed|with us)\b"
+    rf"[^.!?]{{0,40}}?"
     rf"\b(?P<when>{_WHEN})\b"
     rf"|\b(?:you )?(?P<when2>just) (?:bought|ordered|picked up)\b"
 )
