@@ -277,11 +277,13 @@ _last_iso: tuple[datetime, str] | None = None
 
 
 def _iso_cached(moment: datetime) -> str:
-    # A batch shares one receivedAt: format it once.
+    # A batch shares one receivedAt: format it once. The memo is read once into a local:
+    # the server's threads share it, and a second read could see another batch's time.
     global _last_iso
-    if _last_iso is None or _last_iso[0] is not moment:
-        _last_iso = (moment, iso(moment))
-    return _last_iso[1]
+    last = _last_iso
+    if last is None or last[0] is not moment:
+        last = _last_iso = (moment, iso(moment))
+    return last[1]
 
 
 def _event_time(model: _EventModel, received_at: datetime, prefix: str = "") -> datetime:
