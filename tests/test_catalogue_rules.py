@@ -111,12 +111,15 @@ def test_wording_that_reads_the_catalogue(ws: Workspace) -> None:
         return [r.message for r in wording.check(item(ws, text))]
 
     assert "opens with a stray word" in reasons("Lemons, you're running")
+    assert "opens with a stray word" in reasons("Cameling: new camping gear for you.")
     assert "'a' before a mass noun ('a new gear')" in reasons("A new cycling gear, for you.")
     assert "'a' before a mass noun ('a new gear')" in reasons("A top-quality hiking gear.")
     assert "'here's' before a plural" in reasons("Here\u2019s a few more picks for you.")
     assert "a sentence that says nothing" in reasons("Here are a few picks for the ones you love.")
     for good in (
         "Finally, the Northfold Yoga Mat is back.",
+        "Yoga: new mats for your next practice.",
+        "Welcome back: new camping gear for your next trip.",
         "Psst, new arrivals for your next run.",
         "Light, packable and warm: a jacket for every trail.",
         "Swimmers, your wetsuit is here.",

@@ -27,10 +27,10 @@ OWN_DOINGS = re.compile(
     r"|\bwe(?:'ve| have) had (?:a few|a lot of|some|many|lots of)\b",
     re.I,
 )
-# A lone word before a comma that opens the text: the customer's name, a greeting or other
+# A lone word before a comma or colon that opens the text: the customer's name, a greeting or other
 # word that opens a sentence, a season, an activity, a brand or a word of the catalogue may;
 # anything else is a small model's noise ("Lemons, you're running", "Blessedly, new gear").
-LEAD_WORD = re.compile(r"^([A-Za-z'-]+),")
+LEAD_WORD = re.compile(r"^([A-Za-z'-]+)[,:]")
 # "Light, packable and warm", "Shoes, packs and layers": the first word of a list.
 LIST_GOES_ON = re.compile(r"\s*[a-z]+(?:,| and | or )")
 OPENERS = frozenset(
@@ -119,4 +119,4 @@ def _stray_lead(item: CheckInput, text: str, name: str) -> list[Reason]:
         or word in item.brand.name.lower().split()
     ):
         return []
-    return [Reason("opens with a stray word", lead.group(1), 0)]
+    return [Reason("opens with a stray word", lead.group(1), 0)]  # "Cameling: new gear"
