@@ -74,14 +74,14 @@ ACTIVITY_WORDS = frozenset(
 GOODS = frozenset(
     """
     clothing bedding lighting flooring roofing packaging seating shelving housing plumbing
-    decking tubing tiling wiring
+    decking tubing tiling wiring dining furnishing
     """.split()  # noqa: SIM905
 )
 # Other words for an activity, used when the catalogue has that category.
 ALIASES = {"bike": "cycling", "bikes": "cycling", "biking": "cycling"}
 # What a text calls a range of products ("yoga gear", "more swimming essentials").
 RANGE = r"gear|essentials?|kit|equipment|accessories|apparel|clothing|outfits?|favou?rites|picks"
-TOKEN = re.compile(r"[a-z0-9]+(?:['\u2019][a-z]+)?")
+TOKEN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)?")
 # Where a name's variant starts: "Talon 22 Daypack, Black", "Tee - Long Sleeve", "Pant (Women's)"
 VARIANT = re.compile(r",|\s[-\u2013\u2014|/]\s|\s?\(")
 
@@ -104,11 +104,13 @@ class NameIndex:
 def words(text: str) -> list[str]:
     """A name's or a text's words, lower case, punctuation dropped ("Pant (Women's)"), "and"
     too, as "&" is ("Alder and Ash" is "Alder & Ash")."""
-    return [m.group(0) for m in _tokens(text)]
+    return [m.group(0).lower() for m in _tokens(text)]
 
 
 def _tokens(text: str) -> list[re.Match[str]]:
-    return [m for m in TOKEN.finditer(text.lower()) if m.group(0) != "and"]
+    """The words of ``text`` as matches on the text itself (spans stay right where lower
+    case changes a letter's length, as "İ" does)."""
+    return [m for m in TOKEN.finditer(text) if m.group(0).lower() != "and"]
 
 
 def build_index(names: dict[str, str]) -> NameIndex:
@@ -119,7 +121,7 @@ def build_index(names: dict[str, str]) -> NameIndex:
         full = tuple(words(name))
         core = tuple(words(VARIANT.split(name, maxsplit=1)[0]))
         for key in (full, core):
-            if key:
+            if key and (len(key) > 1 or len(key[0]) >= 3):  # a one-word "A" is no name
                 category.setdefault(key, cat.lower())
         if core:
             cores.setdefault(core, full)
@@ -128,16 +130,14 @@ def build_index(names: dict[str, str]) -> NameIndex:
         longest[key[0]] = max(longest.get(key[0], 0), len(key))
     kinds = {_kind(core) for core in cores} - {""}
     # "Ridgeline Pro Mat" of the Ridgeline Pro Mat Towel: three words or more of a name's core
-    # (the name before a variant: ", Black", " - Long Sleeve", " (Women's)") that stop before
-    # its kind of product, so the rest reads as another product or none. A start that ends in
-    # a model number ("Osprey Talon 22") is a fair short name.
+    # (the name before a variant: ", Black", " - Long Sleeve", " (Women's)") that end in one
+    # kind of product ("mat") while the name goes on to another ("towel"): the cut reads as
+    # another product. "The Summit Lab Pro" or "the Osprey Talon 22" is a fair short name.
     misleading = frozenset(
         core[:n]
         for core in cores
         for n in range(3, len(core))
-        if not core[n - 1].isdigit()
-        and any(w in kinds for w in core[n:])
-        and core[:n] not in category
+        if core[n - 1] in kinds and any(w in kinds for w in core[n:]) and core[:n] not in category
     )
     activity: dict[str, str] = {}
     for cat in sorted(c for c in set(category.values()) if is_activity(c)):
@@ -155,7 +155,9 @@ def is_activity(category: str) -> bool:
     ("cookware", "clothing", "lighting"): only activities are checked for swaps."""
     if category in EVERY_ACTIVITY or not category.isalpha():
         return False
-    return category in ACTIVITY_WORDS or (category.endswith("ing") and category not in GOODS)
+    return category in ACTIVITY_WORDS or (
+        category.endswith("ing") and len(category) > 5 and category not in GOODS
+    )
 
 
 def _kind(core: tuple[str, ...]) -> str:
@@ -201,7 +203,8 @@ def named(item: CheckInput) -> list[tuple[int, int, str]]:
     found = []
     i = 0
     while i < len(tokens):
-        for n in range(min(index.longest.get(tokens[i], 0), len(tokens) - i), 0, -1):
+        most = max(index.longest.get(tokens[i], 0), index.longest.get(tokens[i][:-1], 0))
+        for n in range(min(most, len(tokens) - i), 0, -1):
             run = tuple(tokens[i : i + n])
             cat = index.category.get(run) or index.category.get((*run[:-1], run[-1][:-1]))
             if cat is not None and (run in index.category or run[-1].endswith("s")):
@@ -223,7 +226,9 @@ def other_activity(item: CheckInput) -> list[Reason]:
         return []
     ours = {cat for _, _, cat in named(item)}
     product = item.context.get("product") or {}
-    kind = words(str(product.get("name") or ""))[-1:]
+    name = str(product.get("name") or "")
+    kind = [_kind(tuple(words(VARIANT.split(name, maxsplit=1)[0])))] if name else []
+    kind = [k for k in kind if k]
     if (  # no name, but the product's kind: "a new harness and more cycling gear"
         not ours
         and kind
@@ -231,7 +236,10 @@ def other_activity(item: CheckInput) -> list[Reason]:
         and re.search(rf"\b{re.escape(kind[0])}(?:e?s)?\b", item.text, re.I)
     ):
         ours = {str(product["category"]).lower()}
-    if not ours or ours & EVERY_ACTIVITY:
+    if ours & EVERY_ACTIVITY:
+        return []
+    ours = {cat for cat in ours if is_activity(cat)}  # a pan is pitched for no activity
+    if not ours:
         return []
     for found in index.pitched.finditer(item.text):
         group = 1 if found.group(1) else 2
@@ -249,7 +257,7 @@ def cut_name(item: CheckInput) -> list[Reason]:
     if index is None or not index.misleading:
         return []
     spans = _tokens(item.text)
-    tokens = [m.group(0) for m in spans]
+    tokens = [m.group(0).lower() for m in spans]
     inside = {i + k for i, size, _ in named(item) for k in range(size)}
     for i, token in enumerate(tokens):
         if i in inside or not item.text[spans[i].start()].isupper():
@@ -257,10 +265,16 @@ def cut_name(item: CheckInput) -> list[Reason]:
         # the longest run of the text that starts a name: cut there, or not cut at all
         longest = max(
             (n for n in range(2, min(index.longest.get(token, 0), len(tokens) - i) + 1)
-             if tuple(tokens[i : i + n]) in index.starts),
+             if _among(tokens[i : i + n], index.starts)),
             default=0,
         )  # fmt: skip
-        if longest and tuple(tokens[i : i + longest]) in index.misleading:
+        if longest and _among(tokens[i : i + longest], index.misleading):
             said = item.text[spans[i].start() : spans[i + longest - 1].end()]
             return [Reason("cuts a product's name short", said, spans[i].start())]
     return []
+
+
+def _among(run: list[str], table: frozenset[tuple[str, ...]]) -> bool:
+    """Whether a run of words, or the run with its last word singular ("Mats"), is in
+    ``table``."""
+    return tuple(run) in table or (*run[:-1], run[-1].removesuffix("s")) in table

@@ -288,9 +288,9 @@ class TaskCheck:
             text,
         )
         days = (item.context.get("computed") or {}).get("days_since_last_order")
-        lately = LATELY.search(text)
+        lately = LATELY.search(item.text)  # spans on the text itself, not its lower case
         if lately:
-            when = lately.group("when") or lately.group("when2")
+            when = (lately.group("when") or lately.group("when2")).lower()
             limit = next(d for phrase, d in LATELY_DAYS if phrase in when)
             if days > limit if isinstance(days, int | float) else stage not in ("new", "active"):
                 return [
@@ -465,14 +465,14 @@ COMMON = STOPWORDS | frozenset(
 )
 # An order this many days ago or fewer is recent: "it has been a few months" is wrong for it.
 RECENT_DAYS = 60
-# An order or a visit said to be recent ("thanks for running with us this month", "the order
-# you placed yesterday", "you just ordered"): true only within so many days of the last order.
-_WHEN = r"this (?:month|week)|last week|lately|the other day|yesterday|just"
+# An order said to be recent ("thanks for running with us this month", "the order you placed
+# yesterday", "you just ordered"): true only within so many days of the last order.
+_WHEN = r"this (?:month|week)|last week|lately|the other day|yesterday"
 LATELY = re.compile(
-    rf"\b(?:thanks?(?: you)?|your (?:order|purchase) from|ordered|bought|placed|with us)\b"
-    rf"[^.!?]{{0,40}}?"
-    rf"\b(?P<when>{_WHEN})\b"
-    rf"|\b(?:you )?(?P<when2>just) (?:bought|ordered|picked up)\b"
+    rf"\b(?:thanks?(?: you)? for|your (?:order|purchase) from|ordered|bought|placed)\b"
+    rf"[^.!?;:,]{{0,40}}?\b(?P<when>{_WHEN})\b"
+    rf"|\b(?:you )?(?P<when2>just) (?:bought|ordered|picked up)\b",
+    re.I,
 )
 LATELY_DAYS = (
     ("yesterday", 2),

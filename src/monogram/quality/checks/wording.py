@@ -39,6 +39,7 @@ OPENERS = frozenset(
     congratulations congrats psst today tonight tomorrow remember oops cheers ok okay surprise
     hooray hurray wow well so look listen quick heads note reminder update also plus first
     next then meanwhile sure absolutely of course spring summer autumn fall winter weekend
+    heads-up breaking hurry attention news psst alert
     friday saturday sunday monday tuesday wednesday thursday morning evening
     """.split()  # noqa: SIM905
 )
