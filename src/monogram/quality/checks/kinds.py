@@ -116,7 +116,7 @@ def _tokens(text: str) -> list[re.Match[str]]:
 def build_index(names: dict[str, str]) -> NameIndex:
     """``names``: each product name with its category."""
     category: dict[tuple[str, ...], str] = {}
-    cores: dict[tuple[str, ...], tuple[str, ...]] = {}  # a core's words -> its full name's
+    cores: set[tuple[str, ...]] = set()  # each name's words before its variant
     for name, cat in sorted(names.items()):
         full = tuple(words(name))
         core = tuple(words(VARIANT.split(name, maxsplit=1)[0]))
@@ -124,7 +124,7 @@ def build_index(names: dict[str, str]) -> NameIndex:
             if key and (len(key) > 1 or len(key[0]) >= 3):  # a one-word "A" is no name
                 category.setdefault(key, cat.lower())
         if core:
-            cores.setdefault(core, full)
+            cores.add(core)
     longest: dict[str, int] = {}
     for key in category:
         longest[key[0]] = max(longest.get(key[0], 0), len(key))
@@ -203,11 +203,14 @@ def named(item: CheckInput) -> list[tuple[int, int, str]]:
     found = []
     i = 0
     while i < len(tokens):
-        most = max(index.longest.get(tokens[i], 0), index.longest.get(tokens[i][:-1], 0))
+        first = tokens[i]
+        most = max(index.longest.get(first, 0), index.longest.get(first.removesuffix("s"), 0))
         for n in range(min(most, len(tokens) - i), 0, -1):
             run = tuple(tokens[i : i + n])
-            cat = index.category.get(run) or index.category.get((*run[:-1], run[-1][:-1]))
-            if cat is not None and (run in index.category or run[-1].endswith("s")):
+            cat = index.category.get(run) or index.category.get(
+                (*run[:-1], run[-1].removesuffix("s"))
+            )
+            if cat is not None:
                 found.append((i, n, cat))
                 i += n
                 break
@@ -226,16 +229,10 @@ def other_activity(item: CheckInput) -> list[Reason]:
         return []
     ours = {cat for _, _, cat in named(item)}
     product = item.context.get("product") or {}
-    name = str(product.get("name") or "")
-    kind = [_kind(tuple(words(VARIANT.split(name, maxsplit=1)[0])))] if name else []
-    kind = [k for k in kind if k]
-    if (  # no name, but the product's kind: "a new harness and more cycling gear"
-        not ours
-        and kind
-        and product.get("category")
-        and re.search(rf"\b{re.escape(kind[0])}(?:e?s)?\b", item.text, re.I)
-    ):
-        ours = {str(product["category"]).lower()}
+    if not ours and product.get("category"):  # no name, but its kind: "a new harness and ..."
+        kind = _kind(tuple(words(VARIANT.split(str(product.get("name") or ""), maxsplit=1)[0])))
+        if kind and re.search(rf"\b{re.escape(kind)}(?:e?s)?\b", item.text, re.I):
+            ours = {str(product["category"]).lower()}
     if ours & EVERY_ACTIVITY:
         return []
     ours = {cat for cat in ours if is_activity(cat)}  # a pan is pitched for no activity

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from monogram.quality.checks import CheckInput, Reason, find_all
+from monogram.quality.checks import CheckInput, Reason, find_all, remembered
 
 THIRD_PERSON = re.compile(r"\b(?:he|she|him|his|her|hers|he's|she's|himself|herself)\b", re.I)
 TWICE = re.compile(r"^your ([\w' -]+?),\s*your ([\w' -]+?)[.!]?$", re.I)
@@ -39,7 +39,7 @@ OPENERS = frozenset(
     congratulations congrats psst today tonight tomorrow remember oops cheers ok okay surprise
     hooray hurray wow well so look listen quick heads note reminder update also plus first
     next then meanwhile sure absolutely of course spring summer autumn fall winter weekend
-    heads-up breaking hurry attention news psst alert
+    heads-up breaking hurry attention news alert
     friday saturday sunday monday tuesday wednesday thursday morning evening
     """.split()  # noqa: SIM905
 )
@@ -88,8 +88,13 @@ def check(item: CheckInput) -> list[Reason]:
 
 
 def _a_gear(item: CheckInput) -> re.Pattern[str]:
+    """``_a_gear_pattern`` for the item's catalogue, looked up once per customer."""
     index = item.facts.names
-    return _a_gear_pattern("|".join(sorted(map(re.escape, index.activity))) if index else "")
+    return remembered(
+        item,
+        "wording.a_gear",
+        lambda: _a_gear_pattern("|".join(sorted(map(re.escape, index.activity))) if index else ""),
+    )
 
 
 @lru_cache(maxsize=16)
